@@ -1,0 +1,1 @@
+"""Scanner and printer drivers: raw scans in, bytes out. Knows nothing of the database."""

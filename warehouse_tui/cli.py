@@ -1,0 +1,155 @@
+"""The `warehouse-tui` command (DESIGN §6)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from warehouse_tui.config import Settings, load_settings
+from warehouse_tui.errors import WarehouseError
+
+IMPORT_KINDS = ("items", "bins", "users", "inbound", "orders", "stock")
+EXPORT_KINDS = ("stock", "serials", "ledger", "shipments", "exceptions", "counts")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", help="SQLAlchemy URL or SQLite file path (env WAREHOUSE_DB)")
+    parser.add_argument("--config", help="TOML config file")
+    parser.add_argument("--terminal", help="this terminal's name (env WAREHOUSE_TERMINAL)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="warehouse-tui", description="The floor app of a warehouse.")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("demo", help="build a demo warehouse and print what it made")
+    _common(p)
+    p.add_argument("--large", action="store_true", help="the benchmark size of DESIGN §9 (100k items, 50k bins, 1M quants)")
+    p.add_argument("--items", type=int, help="number of items (with --large)")
+    p.add_argument("--bins", type=int, help="number of bins (with --large)")
+    p.add_argument("--quants", type=int, help="number of quants (with --large)")
+    p.add_argument("--force", action="store_true", help="replace an existing database file")
+
+    p = sub.add_parser("db", help="database migrations")
+    _common(p)
+    p.add_argument("action", choices=("upgrade", "current"))
+
+    p = sub.add_parser("import", help="import a CSV file (one transaction; nothing imported if any row is bad)")
+    _common(p)
+    p.add_argument("kind", choices=IMPORT_KINDS)
+    p.add_argument("file")
+
+    p = sub.add_parser("export", help="export to stdout")
+    _common(p)
+    p.add_argument("kind", choices=EXPORT_KINDS)
+    p.add_argument("--format", choices=("csv", "json"), default="csv")
+
+    p = sub.add_parser("check", help="verify the ledger invariants; exit 1 with a report when one is broken")
+    _common(p)
+
+    p = sub.add_parser("bench", help="performance figures as JSON (DESIGN §9)")
+    _common(p)
+    p.add_argument("--quants", type=int, default=1_000_000, help="quants in the large dataset (default 1M)")
+    p.add_argument("--items", type=int, default=100_000)
+    p.add_argument("--bins", type=int, default=50_000)
+    p.add_argument("--samples", type=int, default=500, help="timed transactions per measurement")
+    p.add_argument("--workdir", help="where to build (or reuse) the datasets")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(getattr(args, "config", None), db=getattr(args, "db", None), terminal=getattr(args, "terminal", None))
+
+
+def _open(args: argparse.Namespace, *, migrate: bool = True):
+    from warehouse_tui.db.engine import Database
+
+    return Database(_settings(args).resolved_db(), migrate=migrate)
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from warehouse_tui.db.migrate import current_revision, head_revision
+
+    db = _open(args, migrate=args.action == "upgrade")
+    current = current_revision(db.engine)
+    print(f"{db.url}: revision {current or '(empty)'}; head {head_revision()}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from warehouse_tui.services.check import run_checks
+
+    db = _open(args)
+    with db.reading() as session:
+        report = run_checks(session)
+    print(report.render())
+    return 0 if report.ok else 1
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from warehouse_tui.services.importing import import_file
+    from warehouse_tui.services.ledger import Actor
+
+    settings = _settings(args)
+    db = _open(args)
+    result = import_file(db, args.kind, args.file, Actor(None, settings.resolved_terminal()))
+    print(result)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from warehouse_tui.services.exporting import export
+
+    db = _open(args)
+    with db.reading() as session:
+        export(session, args.kind, args.format, sys.stdout)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from warehouse_tui.services.demo import build_demo, build_large
+
+    settings = _settings(args)
+    if args.large:
+        summary = build_large(settings.resolved_db(), items=args.items or 100_000, bins=args.bins or 50_000,
+                              quants=args.quants or 1_000_000, force=args.force)
+    else:
+        summary = build_demo(settings.resolved_db(), force=args.force)
+    print(summary)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from warehouse_tui.bench import run_bench
+
+    return run_bench(args)
+
+
+COMMANDS = {
+    "db": cmd_db,
+    "check": cmd_check,
+    "import": cmd_import,
+    "export": cmd_export,
+    "demo": cmd_demo,
+    "bench": cmd_bench,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return COMMANDS[args.command](args)
+    except WarehouseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

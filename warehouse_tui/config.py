@@ -1,0 +1,95 @@
+"""Settings: options beat environment, environment beats the config file (DESIGN §6).
+
+The config file is TOML, searched nearest-first: --config, ./warehouse-tui.toml,
+then the user config dir. Unknown keys are an error that names them.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import platformdirs
+
+from warehouse_tui.errors import ConfigError
+
+APP = "warehouse-tui"
+CONFIG_NAME = "warehouse-tui.toml"
+
+
+def data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP))
+
+
+def default_db_path() -> Path:
+    return data_dir() / "warehouse.sqlite"
+
+
+@dataclass
+class Settings:
+    db: str = ""
+    terminal: str = ""
+    scanner: str = "keyboard"
+    upstream: str | None = None
+    receiving_bin: str | None = None
+    over_receipt_tolerance_pct: int = 0
+    idle_logout_seconds: int = 600
+    gs1_company_prefix: str = "0950110"
+    gs_substitute: str = "~"
+    label_dir: str = ""
+
+    def resolved_db(self) -> str:
+        return self.db or str(default_db_path())
+
+    def resolved_terminal(self) -> str:
+        return self.terminal or socket.gethostname() or "terminal"
+
+
+_ENV = {"db": "WAREHOUSE_DB", "terminal": "WAREHOUSE_TERMINAL", "upstream": "WAREHOUSE_UPSTREAM", "scanner": "WAREHOUSE_SCANNER"}
+
+
+def find_config(explicit: str | None) -> Path | None:
+    if explicit:
+        path = Path(explicit)
+        if not path.exists():
+            raise ConfigError(f"Config file {path} does not exist")
+        return path
+    for candidate in (Path.cwd() / CONFIG_NAME, Path(platformdirs.user_config_dir(APP)) / CONFIG_NAME):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def load_settings(config: str | None = None, **options: object) -> Settings:
+    """Settings from the file, then the environment, then the given options (None = not given)."""
+    settings = Settings()
+    known = {f.name: f for f in fields(Settings)}
+    path = find_config(config)
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"Config file {path} is not valid TOML: {exc}") from exc
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ConfigError(f"Config file {path}: unknown key(s) {', '.join(unknown)}")
+        if "upstream" in data and os.name == "posix" and path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise ConfigError(f"Config file {path} holds the upstream credentials and must be mode 0600 (chmod 600 {path})")
+        for key, value in data.items():
+            expected = type(getattr(settings, key)) if getattr(settings, key) is not None else str
+            if not isinstance(value, expected):
+                raise ConfigError(f"Config file {path}: {key} must be a {expected.__name__}")
+            setattr(settings, key, value)
+    for key, var in _ENV.items():
+        if os.environ.get(var):
+            setattr(settings, key, os.environ[var])
+    for key, value in options.items():
+        if key not in known:
+            raise ConfigError(f"unknown setting {key}")
+        if value is not None:
+            setattr(settings, key, value)
+    return settings

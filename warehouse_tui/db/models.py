@@ -1,0 +1,485 @@
+"""SQLAlchemy models for the whole warehouse domain (DESIGN §3).
+
+Local integer ids never leave a terminal: what syncs upstream (the outbox) names
+things by their natural keys (sku + owner, bin code, lot code, serial, container
+code), so two terminals can create the same lot or tote without colliding.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# A naming convention makes constraint names deterministic, which SQLite batch
+# migrations need to find and alter them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets a bigint.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Tracking(str, enum.Enum):
+    NONE = "none"
+    LOT = "lot"
+    SERIAL = "serial"
+
+
+class BinKind(str, enum.Enum):
+    RECEIVING = "receiving"
+    STORAGE = "storage"
+    PICK = "pick"
+    PACK = "pack"
+    SHIPPING = "shipping"
+    STAGING = "staging"
+
+
+class ContainerKind(str, enum.Enum):
+    LPN = "lpn"
+    SSCC = "sscc"
+    TOTE = "tote"
+    CARTON = "carton"
+
+
+class MovementKind(str, enum.Enum):
+    RECEIPT = "receipt"
+    PUTAWAY = "putaway"
+    MOVE = "move"
+    PICK = "pick"
+    PACK = "pack"
+    SHIP = "ship"
+    ADJUST = "adjust"
+    COUNT = "count"
+
+
+class Role(str, enum.Enum):
+    OPERATOR = "operator"
+    SUPERVISOR = "supervisor"
+
+
+def _enum_check(column: str, enum_cls: type[enum.Enum]) -> CheckConstraint:
+    values = ", ".join(f"'{m.value}'" for m in enum_cls)
+    return CheckConstraint(f"{column} IN ({values})", name=f"{column}_valid")
+
+
+# --------------------------------------------------------------------------- master data
+
+
+class Owner(Base):
+    """A stock owner: the warehouse itself or a 3PL client."""
+
+    __tablename__ = "owners"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Item(Base):
+    __tablename__ = "items"
+    __table_args__ = (
+        UniqueConstraint("owner_id", "sku"),
+        _enum_check("tracking", Tracking),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("owners.id"))
+    sku: Mapped[str] = mapped_column(String(64), index=True)
+    description: Mapped[str] = mapped_column(String(300), default="")
+    uom: Mapped[str] = mapped_column(String(16), default="EA")
+    tracking: Mapped[str] = mapped_column(String(8), default=Tracking.NONE.value)
+    expiry_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The zone where putaway looks for an empty bin when there is no pick face.
+    zone: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+    owner: Mapped[Owner] = relationship(lazy="joined")
+    codes: Mapped[list[ItemCode]] = relationship(back_populates="item", cascade="all, delete-orphan")
+
+
+class ItemCode(Base):
+    """A code that names an item: GTIN (stored as GTIN-14), UPC alias or supplier code."""
+
+    __tablename__ = "item_codes"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16), default="gtin")  # gtin | alias
+
+    item: Mapped[Item] = relationship(back_populates="codes")
+
+
+class Bin(Base):
+    __tablename__ = "bins"
+    __table_args__ = (_enum_check("kind", BinKind), Index("ix_bins_zone_kind", "zone", "kind"))
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    barcode: Mapped[str] = mapped_column(String(64), unique=True)
+    zone: Mapped[str] = mapped_column(String(32), default="")
+    kind: Mapped[str] = mapped_column(String(16), default=BinKind.STORAGE.value)
+    pick_seq: Mapped[int] = mapped_column(Integer, default=0)
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Lot(Base):
+    __tablename__ = "lots"
+    __table_args__ = (UniqueConstraint("item_id", "code"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    code: Mapped[str] = mapped_column(String(64), index=True)
+    expiry: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+
+
+class Container(Base):
+    """An LPN/SSCC pallet, a tote or a carton, and the bin it stands in."""
+
+    __tablename__ = "containers"
+    __table_args__ = (_enum_check("kind", ContainerKind),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    bin_id: Mapped[int | None] = mapped_column(ForeignKey("bins.id"), nullable=True, index=True)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+
+
+class SerialUnit(Base):
+    """One serial-numbered unit and where it is now (null bin = left the warehouse)."""
+
+    __tablename__ = "serial_units"
+    __table_args__ = (UniqueConstraint("item_id", "serial"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    serial: Mapped[str] = mapped_column(String(64), index=True)
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"), nullable=True)
+    bin_id: Mapped[int | None] = mapped_column(ForeignKey("bins.id"), nullable=True, index=True)
+    container_id: Mapped[int | None] = mapped_column(ForeignKey("containers.id"), nullable=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("owners.id"))
+    status: Mapped[str] = mapped_column(String(16), default="in_stock")  # in_stock | shipped | removed
+
+
+# --------------------------------------------------------------------------- the ledger
+
+
+class Quant(Base):
+    """Stock on hand for one item/bin/lot/container/owner/status; kept equal to its movements."""
+
+    __tablename__ = "quants"
+    __table_args__ = (
+        # NULLs are distinct in unique constraints, so the identity is a text key.
+        UniqueConstraint("key"),
+        Index("ix_quants_bin", "bin_id"),
+        Index("ix_quants_item_bin", "item_id", "bin_id"),
+        Index("ix_quants_container", "container_id"),
+        CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    bin_id: Mapped[int] = mapped_column(ForeignKey("bins.id"))
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"), nullable=True)
+    container_id: Mapped[int | None] = mapped_column(ForeignKey("containers.id"), nullable=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("owners.id"))
+    status: Mapped[str] = mapped_column(String(16), default="available")
+    qty: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Units promised to pick tasks; never more than qty.
+    reserved: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+def quant_key(item_id: int, bin_id: int, lot_id: int | None, container_id: int | None, owner_id: int, status: str) -> str:
+    return f"{item_id}:{bin_id}:{lot_id or ''}:{container_id or ''}:{owner_id}:{status}"
+
+
+class Movement(Base):
+    """One append-only physical change; qty is positive, direction is from -> to."""
+
+    __tablename__ = "movements"
+    __table_args__ = (
+        _enum_check("kind", MovementKind),
+        CheckConstraint("qty > 0", name="qty_positive"),
+        Index("ix_movements_item", "item_id"),
+        Index("ix_movements_from_bin", "from_bin_id"),
+        Index("ix_movements_to_bin", "to_bin_id"),
+        Index("ix_movements_doc", "doc_ref"),
+    )
+    # Local order of posting; the uuid made on the terminal is the identity everywhere else.
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    qty: Mapped[int] = mapped_column(BigInteger)
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"), nullable=True)
+    serial: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    from_bin_id: Mapped[int | None] = mapped_column(ForeignKey("bins.id"), nullable=True)
+    to_bin_id: Mapped[int | None] = mapped_column(ForeignKey("bins.id"), nullable=True)
+    from_container_id: Mapped[int | None] = mapped_column(ForeignKey("containers.id"), nullable=True)
+    to_container_id: Mapped[int | None] = mapped_column(ForeignKey("containers.id"), nullable=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("owners.id"))
+    from_status: Mapped[str] = mapped_column(String(16), default="available")
+    to_status: Mapped[str] = mapped_column(String(16), default="available")
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
+    terminal: Mapped[str] = mapped_column(String(64), default="")
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    doc_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Set when the movement came from a sync conflict: it may leave stock negative.
+    conflict: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# --------------------------------------------------------------------------- documents
+
+
+class InboundOrder(Base):
+    """A purchase order or ASN to receive against."""
+
+    __tablename__ = "inbound_orders"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(8), default="po")  # po | asn | blind
+    supplier: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | receiving | closed
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    lines: Mapped[list[InboundLine]] = relationship(back_populates="order", order_by="InboundLine.id")
+
+
+class InboundLine(Base):
+    __tablename__ = "inbound_lines"
+    __table_args__ = (CheckConstraint("qty_expected >= 0", name="expected_not_negative"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("inbound_orders.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    qty_expected: Mapped[int] = mapped_column(BigInteger, default=0)
+    qty_received: Mapped[int] = mapped_column(BigInteger, default=0)
+    lot: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    expiry: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    order: Mapped[InboundOrder] = relationship(back_populates="lines")
+
+
+class OutboundOrder(Base):
+    """A customer order from a sales channel or the OMS."""
+
+    __tablename__ = "outbound_orders"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(64), default="")
+    ship_to: Mapped[str] = mapped_column(String(300), default="")
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    # new | released | picking | picked | packed | shipped | cancelled
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    lines: Mapped[list[OutboundLine]] = relationship(back_populates="order", order_by="OutboundLine.id")
+
+
+class OutboundLine(Base):
+    __tablename__ = "outbound_lines"
+    __table_args__ = (CheckConstraint("qty > 0", name="qty_positive"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("outbound_orders.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    qty: Mapped[int] = mapped_column(BigInteger)
+    qty_allocated: Mapped[int] = mapped_column(BigInteger, default=0)
+    qty_picked: Mapped[int] = mapped_column(BigInteger, default=0)
+    qty_packed: Mapped[int] = mapped_column(BigInteger, default=0)
+    qty_shipped: Mapped[int] = mapped_column(BigInteger, default=0)
+    order: Mapped[OutboundOrder] = relationship(back_populates="lines")
+
+
+class PickList(Base):
+    __tablename__ = "pick_lists"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(64), unique=True)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="released")  # released | picking | done
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
+    claimed_terminal: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class PickListOrder(Base):
+    """An order in a (batch) pick list, with the tote its units go into."""
+
+    __tablename__ = "pick_list_orders"
+    __table_args__ = (UniqueConstraint("pick_list_id", "order_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    pick_list_id: Mapped[int] = mapped_column(ForeignKey("pick_lists.id"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("outbound_orders.id"))
+    tote_id: Mapped[int | None] = mapped_column(ForeignKey("containers.id"), nullable=True)
+
+
+class PickTask(Base):
+    __tablename__ = "pick_tasks"
+    __table_args__ = (CheckConstraint("qty > 0", name="qty_positive"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    pick_list_id: Mapped[int] = mapped_column(ForeignKey("pick_lists.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("outbound_lines.id"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    bin_id: Mapped[int] = mapped_column(ForeignKey("bins.id"))
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"), nullable=True)
+    quant_id: Mapped[int | None] = mapped_column(ForeignKey("quants.id", ondelete="SET NULL"), nullable=True)
+    qty: Mapped[int] = mapped_column(BigInteger)
+    qty_picked: Mapped[int] = mapped_column(BigInteger, default=0)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | done | short | skipped
+
+
+class Carton(Base):
+    __tablename__ = "cartons"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    container_id: Mapped[int] = mapped_column(ForeignKey("containers.id"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("outbound_orders.id"), index=True)
+    sscc: Mapped[str | None] = mapped_column(String(18), unique=True, nullable=True)
+    weight_kg: Mapped[float | None] = mapped_column(Numeric(10, 3), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed | shipped
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class CartonLine(Base):
+    __tablename__ = "carton_lines"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    carton_id: Mapped[int] = mapped_column(ForeignKey("cartons.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("outbound_lines.id"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"), nullable=True)
+    serial: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    qty: Mapped[int] = mapped_column(BigInteger)
+
+
+class SsccCounter(Base):
+    """The last serial reference used for SSCCs per company prefix: never reused."""
+
+    __tablename__ = "sscc_counters"
+    company_prefix: Mapped[str] = mapped_column(String(12), primary_key=True)
+    last_serial: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class CountTask(Base):
+    __tablename__ = "count_tasks"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    bin_id: Mapped[int] = mapped_column(ForeignKey("bins.id"), index=True)
+    blind: Mapped[bool] = mapped_column(Boolean, default=True)
+    # open | counting | recount | review | approved | rejected | closed
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
+    claimed_terminal: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # Ledger position when counting started: movements after it are netted out (issue 4).
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class CountLine(Base):
+    __tablename__ = "count_lines"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("count_tasks.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"), nullable=True)
+    container_id: Mapped[int | None] = mapped_column(ForeignKey("containers.id"), nullable=True)
+    serial: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    attempt: Mapped[int] = mapped_column(Integer, default=1)
+    expected: Mapped[int] = mapped_column(BigInteger, default=0)
+    counted: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class WarehouseException(Base):
+    """Something a supervisor must decide: over-receipt, short pick, backorder, variance, sync conflict."""
+
+    __tablename__ = "exceptions"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24), index=True)
+    ref: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | approved | rejected
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
+    terminal: Mapped[str] = mapped_column(String(64), default="")
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    resolution: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    data: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+
+# --------------------------------------------------------------------------- people and audit
+
+
+class Operator(Base):
+    __tablename__ = "operators"
+    __table_args__ = (_enum_check("role", Role),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    badge: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    role: Mapped[str] = mapped_column(String(16), default=Role.OPERATOR.value)
+    pin_hash: Mapped[str] = mapped_column(String(300))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class AuditEvent(Base):
+    """Append-only: logins, failed logins, overrides, approvals."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
+    badge: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    terminal: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+# --------------------------------------------------------------------------- sync
+
+
+class TerminalState(Base):
+    """This database's terminal identity and its sync cursor (one row per terminal name)."""
+
+    __tablename__ = "terminal_state"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    pull_cursor: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_push_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    last_pull_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class OutboxEntry(Base):
+    """An event waiting to go upstream, written in the same transaction that made it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "pushed_at", "position"),)
+    position: Mapped[int] = mapped_column(BigId, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)  # the idempotency key upstream
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict] = mapped_column(JSON)
+    terminal: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    pushed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)  # applied | duplicate | conflict
+    outcome_detail: Mapped[str | None] = mapped_column(Text, nullable=True)

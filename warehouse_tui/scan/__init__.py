@@ -1,0 +1,1 @@
+"""Scan resolution: raw scanner text -> typed Scan (DESIGN §4)."""

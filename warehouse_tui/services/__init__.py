@@ -1,0 +1,1 @@
+"""Business rules: one transaction per operator action, no Textual here."""

@@ -1,0 +1,96 @@
+"""Operators: scrypt PIN hashes, login with lockout after 5 failures, roles, the audit log."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from warehouse_tui.db.models import AuditEvent, Operator, Role
+from warehouse_tui.errors import InvalidInput, NotAllowed, NotFound
+from warehouse_tui.services.ledger import Actor
+
+MAX_FAILED_LOGINS = 5
+# scrypt cost: ~50 ms on the development machine, slow enough for offline guessing, fast at a terminal.
+_N, _R, _P = 2**14, 8, 1
+
+
+def hash_pin(pin: str) -> str:
+    check_pin_format(pin)
+    salt = os.urandom(16)
+    digest = hashlib.scrypt(pin.encode(), salt=salt, n=_N, r=_R, p=_P, dklen=32)
+    return f"scrypt${_N}${_R}${_P}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def verify_pin(pin: str, pin_hash: str) -> bool:
+    try:
+        scheme, n, r, p, salt, digest = pin_hash.split("$")
+        if scheme != "scrypt":
+            return False
+        actual = hashlib.scrypt(pin.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=32)
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(actual, base64.b64decode(digest))
+
+
+def check_pin_format(pin: str) -> str:
+    if not pin or not pin.isdigit() or not 4 <= len(pin) <= 12:
+        raise InvalidInput("PIN must be 4 to 12 digits")
+    return pin
+
+
+def audit(session: Session, kind: str, *, operator: Operator | None = None, badge: str | None = None, terminal: str = "", detail: str = "") -> None:
+    session.add(AuditEvent(kind=kind, operator_id=operator.id if operator else None, badge=badge or (operator.badge if operator else None), terminal=terminal, detail=detail))
+
+
+def find_operator(session: Session, badge: str) -> Operator:
+    op = session.scalars(select(Operator).where(Operator.badge == badge)).one_or_none()
+    if op is None or not op.active:
+        raise NotFound(f"Badge {badge} is not known — scan your badge again")
+    return op
+
+
+def login(session: Session, badge: str, pin: str, terminal: str) -> Operator:
+    """Check badge + PIN. A wrong PIN counts toward the lockout; the 5th locks the badge.
+
+    The failure is committed even though the caller sees an exception: the caller
+    must commit the session in both cases (use `attempt_login`).
+    """
+    op = session.scalars(select(Operator).where(Operator.badge == badge)).one_or_none()
+    if op is None or not op.active:
+        audit(session, "login_failed", badge=badge[:64], terminal=terminal, detail="unknown badge")
+        raise NotFound("Badge not known — scan your badge again")
+    if op.locked:
+        audit(session, "login_failed", operator=op, terminal=terminal, detail="badge locked")
+        raise NotAllowed(f"Badge {badge} is locked — ask a supervisor to unlock it")
+    if not verify_pin(pin, op.pin_hash):
+        op.failed_logins += 1
+        if op.failed_logins >= MAX_FAILED_LOGINS:
+            op.locked = True
+            audit(session, "badge_locked", operator=op, terminal=terminal, detail=f"{op.failed_logins} failed PINs")
+            raise NotAllowed(f"Wrong PIN — badge {badge} is now locked; ask a supervisor")
+        audit(session, "login_failed", operator=op, terminal=terminal, detail="wrong PIN")
+        left = MAX_FAILED_LOGINS - op.failed_logins
+        raise InvalidInput(f"Wrong PIN — {left} tr{'y' if left == 1 else 'ies'} left")
+    op.failed_logins = 0
+    audit(session, "login", operator=op, terminal=terminal)
+    return op
+
+
+def require_supervisor(operator: Operator | None, action: str = "this") -> Operator:
+    if operator is None or operator.role != Role.SUPERVISOR.value:
+        raise NotAllowed(f"Only a supervisor may do {action} — scan a supervisor badge")
+    return operator
+
+
+def unlock(session: Session, actor: Actor, badge: str) -> Operator:
+    require_supervisor(actor.operator, "unlock a badge")
+    op = find_operator(session, badge)
+    op.locked = False
+    op.failed_logins = 0
+    audit(session, "badge_unlocked", operator=actor.operator, terminal=actor.terminal, detail=f"unlocked {badge}")
+    return op

@@ -1,0 +1,131 @@
+"""Master data lookups and creation shared by import, demo and the workflows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from warehouse_tui.db.models import Bin, BinKind, Container, ContainerKind, Item, ItemCode, Lot, Owner, Tracking
+from warehouse_tui.errors import InvalidInput, NotFound
+from warehouse_tui.scan.gtin import looks_like_gtin, normalize_gtin
+
+DEFAULT_OWNER = "MAIN"
+
+
+def owner(session: Session, code: str | None = None, *, create: bool = True) -> Owner:
+    code = (code or DEFAULT_OWNER).strip() or DEFAULT_OWNER
+    found = session.scalars(select(Owner).where(Owner.code == code)).one_or_none()
+    if found is None:
+        if not create:
+            raise NotFound(f"Owner {code} is not known")
+        found = Owner(code=code, name=code)
+        session.add(found)
+        session.flush()
+    return found
+
+
+def add_item(
+    session: Session,
+    sku: str,
+    *,
+    description: str = "",
+    gtins: list[str] | tuple[str, ...] = (),
+    aliases: list[str] | tuple[str, ...] = (),
+    uom: str = "EA",
+    tracking: str = Tracking.NONE.value,
+    expiry_required: bool = False,
+    owner_code: str | None = None,
+    zone: str | None = None,
+) -> Item:
+    """Create an item with its GTINs (normalised to GTIN-14, check digit enforced) and aliases."""
+    if tracking not in {t.value for t in Tracking}:
+        raise InvalidInput(f"tracking must be none, lot or serial, not {tracking!r}")
+    own = owner(session, owner_code)
+    item = Item(owner_id=own.id, sku=sku, description=description, uom=uom, tracking=tracking,
+                expiry_required=expiry_required, zone=zone)
+    session.add(item)
+    session.flush()
+    for code in gtins:
+        session.add(ItemCode(item_id=item.id, code=normalize_gtin(code), kind="gtin"))
+    for code in aliases:
+        session.add(ItemCode(item_id=item.id, code=code, kind="alias"))
+    return item
+
+
+def item_by_sku(session: Session, sku: str, owner_code: str | None = None) -> Item:
+    query = select(Item).where(Item.sku == sku)
+    if owner_code:
+        query = query.join(Owner).where(Owner.code == owner_code)
+    items = session.scalars(query).all()
+    if not items:
+        raise NotFound(f"Item {sku} is not known")
+    if len(items) > 1:
+        raise InvalidInput(f"SKU {sku} exists for several owners — name the owner")
+    return items[0]
+
+
+def item_by_code(session: Session, code: str) -> Item | None:
+    """An item by GTIN (any length, as GTIN-14) or alias; None when nothing matches."""
+    candidates = [code]
+    if looks_like_gtin(code):
+        try:
+            candidates.insert(0, normalize_gtin(code))
+        except InvalidInput:
+            pass
+    for candidate in candidates:
+        item = session.scalars(select(Item).join(ItemCode).where(ItemCode.code == candidate)).one_or_none()
+        if item is not None:
+            return item
+    return None
+
+
+def add_bin(session: Session, code: str, *, zone: str = "", kind: str = BinKind.STORAGE.value, pick_seq: int = 0,
+            barcode: str | None = None, blocked: bool = False) -> Bin:
+    if kind not in {k.value for k in BinKind}:
+        raise InvalidInput(f"bin kind must be one of {', '.join(k.value for k in BinKind)}, not {kind!r}")
+    bin_ = Bin(code=code, barcode=barcode or code, zone=zone, kind=kind, pick_seq=pick_seq, blocked=blocked)
+    session.add(bin_)
+    session.flush()
+    return bin_
+
+
+def bin_by_code(session: Session, code: str) -> Bin:
+    found = session.scalars(select(Bin).where((Bin.code == code) | (Bin.barcode == code))).first()
+    if found is None:
+        raise NotFound(f"Bin {code} is not known — scan another bin")
+    return found
+
+
+def lot(session: Session, item: Item, code: str, expiry: dt.date | None = None) -> Lot:
+    """The item's lot with this code, created if new. A lot's expiry, once known, cannot change."""
+    code = code.strip()
+    if not code:
+        raise InvalidInput("Lot code is empty")
+    if len(code) > 64:
+        raise InvalidInput("Lot code is longer than 64 characters")
+    found = session.scalars(select(Lot).where(Lot.item_id == item.id, Lot.code == code)).one_or_none()
+    if found is None:
+        found = Lot(item_id=item.id, code=code, expiry=expiry)
+        session.add(found)
+        session.flush()
+    elif expiry is not None:
+        if found.expiry is None:
+            found.expiry = expiry
+        elif found.expiry != expiry:
+            raise InvalidInput(f"Lot {code} of {item.sku} expires {found.expiry:%Y-%m-%d}, not {expiry:%Y-%m-%d}")
+    return found
+
+
+def container(session: Session, code: str, kind: str = ContainerKind.LPN.value, *, create: bool = True) -> Container:
+    found = session.scalars(select(Container).where(Container.code == code)).one_or_none()
+    if found is None:
+        if not create:
+            raise NotFound(f"Container {code} is not known")
+        if kind not in {k.value for k in ContainerKind}:
+            raise InvalidInput(f"container kind must be one of {', '.join(k.value for k in ContainerKind)}")
+        found = Container(code=code, kind=kind)
+        session.add(found)
+        session.flush()
+    return found
