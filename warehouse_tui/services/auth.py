@@ -54,7 +54,7 @@ def find_operator(session: Session, badge: str) -> Operator:
     return op
 
 
-def login(session: Session, badge: str, pin: str, terminal: str) -> Operator:
+def login(session: Session, badge: str, pin: str, terminal: str, purpose: str = "login") -> Operator:
     """Check badge + PIN. A wrong PIN counts toward the lockout; the 5th locks the badge.
 
     The failure is committed even though the caller sees an exception: the caller
@@ -77,7 +77,7 @@ def login(session: Session, badge: str, pin: str, terminal: str) -> Operator:
         left = MAX_FAILED_LOGINS - op.failed_logins
         raise InvalidInput(f"Wrong PIN — {left} tr{'y' if left == 1 else 'ies'} left")
     op.failed_logins = 0
-    audit(session, "login", operator=op, terminal=terminal)
+    audit(session, purpose, operator=op, terminal=terminal)
     return op
 
 
@@ -94,3 +94,22 @@ def unlock(session: Session, actor: Actor, badge: str) -> Operator:
     op.failed_logins = 0
     audit(session, "badge_unlocked", operator=actor.operator, terminal=actor.terminal, detail=f"unlocked {badge}")
     return op
+
+
+def attempt_login(db, badge: str, pin: str, terminal: str, purpose: str = "login") -> Operator:
+    """Log in through `login`, committing the failure count and audit entry even when refused.
+
+    `purpose` names the audit entry of a success: "login", or "supervisor_approval"
+    when a supervisor authorises an override at someone else's terminal.
+    """
+    from warehouse_tui.errors import WarehouseError
+
+    with db.sessions() as session:
+        session.begin()
+        try:
+            op = login(session, badge, pin, terminal, purpose)
+        except WarehouseError:
+            session.commit()
+            raise
+        session.commit()
+        return op
