@@ -23,8 +23,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="warehouse-tui", description="The floor app of a warehouse.")
     sub = parser.add_subparsers(dest="command")
 
-    p = sub.add_parser("demo", help="build a demo warehouse and print what it made")
+    p = sub.add_parser("run", help="the terminal app (the default command)")
     _common(p)
+    p.add_argument("--scanner", help="scanner URL: keyboard, sim://, serial://… (env WAREHOUSE_SCANNER)")
+
+    p = sub.add_parser("replay", help="drive the real app headless from a script (exit 0 ok, 1 expect failed, 2 bad script)")
+    _common(p)
+    p.add_argument("script")
+    p.add_argument("--size", default="80x24", help="terminal size, e.g. 40x16")
+    p.add_argument("--screens", help="directory for snapshot SVGs (default ./screens)")
+    p.add_argument("--trace", action="store_true", help="print each event as it completes")
+
+    p = sub.add_parser("serve", help="the same app in a browser (textual-serve); every session starts at login")
+    _common(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--public-url", help="the URL browsers reach the server at, when behind a proxy")
+
+    p = sub.add_parser("demo", help="build a demo warehouse and open it")
+    _common(p)
+    p.add_argument("--scanner", help="scanner URL (default keyboard)")
+    p.add_argument("--no-open", action="store_true", help="build and print what was made, do not open the app")
     p.add_argument("--large", action="store_true", help="the benchmark size of DESIGN §9 (100k items, 50k bins, 1M quants)")
     p.add_argument("--items", type=int, help="number of items (with --large)")
     p.add_argument("--bins", type=int, help="number of bins (with --large)")
@@ -111,13 +130,75 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from warehouse_tui.services.demo import build_demo, build_large
 
     settings = _settings(args)
+    if getattr(args, "scanner", None):
+        settings.scanner = args.scanner
     if args.large:
         summary = build_large(settings.resolved_db(), items=args.items or 100_000, bins=args.bins or 50_000,
                               quants=args.quants or 1_000_000, force=args.force)
+        print(summary)
+    elif args.force or not _has_data(settings.resolved_db()):
+        print(build_demo(settings.resolved_db(), force=args.force))
     else:
-        summary = build_demo(settings.resolved_db(), force=args.force)
-    print(summary)
+        print(f"Opening the existing demo database {settings.resolved_db()} (--force rebuilds it)")
+    if args.no_open:
+        return 0
+    return _run_app(settings)
+
+
+def _has_data(db: str) -> bool:
+    from pathlib import Path
+
+    return "://" in db or (Path(db).exists() and Path(db).stat().st_size > 0)
+
+
+def _run_app(settings: Settings) -> int:
+    from warehouse_tui.app import WarehouseApp
+    from warehouse_tui.db.engine import Database
+
+    db = Database(settings.resolved_db())
+    WarehouseApp(db, settings).run()
     return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    if getattr(args, "scanner", None):
+        settings.scanner = args.scanner
+    return _run_app(settings)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import os
+    import shlex
+
+    from textual_serve.server import Server
+
+    settings = _settings(args)
+    # Each browser session runs its own app process, which starts at the login
+    # screen. Settings travel in the environment, so no URL (nor its password)
+    # shows in a process list or the server's log.
+    os.environ["WAREHOUSE_DB"] = settings.resolved_db()
+    os.environ["WAREHOUSE_TERMINAL"] = settings.resolved_terminal()
+    os.environ["WAREHOUSE_SCANNER"] = "keyboard"
+    command = shlex.join([sys.executable, "-m", "warehouse_tui.cli", "run"] + (["--config", args.config] if args.config else []))
+    Server(command, host=args.host, port=args.port, title="warehouse-tui", public_url=args.public_url).serve()
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from warehouse_tui.replay import ScriptError, parse_size, replay
+
+    try:
+        size = parse_size(args.size)
+    except ScriptError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    settings = _settings(args)
+    db = _open(args)
+    return replay(Path(args.script), db=db, settings=settings, size=size,
+                  screens=Path(args.screens) if args.screens else None, trace=args.trace)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -127,6 +208,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {
+    "run": cmd_run,
+    "replay": cmd_replay,
+    "serve": cmd_serve,
     "db": cmd_db,
     "check": cmd_check,
     "import": cmd_import,
@@ -138,10 +222,10 @@ COMMANDS = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        argv.insert(0, "run")  # `warehouse-tui` alone opens the app
     args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
     try:
         return COMMANDS[args.command](args)
     except WarehouseError as exc:

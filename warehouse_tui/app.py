@@ -1,0 +1,197 @@
+"""The Textual app: one terminal's floor screen, its scanner and the workflows it routes to."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from sqlalchemy import func, select
+from textual.app import App
+
+from drivers.base import GS, DeviceState, RawScan, Scanner
+from drivers.keyboard import KeyboardWedge
+from drivers.registry import scanner_for
+from warehouse_tui.config import Settings
+from warehouse_tui.db.engine import Database
+from warehouse_tui.db.models import OutboxEntry
+from warehouse_tui.screens.floor import FloorScreen
+from warehouse_tui.services.auth import audit
+from warehouse_tui.workflows.base import Outcome, Terminal, Workflow
+from warehouse_tui.workflows.login import Home, Login
+
+log = logging.getLogger(__name__)
+
+
+def workflow_registry() -> dict[str, type[Workflow]]:
+    """Command -> workflow class, for the workflows this build has."""
+    from warehouse_tui.workflows import registry
+
+    return {"HOME": Home, **registry.WORKFLOWS}
+
+
+class WarehouseApp(App):
+    TITLE = "warehouse-tui"
+    ENABLE_COMMAND_PALETTE = False
+
+    def __init__(self, db: Database, settings: Settings, *, scanner: Scanner | None = None, terminal_name: str | None = None,
+                 cursor_blink: bool = True) -> None:
+        super().__init__()
+        self.cursor_blink = cursor_blink
+        self.terminal = Terminal(db, settings, terminal_name or settings.resolved_terminal())
+        if scanner is None:
+            url = settings.scanner or "keyboard"
+            scanner = KeyboardWedge(url, gs_substitute=settings.gs_substitute) if url == "keyboard" else scanner_for(url)
+        self.scanner = scanner
+        self.workflows = workflow_registry()
+        self.unsynced = 0
+        self._counted_through = 0  # outbox position up to which `unsynced` has counted
+        self.online = "local" if not settings.upstream else "offline"
+        self._last_activity = time.monotonic()
+        self._thread_id = threading.get_ident()
+        self.floor: FloorScreen | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def on_mount(self) -> None:
+        self._thread_id = threading.get_ident()
+        self.floor = FloorScreen(Login(self.terminal))
+        self.push_screen(self.floor)
+        self.scanner.open(self._scan_from_driver, self._state_from_driver)
+        self.terminal.scanner_state = self.scanner.state.value
+        self.set_interval(2.0, self._tick)
+        self._count_unsynced()
+
+    def on_unmount(self) -> None:
+        self.scanner._on_state = None  # the screen is gone: nothing left to show state on
+        self.scanner.close()
+
+    # ------------------------------------------------------------------ input from anywhere
+    def _scan_from_driver(self, raw: RawScan) -> None:
+        if threading.get_ident() == self._thread_id:
+            self.handle_raw(raw)
+        else:
+            self.call_from_thread(self.handle_raw, raw)
+
+    def _state_from_driver(self, state: DeviceState, detail: str) -> None:
+        def apply() -> None:
+            self.terminal.scanner_state = state.value
+            self.refresh_status()
+
+        if threading.get_ident() == self._thread_id:
+            apply()
+        else:
+            self.call_from_thread(apply)
+
+    def submit_typed(self, text: str, key_times: list[float] | None = None) -> None:
+        """A line from the entry field: typed by a person or a keyboard-wedge scanner's burst.
+
+        In a burst the configured GS substitute becomes GS; typed by hand it stays
+        what it is (a person typing "~" in a lot code means "~").
+        """
+        wedge = self.scanner if isinstance(self.scanner, KeyboardWedge) else None
+        burst = wedge is not None and key_times is not None and wedge.is_burst(key_times)
+        if burst and wedge.gs_substitute and wedge.gs_substitute in text:
+            text = text.replace(wedge.gs_substitute, GS)
+        self.handle_raw(RawScan(text=text, source="wedge" if burst else "keyboard"))
+
+    def handle_raw(self, raw: RawScan) -> Outcome:
+        """Route one scan or typed line to the active workflow, then show the result."""
+        self._last_activity = time.monotonic()
+        floor = self.floor
+        assert floor is not None
+        try:
+            outcome = floor.workflow.submit(raw)
+        except Exception:  # a bug, not an operator error: log it, refuse the scan, keep running
+            log.exception("scan %r crashed the workflow", raw.text[:80])
+            outcome = Outcome(False, "Internal error — scan refused, nothing recorded; tell a supervisor")
+            floor.workflow.outcome = outcome
+        if outcome.ok:
+            self._count_new_outbox()
+        if outcome.navigate:
+            self.run_command(outcome.navigate, keep=outcome)
+        else:
+            floor.render_workflow()
+        if not outcome.ok:
+            self.bell()
+        return outcome
+
+    # ------------------------------------------------------------------ navigation
+    def run_command(self, command: str, keep: Outcome | None = None) -> None:
+        floor = self.floor
+        assert floor is not None
+        self._last_activity = time.monotonic()
+        logged_in = self.terminal.operator is not None
+        if command == "LOGOUT" or (command in self.workflows and not logged_in) or command == "HOME" and not logged_in:
+            if command == "LOGOUT" and logged_in:
+                self.logout("logout")
+            else:
+                floor.workflow.outcome = Outcome(False, "Log in first — scan your badge")
+                floor.render_workflow()
+                self.bell()
+            return
+        if command == "SYNC":
+            floor.workflow.outcome = Outcome(False, "No upstream configured — sync is off on this terminal")
+            floor.render_workflow()
+            return
+        cls = self.workflows.get(command)
+        if cls is None:
+            if command in ("CANCEL",) or command in floor.workflow.prompt.commands:
+                floor.workflow.submit(RawScan(text=f"@{command}", source="key"))
+                floor.render_workflow()
+                if floor.workflow.outcome and not floor.workflow.outcome.ok:
+                    self.bell()
+                return
+            floor.workflow.outcome = Outcome(False, f"@{command} is not possible here")
+            floor.render_workflow()
+            self.bell()
+            return
+        workflow = cls(self.terminal)
+        workflow.outcome = keep
+        floor.set_workflow(workflow)
+
+    def logout(self, reason: str) -> None:
+        op = self.terminal.operator
+        if op is not None:
+            with self.terminal.db.transaction() as session:
+                audit(session, reason, operator=op, terminal=self.terminal.name)
+        self.terminal.operator = None
+        login = Login(self.terminal)
+        login.outcome = Outcome(True, "Logged out" if reason == "logout" else "Logged out after idle time")
+        assert self.floor is not None
+        self.floor.set_workflow(login)
+
+    # ------------------------------------------------------------------ status line
+    def refresh_status(self) -> None:
+        if self.floor is None or not self.floor.is_mounted:
+            return
+        op = self.terminal.operator
+        self.floor.query_one("#status").show(
+            operator=op.badge if op else "-",
+            terminal=self.terminal.name,
+            scanner=self.terminal.scanner_state,
+            online=self.online,
+            unsynced=self.unsynced,
+            narrow=self.size.width < 60,
+        )
+
+    def _tick(self) -> None:
+        idle = self.terminal.settings.idle_logout_seconds
+        if self.terminal.operator is not None and idle > 0 and time.monotonic() - self._last_activity > idle:
+            self.logout("idle_logout")
+        self._count_unsynced()
+
+    def _count_unsynced(self) -> None:
+        with self.terminal.db.reading() as session:
+            self.unsynced = session.scalar(select(func.count()).select_from(OutboxEntry).where(OutboxEntry.pushed_at.is_(None))) or 0
+            self._counted_through = session.scalar(select(func.max(OutboxEntry.position))) or 0
+        self.refresh_status()
+
+    def _count_new_outbox(self) -> None:
+        """After a scan: add the entries written since the last count (a primary-key range, cheap)."""
+        with self.terminal.db.reading() as session:
+            new, top = session.execute(
+                select(func.count(), func.max(OutboxEntry.position)).where(OutboxEntry.position > self._counted_through)
+            ).one()
+        if new:
+            self.unsynced += new
+            self._counted_through = top

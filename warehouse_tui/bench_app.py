@@ -1,0 +1,179 @@
+"""Full-app figures for `warehouse-tui bench` (DESIGN §9): each runs in its own process.
+
+- scan latency: a GS1 scan through the simulated scanner driver -> resolver ->
+  receiving service -> durable SQLite commit -> screen refreshed, timed per scan
+  in the real app running headless;
+- serial receipts: N serial-numbered units received end to end, one GS1 scan
+  (01 + 21) each;
+- cold start: process start to the login screen drawn;
+- peak resident memory of the app process.
+
+    python -m warehouse_tui.bench_app scans DB --samples 500
+    python -m warehouse_tui.bench_app serials DB --count 10000
+    python -m warehouse_tui.bench_app coldstart DB
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import statistics
+import sys
+import time
+
+T0 = time.perf_counter()  # as early as this module loads: the cold start clock in the child
+
+BENCH_BADGE, BENCH_PIN = "BENCH1", "2468"
+PLAIN_ITEMS = 50
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+
+    def pct(p: float) -> float:
+        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+    return {
+        "p50_ms": round(pct(50) * 1000, 3),
+        "p95_ms": round(pct(95) * 1000, 3),
+        "p99_ms": round(pct(99) * 1000, 3),
+        "mean_ms": round(statistics.fmean(ordered) * 1000, 3),
+        "samples": len(ordered),
+    }
+
+
+def _peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def prepare(db) -> tuple[list[str], str]:
+    """Bench items, a receiving bin and an operator; returns (plain GTINs, serial item GTIN)."""
+    from sqlalchemy import select
+
+    from warehouse_tui.db.models import Bin, Item, Operator
+    from warehouse_tui.scan.gtin import gs1_check_digit
+    from warehouse_tui.services import masterdata as md
+    from warehouse_tui.services.auth import hash_pin
+
+    def gtin(n: int) -> str:
+        body = f"0{9990000000000 + n:013d}"[:13]
+        return body + str(gs1_check_digit(body))
+
+    plain = [gtin(i) for i in range(PLAIN_ITEMS)]
+    serial = gtin(PLAIN_ITEMS)
+    with db.transaction() as s:
+        if s.scalars(select(Item).where(Item.sku == "BENCH-SN")).first() is None:
+            for i, code in enumerate(plain):
+                md.add_item(s, f"BENCH-{i:03d}", gtins=[code], description="bench item")
+            md.add_item(s, "BENCH-SN", gtins=[serial], tracking="serial", description="bench serial item")
+        if s.scalars(select(Bin).where(Bin.code == "BENCH-RCV")).first() is None:
+            md.add_bin(s, "BENCH-RCV", kind="receiving", zone="BENCH")
+        if s.scalars(select(Operator).where(Operator.badge == BENCH_BADGE)).first() is None:
+            s.add(Operator(badge=BENCH_BADGE, name="Bench", role="operator", pin_hash=hash_pin(BENCH_PIN)))
+    return plain, serial
+
+
+async def _logged_in_blind_receipt(app, pilot) -> None:
+    app.scanner.feed(BENCH_BADGE)
+    await pilot.pause()
+    app.submit_typed(BENCH_PIN)
+    await pilot.pause()
+    app.scanner.feed("@RECEIVE")
+    app.scanner.feed("@BLIND")
+    await pilot.pause()
+    if "Scan item" not in app.floor.workflow.prompt.text:
+        raise RuntimeError(f"bench could not start a blind receipt: {app.floor.workflow.outcome}")
+
+
+def _app(db_path: str):
+    from drivers.sim import SimScanner
+    from warehouse_tui.app import WarehouseApp
+    from warehouse_tui.config import Settings
+    from warehouse_tui.db.engine import Database
+
+    db = Database(db_path)
+    settings = Settings(db=db_path, terminal="BENCH", receiving_bin="BENCH-RCV", idle_logout_seconds=0)
+    return db, WarehouseApp(db, settings, scanner=SimScanner("sim://"), terminal_name="BENCH", cursor_blink=False)
+
+
+async def _scans(db_path: str, samples: int) -> dict:
+    db, app = _app(db_path)
+    plain, _ = prepare(db)
+    times = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _logged_in_blind_receipt(app, pilot)
+        for i in range(samples + 20):
+            code = f"01{plain[i % len(plain)]}301"  # GTIN + AI 30 count 1: one scan, one receipt
+            t = time.perf_counter()
+            app.scanner.feed(code, "C1")
+            await pilot.pause()  # until the screen has processed the refresh
+            elapsed = time.perf_counter() - t
+            if not app.floor.workflow.outcome.ok:
+                raise RuntimeError(f"bench scan refused: {app.floor.workflow.outcome.message}")
+            if i >= 20:  # warm-up
+                times.append(elapsed)
+    return {**_percentiles(times), "peak_rss_mb": _peak_rss_mb()}
+
+
+async def _serials(db_path: str, count: int) -> dict:
+    db, app = _app(db_path)
+    _, serial_gtin = prepare(db)
+    stamp = int(time.time())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _logged_in_blind_receipt(app, pilot)
+        t = time.perf_counter()
+        for i in range(count):
+            app.scanner.feed(f"01{serial_gtin}21B{stamp}-{i:06d}", "C1")
+            await pilot.pause()
+            if not app.floor.workflow.outcome.ok:
+                raise RuntimeError(f"serial receipt refused: {app.floor.workflow.outcome.message}")
+        total = time.perf_counter() - t
+    return {"count": count, "seconds": round(total, 2), "per_scan_ms": round(total / count * 1000, 3), "peak_rss_mb": _peak_rss_mb()}
+
+
+async def _coldstart(db_path: str) -> dict:
+    _, app = _app(db_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        if "Scan your badge" not in app.floor.workflow.prompt.text:
+            raise RuntimeError("login screen not shown")
+        ready = time.perf_counter() - T0
+    return {"seconds_after_imports_started": round(ready, 3), "peak_rss_mb": _peak_rss_mb()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m warehouse_tui.bench_app")
+    parser.add_argument("what", choices=("scans", "serials", "coldstart"))
+    parser.add_argument("db")
+    parser.add_argument("--samples", type=int, default=500)
+    parser.add_argument("--count", type=int, default=10_000)
+    args = parser.parse_args(argv)
+    if args.what == "scans":
+        result = asyncio.run(_scans(args.db, args.samples))
+    elif args.what == "serials":
+        result = asyncio.run(_serials(args.db, args.count))
+    else:
+        result = asyncio.run(_coldstart(args.db))
+    print(json.dumps(result))
+    return 0
+
+
+def run_child(what: str, db_path: str, *extra: str) -> dict:
+    """Run one figure in a fresh interpreter; the parent also times the whole process for cold start."""
+    import subprocess
+
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "warehouse_tui.bench_app", what, db_path, *extra],
+                          capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench {what} failed: {proc.stderr.strip()[-2000:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["process_wall_s"] = round(wall, 3)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""The floor screen: renders whatever workflow is active and hands it every scan and typed line."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Static
+
+from warehouse_tui.widgets.floor import COMMAND_KEYS, ContextLines, EntryField, Feedback, KeyBar, PromptBar, StatusLine
+from warehouse_tui.workflows.base import Workflow
+
+ALWAYS = ("CANCEL", "HOME", "LOGOUT")
+
+
+class FloorScreen(Screen):
+    CSS_PATH = "floor.tcss"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (60, "-wide")]
+    BINDINGS = [Binding(key, f"command('{cmd}')", show=False, priority=True) for cmd, key in COMMAND_KEYS.items()]
+
+    def __init__(self, workflow: Workflow) -> None:
+        super().__init__()
+        self.workflow = workflow
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine(id="status")
+        yield Static(id="title")
+        yield PromptBar(id="prompt")
+        yield ContextLines(id="lines")
+        yield Feedback(id="feedback")
+        yield EntryField(id="entry", placeholder="scan or type, then Enter")
+        yield KeyBar(id="keys")
+
+    def on_mount(self) -> None:
+        entry = self.query_one(EntryField)
+        entry.cursor_blink = self.app.cursor_blink
+        self.render_workflow()
+        entry.focus()
+
+    def action_command(self, command: str) -> None:
+        self.app.run_command(command)
+
+    def on_input_submitted(self, event: EntryField.Submitted) -> None:
+        event.stop()
+        text = event.value
+        event.input.value = ""
+        key_times = event.input.take_key_times()
+        if text == "" and not self.workflow.prompt.accepts_empty:
+            return
+        self.app.submit_typed(text, key_times)
+
+    def set_workflow(self, workflow: Workflow) -> None:
+        self.workflow = workflow
+        self.render_workflow()
+
+    def render_workflow(self) -> None:
+        wf = self.workflow
+        prompt = wf.prompt
+        self.query_one("#title", Static).update(wf.title)
+        self.query_one(PromptBar).update(prompt.text)
+        self.query_one(ContextLines).update("\n".join(wf.lines()))
+        outcome = wf.outcome
+        self.query_one(Feedback).show(outcome.ok if outcome else None, outcome.message if outcome else "")
+        entry = self.query_one(EntryField)
+        entry.password = prompt.secret
+        self.query_one(KeyBar).show([*prompt.commands, *ALWAYS])
+        self.app.refresh_status()

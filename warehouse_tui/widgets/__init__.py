@@ -1,0 +1,1 @@
+"""Shared widgets: status line, prompt, feedback flash, key bar."""

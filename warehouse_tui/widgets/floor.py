@@ -1,0 +1,94 @@
+"""The widgets every floor screen shares: status line, prompt, context lines, feedback, key bar."""
+
+from __future__ import annotations
+
+import time
+
+from textual.widgets import Input, Static
+
+# Command -> key. F-keys because letters and digits are data (lots, SKUs, quantities).
+COMMAND_KEYS: dict[str, str] = {
+    "HOME": "f1",
+    "DONE": "f2",
+    "NEXT": "f4",
+    "SHORT": "f5",
+    "SKIP": "f6",
+    "CLOSE": "f7",
+    "BLIND": "f8",
+    "YES": "f9",
+    "NO": "f10",
+    "SYNC": "f11",
+    "LOGOUT": "f12",
+    "CANCEL": "escape",
+}
+KEY_LABELS = {"escape": "Esc"}
+
+
+def key_label(command: str) -> str:
+    key = COMMAND_KEYS[command]
+    return KEY_LABELS.get(key, key.upper())
+
+
+class StatusLine(Static):
+    """Operator, terminal, scanner state, online/offline, unsynced count: always visible."""
+
+    def show(self, *, operator: str, terminal: str, scanner: str, online: str, unsynced: int, narrow: bool = False) -> None:
+        if narrow:
+            # 40 columns: every field still there, abbreviated.
+            state = {"connected": "ok", "disconnected": "OFF", "connecting": "..", "error": "ERR"}.get(scanner, scanner[:4])
+            self.update(f"{operator} {terminal[:8]} scan:{state} {online} {unsynced}↑")
+        else:
+            self.update(f"{operator} · {terminal} · scanner {scanner} · {online} · {unsynced} unsynced")
+
+
+class PromptBar(Static):
+    """The current prompt: the biggest thing on screen."""
+
+
+class ContextLines(Static):
+    """What the workflow knows so far: document, item, lot, quantities."""
+
+
+class Feedback(Static):
+    """The last scan's result; stays until the next scan."""
+
+    def show(self, ok: bool | None, message: str) -> None:
+        self.remove_class("-ok", "-error")
+        if ok is None or not message:
+            self.update("")
+            return
+        self.add_class("-ok" if ok else "-error")
+        self.update(("✔ " if ok else "✘ ") + message)
+
+
+class KeyBar(Static):
+    """The keys of the commands possible now."""
+
+    def show(self, commands: list[str]) -> None:
+        self.update("  ".join(f"{key_label(c)} {c.title()}" for c in commands if c in COMMAND_KEYS))
+
+
+class EntryField(Input):
+    """Where typed values and keyboard-wedge scans arrive; Enter submits.
+
+    A wedge scanner cannot type GS: terminals deliver Ctrl+] (0x1D) for it,
+    which Input would drop, so it is inserted here as the GS character.
+    """
+
+    def on_mount(self) -> None:
+        self.key_times: list[float] = []
+
+    def take_key_times(self) -> list[float]:
+        """The times of the keys of the line just submitted (for telling a scan burst from typing)."""
+        times, self.key_times = self.key_times, []
+        return times
+
+    async def _on_key(self, event) -> None:
+        if event.is_printable or event.key == "ctrl+right_square_bracket":
+            self.key_times.append(time.monotonic())
+        if event.key == "ctrl+right_square_bracket" or event.character == "\x1d":
+            event.stop()
+            event.prevent_default()
+            self.insert_text_at_cursor("\x1d")
+            return
+        await super()._on_key(event)

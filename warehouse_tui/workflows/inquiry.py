@@ -1,0 +1,63 @@
+"""Inquiry (@INQUIRY): scan anything -> what it is and where its stock is.
+
+An item shows its stock by bin and lot; a bin its contents; an LPN/tote its
+contents and where it stands; a PO/order its lines; a lot or serial number its
+stock and recent history. The prompt stays: scan the next thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from drivers.base import RawScan
+from warehouse_tui.errors import NotFound
+from warehouse_tui.scan.resolver import Scan, ScanKind
+from warehouse_tui.services import inquiry
+from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds
+
+ANYTHING = kinds(ScanKind.ITEM, ScanKind.BIN, ScanKind.CONTAINER, ScanKind.DOCUMENT)
+
+
+@dataclass
+class Inquiry(Workflow):
+    initial = "scan"
+    answer: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.title = "Inquiry"
+
+    @property
+    def prompt(self) -> Prompt:
+        return Prompt("Scan anything", ANYTHING)
+
+    def lines(self) -> list[str]:
+        return self.answer
+
+    def resolve(self, raw: RawScan, expects) -> Scan:
+        try:
+            return super().resolve(raw, expects)
+        except NotFound:
+            # Not an item, bin, container or document: maybe a lot or a serial number.
+            with self.terminal.db.reading() as session:
+                self._pending_answer = inquiry.lookup_text(session, raw.text)
+            return Scan(kind=ScanKind.TEXT, text=raw.text, value=raw.text)
+
+    def on_scan(self, scan: Scan) -> Outcome:
+        with self.terminal.db.reading() as session:
+            match scan.kind:
+                case ScanKind.ITEM:
+                    self.answer = inquiry.item_stock(session, scan.item_id)
+                    if scan.lot:
+                        self.answer += inquiry.lot_history(session, scan.lot)[:6]
+                case ScanKind.BIN:
+                    self.answer = inquiry.bin_contents(session, scan.bin_id)
+                case ScanKind.CONTAINER:
+                    if scan.container_id is None:
+                        raise NotFound(f"{scan.container_code} is not known")
+                    self.answer = inquiry.container_contents(session, scan.container_id)
+                case ScanKind.DOCUMENT:
+                    self.answer = inquiry.document_status(session, scan.document)
+                case _:
+                    self.answer = self._pending_answer
+        return Outcome(True, self.answer[0] if self.answer else "")

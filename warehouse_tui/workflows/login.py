@@ -1,0 +1,91 @@
+"""Login and the home menu.
+
+Login: scan badge (or type it) -> type PIN + Enter -> home menu. A wrong PIN
+counts toward the lockout of the badge (5 failures lock it until a supervisor
+unlocks it); logins and failures go to the audit log (services.auth).
+
+Home: the menu of workflows, each a command barcode (@RECEIVE …), a digit or an
+F-key away.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from warehouse_tui.scan.resolver import Scan, ScanKind
+from warehouse_tui.services.auth import attempt_login
+from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds
+
+MENU = (
+    ("1", "RECEIVE", "Receive"),
+    ("2", "PUTAWAY", "Putaway"),
+    ("3", "PICK", "Pick"),
+    ("4", "PACK", "Pack"),
+    ("5", "COUNT", "Count"),
+    ("6", "MOVE", "Move"),
+    ("7", "INQUIRY", "Inquiry"),
+    ("8", "SUPERVISOR", "Supervisor"),
+)
+
+
+@dataclass
+class Login(Workflow):
+    initial = "badge"
+    badge: str = ""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.title = "Login"
+
+    @property
+    def prompt(self) -> Prompt:
+        if self.state == "pin":
+            return Prompt("Type PIN + Enter", kinds(ScanKind.PIN), secret=True)
+        return Prompt("Scan your badge", kinds(ScanKind.BADGE))
+
+    def lines(self) -> list[str]:
+        return [f"Badge {self.badge}"] if self.state == "pin" else []
+
+    def on_badge(self, scan: Scan) -> Outcome:
+        self.badge = scan.badge
+        self.state = "pin"
+        return Outcome(True, "")
+
+    def on_pin(self, scan: Scan) -> Outcome:
+        badge, self.badge, self.state = self.badge, "", "badge"
+        operator = attempt_login(self.terminal.db, badge, scan.value, self.terminal.name)
+        self.terminal.operator = operator
+        return Outcome(True, f"Welcome, {operator.name or operator.badge}", navigate="HOME")
+
+    def command(self, name: str) -> Outcome:
+        # Nothing but the badge and PIN before login: no workflow may start.
+        if name == "CANCEL":
+            return self.cancel()
+        return Outcome(False, "Log in first — scan your badge")
+
+
+@dataclass
+class Home(Workflow):
+    initial = "menu"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.title = "Home"
+
+    @property
+    def prompt(self) -> Prompt:
+        return Prompt("Choose a task", kinds(ScanKind.TEXT))
+
+    def lines(self) -> list[str]:
+        return [f"{key}  {label}  (@{command})" for key, command, label in self.menu()]
+
+    def menu(self) -> list[tuple[str, str, str]]:
+        from warehouse_tui.workflows.registry import WORKFLOWS
+
+        return [entry for entry in MENU if entry[1] in WORKFLOWS]
+
+    def on_menu(self, scan: Scan) -> Outcome:
+        for key, command, _ in self.menu():
+            if scan.value.strip() == key:
+                return Outcome(True, "", navigate=command)
+        return Outcome(False, "Type a menu number or scan a task barcode")

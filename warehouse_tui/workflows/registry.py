@@ -1,0 +1,15 @@
+"""The workflows this build offers, by the command that starts them."""
+
+from __future__ import annotations
+
+from warehouse_tui.workflows.base import Workflow
+from warehouse_tui.workflows.inquiry import Inquiry
+from warehouse_tui.workflows.putaway import Move, Putaway
+from warehouse_tui.workflows.receive import Receive
+
+WORKFLOWS: dict[str, type[Workflow]] = {
+    "RECEIVE": Receive,
+    "PUTAWAY": Putaway,
+    "MOVE": Move,
+    "INQUIRY": Inquiry,
+}
