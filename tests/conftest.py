@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -63,3 +64,56 @@ def pg_url(pg_server) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+# --------------------------------------------------------------------------- the app and the demo warehouse
+
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory) -> Path:
+    """The demo warehouse built once per test session; tests copy it (see `demo_db`)."""
+    from warehouse_tui.services.demo import build_demo
+
+    path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
+    build_demo(path)
+    # Fold the WAL into the main file so a plain copy carries everything.
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
+@pytest.fixture
+def demo_path(demo_template, tmp_path) -> Path:
+    """A private copy of the demo warehouse file for one test."""
+    import shutil
+
+    target = tmp_path / "demo.sqlite"
+    shutil.copyfile(demo_template, target)
+    return target
+
+
+@pytest.fixture
+def demo_db(demo_path) -> Iterator[Database]:
+    database = Database(demo_path)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def make_app(demo_path):
+    """Build the real app on a copy of the demo warehouse, with the simulated scanner.
+
+    Deterministic for snapshots: fixed terminal name, cursor blink off, no idle logout.
+    """
+    from drivers.sim import SimScanner
+    from warehouse_tui.app import WarehouseApp
+    from warehouse_tui.config import Settings
+
+    def factory(**settings_overrides):
+        settings = Settings(db=str(demo_path), terminal="T1", idle_logout_seconds=0, **settings_overrides)
+        return WarehouseApp(Database(demo_path), settings, scanner=SimScanner("sim://"), terminal_name="T1", cursor_blink=False)
+
+    return factory

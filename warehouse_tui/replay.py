@@ -95,28 +95,35 @@ class ReplayResult:
     screen: str = ""
 
 
+async def apply_step(app, pilot, step: Step, screens: Path | None = None) -> ReplayResult | None:
+    """Perform one event on a running app; returns a failed ReplayResult when an expect does not hold."""
+    if step.verb == "scan":
+        app.scanner.feed(step.arg)
+    elif step.verb == "type":
+        app.floor.query_one("#entry").insert_text_at_cursor(step.arg)
+    elif step.verb == "key":
+        await pilot.press(step.arg)
+    elif step.verb == "expect":
+        text = screen_text(app)
+        if not step.pattern.search(text):
+            return ReplayResult(False, step.line, f"line {step.line}: expected /{step.arg}/ not on screen", text)
+        return None
+    elif step.verb == "snapshot":
+        target = screens or Path("screens")
+        target.mkdir(parents=True, exist_ok=True)
+        app.save_screenshot(filename=f"{step.arg}.svg", path=str(target))
+        return None
+    await pilot.pause()
+    return None
+
+
 async def run_steps(app, steps: list[Step], size: tuple[int, int], screens: Path | None, trace=None) -> ReplayResult:
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         for step in steps:
-            if step.verb == "scan":
-                app.scanner.feed(step.arg)
-                await pilot.pause()
-            elif step.verb == "type":
-                entry = app.floor.query_one("#entry")
-                entry.insert_text_at_cursor(step.arg)
-                await pilot.pause()
-            elif step.verb == "key":
-                await pilot.press(step.arg)
-                await pilot.pause()
-            elif step.verb == "expect":
-                text = screen_text(app)
-                if not step.pattern.search(text):
-                    return ReplayResult(False, step.line, f"line {step.line}: expected /{step.arg}/ not on screen", text)
-            elif step.verb == "snapshot":
-                target = screens or Path("screens")
-                target.mkdir(parents=True, exist_ok=True)
-                app.save_screenshot(filename=f"{step.arg}.svg", path=str(target))
+            failed = await apply_step(app, pilot, step, screens)
+            if failed is not None:
+                return failed
             if trace is not None:
                 print(f"line {step.line}: {step.verb} ok", file=trace, flush=True)
         return ReplayResult(True)

@@ -63,5 +63,6 @@ class FloorScreen(Screen):
         self.query_one(Feedback).show(outcome.ok if outcome else None, outcome.message if outcome else "")
         entry = self.query_one(EntryField)
         entry.password = prompt.secret
-        self.query_one(KeyBar).show([*prompt.commands, *ALWAYS])
+        always = ALWAYS if self.app.terminal.operator is not None else ("CANCEL",)
+        self.query_one(KeyBar).show([*prompt.commands, *always])
         self.app.refresh_status()

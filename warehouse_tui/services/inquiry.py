@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from warehouse_tui.db.models import Bin, Container, InboundOrder, Item, Lot, Movement, OutboundOrder, Quant, SerialUnit
@@ -27,7 +27,8 @@ def item_stock(session: Session, item_id: int) -> list[str]:
         .order_by(Lot.expiry, Bin.pick_seq, Bin.code).limit(LIMIT + 1)
     ).all()
     total = session.scalar(select(func.coalesce(func.sum(Quant.qty), 0)).where(Quant.item_id == item_id))
-    out = [f"Item {item.sku} {item.description[:40]}".rstrip(), f"Total {total} {item.uom} ({item.tracking})"]
+    tracked = f" ({item.tracking}-tracked)" if item.tracking != "none" else ""
+    out = [f"Item {item.sku} {item.description[:40]}".rstrip(), f"Total {total} {item.uom}{tracked}"]
     for bin_code, lot, cont, qty, reserved in rows[:LIMIT]:
         out.append(f"{bin_code}{' ' + cont if cont else ''}{_fmt_lot(lot)}: {qty}" + (f" ({reserved} rsv)" if reserved else ""))
     if len(rows) > LIMIT:

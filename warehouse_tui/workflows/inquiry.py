@@ -32,7 +32,7 @@ class Inquiry(Workflow):
         return Prompt("Scan anything", ANYTHING)
 
     def lines(self) -> list[str]:
-        return self.answer
+        return self.answer[1:]  # the first line is the headline, shown as the feedback
 
     def resolve(self, raw: RawScan, expects) -> Scan:
         try:
