@@ -121,8 +121,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     from warehouse_tui.services.exporting import export
 
     db = _open(args)
-    with db.reading() as session:
-        export(session, args.kind, args.format, sys.stdout)
+    try:
+        with db.reading() as session:
+            export(session, args.kind, args.format, sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # `export … | head`: the reader left; that is not an error.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
