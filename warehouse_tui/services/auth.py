@@ -81,9 +81,9 @@ def login(session: Session, badge: str, pin: str, terminal: str, purpose: str = 
     return op
 
 
-def require_supervisor(operator: Operator | None, action: str = "this") -> Operator:
+def require_supervisor(operator: Operator | None, action: str = "do this") -> Operator:
     if operator is None or operator.role != Role.SUPERVISOR.value:
-        raise NotAllowed(f"Only a supervisor may do {action} — scan a supervisor badge")
+        raise NotAllowed(f"Only a supervisor may {action} — scan a supervisor badge")
     return operator
 
 

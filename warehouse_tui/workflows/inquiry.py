@@ -49,12 +49,16 @@ class Inquiry(Workflow):
                 case ScanKind.ITEM:
                     self.answer = inquiry.item_stock(session, scan.item_id)
                     if scan.lot:
-                        self.answer += inquiry.lot_history(session, scan.lot)[:6]
+                        try:
+                            self.answer += inquiry.lot_history(session, scan.lot)[:6]
+                        except NotFound:  # a label's lot not received yet: the item's stock still answers
+                            pass
                 case ScanKind.BIN:
                     self.answer = inquiry.bin_contents(session, scan.bin_id)
+                case ScanKind.CONTAINER if scan.container_id is None:
+                    # An unknown code resolves as a new container here; it may be a lot or a serial number.
+                    self.answer = inquiry.lookup_text(session, scan.text)
                 case ScanKind.CONTAINER:
-                    if scan.container_id is None:
-                        raise NotFound(f"{scan.container_code} is not known")
                     self.answer = inquiry.container_contents(session, scan.container_id)
                 case ScanKind.DOCUMENT:
                     self.answer = inquiry.document_status(session, scan.document)

@@ -10,7 +10,8 @@ Transitions:
   lot --> serial | qty;  serial --> to_bin;  qty --> to_bin;  to_bin --bin--> source
 
 Move: scan the from-bin or LPN -> item (+lot/serial) -> qty -> scan the to-bin
-(or a tote/LPN standing in a bin) -> moved.
+(or a tote/LPN standing in a bin; an empty tote standing nowhere is on the
+cart, so it is filled at the from-bin) -> moved.
 
 Transitions:
   from --bin/LPN--> item --item--> lot | serial | qty;  lot --> serial | qty;
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from warehouse_tui.db.models import Bin, BinKind, Container, Item, Lot, Quant, Tracking
+from warehouse_tui.db.models import Bin, BinKind, Container, ContainerKind, Item, Lot, Quant, Tracking
 from warehouse_tui.errors import InvalidInput, InvariantViolation, NotFound
 from warehouse_tui.scan.resolver import Scan, ScanKind
 from warehouse_tui.services import masterdata as md
@@ -287,9 +288,13 @@ class Move(Workflow):
                 if scan.container_id is None:
                     raise NotFound(f"{scan.container_code} is not known — scan a bin, or a tote standing in one")
                 cont = session.get(Container, scan.container_id)
-                if cont.bin_id is None:
+                if cont.bin_id is not None:
+                    to_bin, to_container = session.get(Bin, cont.bin_id).code, cont.code
+                elif cont.kind == ContainerKind.TOTE.value:
+                    # An empty tote stands nowhere by the books: it is on the cart, at the from-bin.
+                    to_bin, to_container = self.from_bin, cont.code
+                else:
                     raise InvalidInput(f"{cont.code} stands nowhere — scan the bin it is in")
-                to_bin, to_container = session.get(Bin, cont.bin_id).code, cont.code
             svc.move_stock(session, self.terminal.actor, item_id=g.item_id, from_bin_code=self.from_bin, to_bin_code=to_bin,
                            qty=g.qty, lot_code=g.lot, serial=g.serial, from_container_code=self.from_lpn, to_container_code=to_container)
         self.goods, self.state = None, "item"
