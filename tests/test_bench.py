@@ -1,0 +1,62 @@
+"""`warehouse-tui bench` prints its figures as JSON; timings are reported, never asserted (DESIGN §9)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from sqlalchemy import func, select
+
+from warehouse_tui.bench import percentiles
+from warehouse_tui.db.engine import Database
+from warehouse_tui.db.models import Movement, Quant
+from warehouse_tui.services.check import run_checks
+
+
+def run_bench(workdir, samples: int) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-m", "warehouse_tui.cli", "bench", "--quants", "2000", "--items", "200", "--bins", "100",
+         "--samples", str(samples), "--workdir", str(workdir)],
+        capture_output=True, text=True, timeout=120, cwd=workdir,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def positive(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+def test_bench_reports_ledger_receipt_against_bare_sql_at_both_sizes(tmp_path):
+    report = run_bench(tmp_path, samples=20)
+
+    assert set(report["ledger_receipt"]) == {"2000", "10000"}
+    for size, figure in report["ledger_receipt"].items():
+        assert figure["quants"] == int(size) and figure["samples"] == 20
+        for key in ("p50_ms", "p95_ms", "p99_ms", "bare_p50_ms", "bare_p95_ms", "bare_p99_ms", "ratio_p50", "ratio_p95"):
+            assert positive(figure[key]), (size, key, figure[key])
+        assert figure["p50_ms"] <= figure["p95_ms"] <= figure["p99_ms"]
+    assert positive(report["growth_p95"]) and positive(report["peak_rss_mb"])
+    assert report["budgets"]["scan_to_screen_p95_ms"]["limit"] == 15
+    assert positive(report["budgets"]["ledger_receipt_p95_ms"]["measured"])
+    assert all(not d["reused"] and positive(d["built_s"]) for d in report["datasets"].values())
+
+    # A second run reuses the datasets; the receipts of both runs left their ledgers consistent.
+    again = run_bench(tmp_path, samples=2)
+    assert all(d["reused"] for d in again["datasets"].values())
+    for dataset in again["datasets"].values():
+        database = Database(dataset["file"])
+        try:
+            with database.reading() as s:
+                report = run_checks(s)
+                assert report.ok, report.render()
+                assert s.scalar(select(func.count()).select_from(Quant)) == dataset["quants"]  # into existing quants
+                assert s.scalar(select(func.count()).select_from(Movement).where(Movement.doc_ref == "BENCH-RECEIPT")) > 0
+        finally:
+            database.dispose()
+
+
+def test_percentiles_are_in_milliseconds_and_ordered():
+    figures = percentiles([i / 1000 for i in range(1, 101)])  # 1 .. 100 ms
+    assert figures["p50_ms"] == 50.5 and figures["p99_ms"] == 99.01 and figures["max_ms"] == 100
