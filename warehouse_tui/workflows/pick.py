@@ -1,0 +1,288 @@
+"""Pick (@PICK), DESIGN §5.
+
+Scan a pick list or one of its orders, or @NEXT for the next released list by
+priority (the operator's own unfinished list comes first); the list is now
+claimed by this operator and no one else is handed it. Then scan a tote for
+each order of the list (a code not yet known becomes a new tote). Then, task by
+task in bin walking order, the screen shows the task card — bin, SKU,
+description, the allocated lot, the quantity, the order's tote and "task 3/7" —
+and the operator:
+
+  scans the bin -> scans the item -> scans the allocated lot if lot-tracked (a
+  different lot is refused, naming the right one; dated items without lots
+  take the expiry instead) -> types the qty + Enter, or for serial items scans
+  one serial per unit -> the units go into the order's tote -> next task.
+
+Picking fewer than the task asks keeps the task: the rest is asked for again.
+A GS1 item scan carrying the lot, expiry, serial or quantity answers those
+prompts at once.
+
+Exceptional actions at every task prompt:
+  @SHORT -> qty found + Enter (Enter alone or 0 = none found): the found units
+           are picked, a short-pick exception and a count task for the bin are
+           raised, and the walk goes on with the next task.
+  @SKIP  -> the task is deferred to the end of the list.
+Zero check: when a pick leaves the bin empty by the books the screen asks
+"Bin … empty?": @YES goes on, @NO raises a count task for that bin.
+When every task is done or short: @DONE closes the list (its orders are
+picked) and the totes go to the pack station.
+
+@CANCEL abandons the task's scans so far and goes back to "scan bin" of the
+same task (from a tote prompt: back to "scan pick list").
+
+Transitions:
+  list --pick list/order | @NEXT--> tote (an order without tote) | bin | done
+  tote --tote--> tote (next order without tote) | bin | done
+  bin --bin--> item;  item --item--> lot | expiry | serial | qty | (picked)
+  lot --lot--> serial | qty | (picked);  expiry --date--> qty | (picked)
+  serial --serial--> serial (units left) | zero | bin (next task) | done
+  qty --qty--> qty (units left) | zero | bin (next task) | done
+  bin/item/lot/expiry/serial/qty --@SHORT--> short_qty --qty--> bin (next task) | done
+  bin/item/lot/expiry/serial/qty --@SKIP--> bin (next task)
+  zero --@YES/@NO--> bin (next task) | done;  done --@DONE--> list
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from warehouse_tui.errors import InvalidInput
+from warehouse_tui.scan.resolver import Scan, ScanKind, parse_qty
+from warehouse_tui.scan.types import DocType
+from warehouse_tui.services import picking
+from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds
+
+TASK_STATES = ("bin", "item", "lot", "expiry", "serial", "qty")
+TASK_COMMANDS = ("SHORT", "SKIP")
+WIDTH = 38  # a context line fits a 40-column handheld
+
+
+@dataclass
+class Pick(Workflow):
+    initial = "list"
+    view: picking.PickListView | None = None
+    order_for_tote: str | None = None
+    task: picking.TaskView | None = None
+    summary: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.title = "Pick"
+
+    # ------------------------------------------------------------------ prompts
+    @property
+    def prompt(self) -> Prompt:
+        t = self.task
+        match self.state:
+            case "list":
+                return Prompt("Scan pick list or order, or @NEXT", kinds(ScanKind.DOCUMENT), ("NEXT",))
+            case "tote":
+                return Prompt(f"Scan tote for {self.order_for_tote}", kinds(ScanKind.CONTAINER))
+            case "bin":
+                return Prompt(f"Scan bin {t.bin_code}", kinds(ScanKind.BIN), TASK_COMMANDS)
+            case "item":
+                return Prompt(f"Scan item {t.sku}", kinds(ScanKind.ITEM), TASK_COMMANDS)
+            case "lot":
+                return Prompt(f"Scan lot {t.lot_code}", kinds(ScanKind.LOT), TASK_COMMANDS)
+            case "expiry":
+                return Prompt(f"Expiry {t.expiry:%y%m%d} + Enter", kinds(ScanKind.EXPIRY), TASK_COMMANDS)
+            case "serial":
+                return Prompt(f"Scan serial {t.qty_picked + 1}/{t.qty}", kinds(ScanKind.SERIAL), TASK_COMMANDS)
+            case "qty":
+                return Prompt(f"Qty + Enter ({t.remaining} to pick)", kinds(ScanKind.QTY), TASK_COMMANDS)
+            case "short_qty":
+                return Prompt("Qty found + Enter (Enter = none)", kinds(ScanKind.QTY, ScanKind.TEXT), accepts_empty=True)
+            case "zero":
+                return Prompt(f"Bin {t.bin_code} empty? @YES / @NO", kinds(), ("YES", "NO"))
+            case "done":
+                return Prompt("All picked — @DONE to finish", kinds(), ("DONE",))
+        raise AssertionError(self.state)
+
+    def lines(self) -> list[str]:
+        if self.state == "list":
+            return self.summary
+        if self.state in ("tote", "done"):
+            head = f"{self.view.ref}: {len(self.view.orders)} order(s)"
+            return [head] + [f"{s.order_ref:<12} {s.tote_code or '(scan tote)'}" for s in self.view.orders]
+        t = self.task
+        card = [
+            f"{t.pick_list_ref}  task {t.number}/{t.total}",
+            f"Bin  {t.bin_code}",
+            f"SKU  {t.sku}",
+        ]
+        if t.description:
+            card.append(f"     {t.description}"[:WIDTH])
+        if t.lot_code and not t.needs_expiry:
+            card.append(f"Lot  {t.lot_code}" + (f" exp {t.expiry:%Y-%m-%d}" if t.expiry else ""))
+        elif t.expiry:
+            card.append(f"Exp  {t.expiry:%Y-%m-%d}")
+        card.append(f"Pick {t.remaining} {t.uom}" + (f" ({t.qty_picked} of {t.qty} done)" if t.qty_picked else ""))
+        card.append(f"Into {t.tote_code} ({t.order_ref})"[:WIDTH])
+        return card
+
+    # ------------------------------------------------------------------ the pick list and totes
+    def on_list(self, scan: Scan) -> Outcome:
+        if scan.doc_type not in (DocType.PICKLIST, DocType.OUTBOUND):
+            raise InvalidInput(f"{scan.document} is a PO/ASN — scan a pick list or order")
+        return self._claim(scan.document)
+
+    def cmd_next(self) -> Outcome:
+        return self._claim(None)
+
+    def _claim(self, ref: str | None) -> Outcome:
+        with self.terminal.db.transaction() as session:
+            self.view = picking.claim(session, self.terminal.actor, ref)
+            self.summary = []
+            message = f"{self.view.ref}: {len(self.view.orders)} order(s), {self.view.total - self.view.finished} task(s) to pick"
+            return self._after_totes(session, message)
+
+    def on_tote(self, scan: Scan) -> Outcome:
+        with self.terminal.db.transaction() as session:
+            self.view = picking.assign_tote(session, self.terminal.actor, self.view.ref, self.order_for_tote, scan.container_code)
+            return self._after_totes(session, f"{self.order_for_tote} picks into {scan.container_code}")
+
+    def _after_totes(self, session, message: str) -> Outcome:
+        self.order_for_tote = self.view.order_without_tote
+        if self.order_for_tote is not None:
+            self.state = "tote"
+            return Outcome(True, message)
+        return self._next_task(session, message)
+
+    def _next_task(self, session, message: str) -> Outcome:
+        self.task = picking.next_task(session, self.terminal.actor, self.view.ref)
+        if self.task is None:
+            self.view = picking.pick_list_view(session, self.view.ref)
+            self.state = "done"
+        else:
+            self.state = "bin"
+        return Outcome(True, message)
+
+    # ------------------------------------------------------------------ one task
+    def on_bin(self, scan: Scan) -> Outcome:
+        with self.terminal.db.reading() as session:
+            picking.check_bin(session, self.task.id, scan.bin_code)
+        self.state = "item"
+        return Outcome(True, f"Bin {scan.bin_code}")
+
+    def on_item(self, scan: Scan) -> Outcome:
+        t = self.task
+        with self.terminal.db.reading() as session:
+            picking.check_item(session, t.id, scan.item_id)
+            # A GS1 label answers the lot or expiry prompt at once, and is checked just the same.
+            if t.needs_lot and scan.lot:
+                picking.check_lot(session, t.id, scan.lot)
+            if t.needs_expiry and scan.expiry:
+                picking.check_expiry(session, t.id, scan.expiry)
+        if t.needs_lot and not scan.lot:
+            self.state = "lot"
+            return Outcome(True, t.sku)
+        if t.needs_expiry and t.expiry and not scan.expiry:
+            self.state = "expiry"
+            return Outcome(True, t.sku)
+        return self._to_units(scan.serial, scan.qty)
+
+    def on_lot(self, scan: Scan) -> Outcome:
+        with self.terminal.db.reading() as session:
+            picking.check_lot(session, self.task.id, scan.lot or scan.value)
+        return self._to_units(scan.serial, scan.qty)
+
+    def on_expiry(self, scan: Scan) -> Outcome:
+        with self.terminal.db.reading() as session:
+            picking.check_expiry(session, self.task.id, scan.expiry)
+        return self._to_units(None, scan.qty)
+
+    def _to_units(self, serial: str | None, qty: int | None) -> Outcome:
+        """The item (and lot) are confirmed: pick what the scan carried, else ask for serial or qty."""
+        if self.task.serial:
+            if serial:
+                return self._pick(1, serial)
+            self.state = "serial"
+            return Outcome(True, self.task.sku)
+        if qty:
+            return self._pick(qty, None)
+        self.state = "qty"
+        return Outcome(True, self.task.sku)
+
+    def on_serial(self, scan: Scan) -> Outcome:
+        return self._pick(1, scan.serial or scan.value)
+
+    def on_qty(self, scan: Scan) -> Outcome:
+        return self._pick(scan.qty, None)
+
+    def _pick(self, qty: int, serial: str | None) -> Outcome:
+        t = self.task
+        with self.terminal.db.transaction() as session:
+            result = picking.confirm_pick(session, self.terminal.actor, t.id, bin_code=t.bin_code, item_id=t.item_id,
+                                          qty=qty, lot_code=t.lot_code, serial=serial)
+            self.task = result.task
+            what = f"Picked {qty} × {t.sku}" + (f" SN {serial}" if serial else "") + f" into {t.tote_code}"
+            if result.bin_empty:
+                self.state = "zero"
+                return Outcome(True, what)
+            if result.task.remaining > 0:
+                self.state = "serial" if t.serial else "qty"
+                return Outcome(True, what)
+            return self._next_task(session, what)
+
+    # ------------------------------------------------------------------ short, skip, zero check, done
+    def cmd_short(self) -> Outcome:
+        self.state = "short_qty"
+        return Outcome(True, f"Short: how many {self.task.sku} did you find?")
+
+    def on_short_qty(self, scan: Scan | None) -> Outcome:
+        if scan is None:
+            found = 0
+        elif scan.kind == ScanKind.QTY:
+            found = scan.qty
+        else:
+            found = 0 if scan.value == "0" else parse_qty(scan.value)
+        t = self.task
+        with self.terminal.db.transaction() as session:
+            result = picking.short(session, self.terminal.actor, t.id, found)
+            return self._next_task(session, f"Short {result.missing} × {t.sku} — count task for {t.bin_code}")
+
+    def cmd_skip(self) -> Outcome:
+        t = self.task
+        with self.terminal.db.transaction() as session:
+            self.task = picking.skip(session, self.terminal.actor, t.id)
+        self.state = "bin"
+        if self.task.id == t.id:
+            return Outcome(True, "Only this task is left — pick it or @SHORT")
+        return Outcome(True, f"Skipped {t.sku} in {t.bin_code} — it comes last")
+
+    def cmd_yes(self) -> Outcome:
+        return self._zero_answer(True)
+
+    def cmd_no(self) -> Outcome:
+        return self._zero_answer(False)
+
+    def _zero_answer(self, empty: bool) -> Outcome:
+        t = self.task
+        with self.terminal.db.transaction() as session:
+            picking.zero_check(session, self.terminal.actor, t.id, empty)
+            message = f"Bin {t.bin_code} empty — next task" if empty else f"Count task raised for {t.bin_code}"
+            if t.remaining > 0:
+                self.state = "serial" if t.serial else "qty"
+                return Outcome(True, message)
+            return self._next_task(session, message)
+
+    def cmd_done(self) -> Outcome:
+        ref = self.view.ref
+        with self.terminal.db.transaction() as session:
+            slots = picking.finish(session, self.terminal.actor, ref)
+            drop = picking.pick_drop_bin(session).code
+        self.summary = [f"{ref} picked"] + [f"{s.order_ref:<12} {s.tote_code or '-'}" for s in slots] + [f"Take the totes to {drop}"]
+        self.view, self.task, self.order_for_tote, self.state = None, None, None, "list"
+        return Outcome(True, f"{ref} done — take the totes to {drop}")
+
+    # ------------------------------------------------------------------ cancel
+    def cancel(self) -> Outcome:
+        if self.state in ("list", "tote"):
+            self.view, self.task, self.order_for_tote, self.state = None, None, None, "list"
+            return Outcome(True, "Cancelled — scan pick list or order")
+        if self.state == "zero":
+            return Outcome(False, f"Answer first: is bin {self.task.bin_code} empty? @YES or @NO")
+        if self.state == "done":
+            return Outcome(False, "All picked — @DONE to finish")
+        self.state = "bin"
+        return Outcome(True, f"Cancelled — scan bin {self.task.bin_code}")
