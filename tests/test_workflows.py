@@ -405,3 +405,27 @@ def test_bad_scans_at_scan_item_record_nothing(operator, demo_db):
     assert wf.state == "item"
     with demo_db.reading() as s:
         assert s.scalar(select(func.count()).select_from(Movement)) == before
+
+
+def test_unknown_code_at_receive_item_prompt_is_refused_not_a_phantom_lpn(demo_db):
+    """A stray qty or garbage at "Scan item or LPN" must not open a new pallet; an LPN-looking code does."""
+    from drivers.base import RawScan
+    from warehouse_tui.config import Settings
+    from warehouse_tui.workflows.base import Terminal
+    from warehouse_tui.workflows.receive import Receive
+
+    terminal = Terminal(demo_db, Settings(db="x", terminal="T1"), "T1")
+    with demo_db.reading() as s:
+        from sqlalchemy import select
+
+        from warehouse_tui.db.models import Operator
+
+        terminal.operator = s.scalars(select(Operator).where(Operator.badge == "U1001")).one()
+    wf = Receive(terminal)
+    assert wf.submit(RawScan("PO-1002")).ok
+    for stray in ("4", "GARBAGE-XYZ"):
+        outcome = wf.submit(RawScan(stray))
+        assert not outcome.ok and outcome.message.startswith("Not an item or LPN"), outcome
+        assert wf.lpn is None and wf.state == "item"
+    assert wf.submit(RawScan("LPN-NEW-1")).ok
+    assert wf.lpn == "LPN-NEW-1"

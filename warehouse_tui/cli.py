@@ -134,7 +134,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from warehouse_tui.services.demo import build_demo, build_large
+    from warehouse_tui.services.demo import build_demo, build_large, holds_warehouse
 
     settings = _settings(args)
     if getattr(args, "scanner", None):
@@ -143,19 +143,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         summary = build_large(settings.resolved_db(), items=args.items or 100_000, bins=args.bins or 50_000,
                               quants=args.quants or 1_000_000, force=args.force)
         print(summary)
-    elif args.force or not _has_data(settings.resolved_db()):
+    elif args.force or not holds_warehouse(settings.resolved_db()):
         print(build_demo(settings.resolved_db(), force=args.force))
     else:
         print(f"Opening the existing demo database {settings.resolved_db()} (--force rebuilds it)")
     if args.no_open:
         return 0
     return _run_app(settings)
-
-
-def _has_data(db: str) -> bool:
-    from pathlib import Path
-
-    return "://" in db or (Path(db).exists() and Path(db).stat().st_size > 0)
 
 
 def _run_app(settings: Settings) -> int:

@@ -40,6 +40,9 @@ class Settings:
     idle_logout_seconds: int = 600
     gs1_company_prefix: str = "0950110"
     gs_substitute: str = "~"
+    # A code not yet known becomes a new LPN only when it looks like one (an SSCC
+    # always does): a stray qty or a garbage scan must not open a phantom pallet.
+    lpn_pattern: str = r"(?i)(LPN|PAL)[-_]?[A-Z0-9-]{2,40}"
     label_dir: str = ""
 
     def resolved_db(self) -> str:

@@ -97,13 +97,14 @@ class Database:
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[Session]:
-        """A read-only session that does not take SQLite's write lock."""
+        """A read-only session that does not take SQLite's write lock.
+
+        Closing (not rolling back) ends the transaction without expiring what was
+        loaded, so objects read here stay usable afterwards (detached).
+        """
         with self.sessions() as session:
             session.connection(execution_options={"sqlite_begin": "DEFERRED"})
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
 
     def dispose(self) -> None:
         self.engine.dispose()

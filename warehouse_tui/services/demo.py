@@ -150,6 +150,12 @@ def _server_holds_data(db: str | Path) -> bool:
         engine.dispose()
 
 
+def holds_warehouse(db: str | Path) -> bool:
+    """Whether the database (file or server) already holds warehouse data."""
+    path = _sqlite_file(to_url(db))
+    return _sqlite_file_holds_data(path) if path is not None else _server_holds_data(db)
+
+
 def remove_sqlite_file(path: Path) -> None:
     """Delete a SQLite database with its WAL, shared-memory and rollback-journal files."""
     for suffix in ("", "-wal", "-shm", "-journal"):

@@ -27,9 +27,10 @@ Transitions:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
-from warehouse_tui.errors import InvalidInput
+from warehouse_tui.errors import InvalidInput, NotFound
 from warehouse_tui.scan.resolver import Scan, ScanKind
 from warehouse_tui.scan.types import DocType
 from warehouse_tui.services import receiving
@@ -151,6 +152,8 @@ class Receive(Workflow):
     # ------------------------------------------------------------------ one line of goods
     def on_item(self, scan: Scan) -> Outcome:
         if scan.kind == ScanKind.CONTAINER:
+            if scan.container_id is None and not scan.sscc and not re.fullmatch(self.terminal.settings.lpn_pattern, scan.container_code):
+                raise NotFound(f"Not an item or LPN: {scan.container_code[:30]} — scan the item's barcode")
             if scan.container_id is not None and not scan.sscc:
                 with self.terminal.db.reading() as session:
                     from warehouse_tui.services.masterdata import container
