@@ -163,10 +163,14 @@ def check_containers(session: Session) -> Finding:
 def check_outbox(session: Session) -> Finding:
     """Every movement has its outbox entry (written in the same transaction)."""
     missing = session.execute(
-        select(Movement.uuid).outerjoin(OutboxEntry, and_(OutboxEntry.uuid == Movement.uuid)).where(OutboxEntry.position.is_(None), Movement.conflict.is_(False))
-    ).scalars().all()
+        select(Movement.uuid, Movement.kind, Movement.item_id, func.coalesce(Movement.to_bin_id, Movement.from_bin_id), Movement.lot_id,
+               func.coalesce(Movement.to_container_id, Movement.from_container_id))
+        .outerjoin(OutboxEntry, and_(OutboxEntry.uuid == Movement.uuid)).where(OutboxEntry.position.is_(None), Movement.conflict.is_(False))
+    ).all()
     checked = session.scalar(select(func.count()).select_from(Movement)) or 0
-    return _finding("every movement is queued for sync", checked, [f"movement {m} has no outbox entry" for m in missing])
+    # Name the item and bin too: a uuid alone tells a supervisor nothing.
+    problems = [f"movement {m.uuid} ({m.kind}, {_names(session, *m[2:])}) has no outbox entry" for m in missing]
+    return _finding("every movement is queued for sync", checked, problems)
 
 
 def run_checks(session: Session) -> CheckReport:

@@ -118,6 +118,8 @@ def post(
     owner_id = owner.id if owner is not None else item.owner_id
     if from_container is not None and from_bin is None:
         from_bin = session.get(Bin, from_container.bin_id) if from_container.bin_id else None
+        if from_bin is None:  # else the take would silently become a receipt
+            raise InvariantViolation(f"{from_container.code} is in no bin — nothing can be taken from it")
     if from_bin is None and to_bin is None:
         raise InvalidInput("A movement needs a from-bin, a to-bin or both")
     if from_bin is not None and to_bin is not None and from_bin.id == to_bin.id and _same(from_container, to_container) and from_status == to_status:
@@ -356,7 +358,9 @@ def move_container(session: Session, actor: Actor, container: Container, to_bin:
         owner = session.get(Owner, owner_id)
         if item.tracking == Tracking.SERIAL.value:
             serials = session.scalars(
-                select(SerialUnit.serial).where(SerialUnit.item_id == item.id, SerialUnit.container_id == container.id, SerialUnit.status == "in_stock")
+                select(SerialUnit.serial).where(SerialUnit.item_id == item.id, SerialUnit.container_id == container.id, SerialUnit.status == "in_stock",
+                                                # only this quant's units: a pallet may hold several lots
+                                                SerialUnit.lot_id == lot.id if lot else SerialUnit.lot_id.is_(None), SerialUnit.owner_id == owner_id)
             ).all()
             for serial in serials:
                 movements.append(post(session, actor, kind=kind, item=item, qty=1, lot=lot, serial=serial, from_bin=from_bin, to_bin=to_bin,
