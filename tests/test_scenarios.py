@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from drivers.sim import SimScanner
 from warehouse_tui.app import WarehouseApp
 from warehouse_tui.config import Settings
 from warehouse_tui.db.engine import Database
+from warehouse_tui import cli
 from warehouse_tui.replay import parse_script, parse_size, run_steps
 from warehouse_tui.services.check import run_checks
 
@@ -67,9 +69,30 @@ def test_size_header_is_read_from_the_leading_comments():
     assert declared_sizes("# no size here\nscan U1001\n") == (DEFAULT_SIZE,)
 
 
+def setup_commands(text: str) -> list[list[str]]:
+    """`# setup: wave --orders ORD-10001` lines of the leading comment block: CLI commands run before the replay."""
+    commands = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            break
+        if stripped.startswith("# setup:"):
+            commands.append(shlex.split(stripped.removeprefix("# setup:")))
+    return commands
+
+
+def test_setup_lines_are_read_from_the_leading_comments():
+    assert setup_commands("# setup: wave --orders A,B\n# size: both\nscan X\n# setup: check\n") == [["wave", "--orders", "A,B"]]
+
+
 @pytest.mark.parametrize(("script", "size"), _cases())
-def test_scenario(script: Path, size: str, demo_path: Path, tmp_path: Path) -> None:
-    steps = parse_script(script.read_text(encoding="utf-8"))
+def test_scenario(script: Path, size: str, demo_path: Path, tmp_path: Path, capsys) -> None:
+    text = script.read_text(encoding="utf-8")
+    steps = parse_script(text)
+    for command in setup_commands(text):
+        # The real CLI, as a supervisor would run it before the shift.
+        code = cli.main([*command, "--db", str(demo_path), "--terminal", "T1"])
+        assert code == 0, f"{script.name}: setup {' '.join(command)} failed: {capsys.readouterr()}"
     db = Database(demo_path)
     try:
         settings = Settings(db=str(demo_path), terminal="T1", idle_logout_seconds=0)

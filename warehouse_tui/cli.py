@@ -64,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("kind", choices=EXPORT_KINDS)
     p.add_argument("--format", choices=("csv", "json"), default="csv")
 
+    p = sub.add_parser("wave", help="release new orders into pick lists (reserves their stock)")
+    _common(p)
+    p.add_argument("--orders", help="REF,REF,… (default: every new order, highest priority first)")
+    p.add_argument("--max-orders", type=int)
+
     p = sub.add_parser("check", help="verify the ledger invariants; exit 1 with a report when one is broken")
     _common(p)
 
@@ -74,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bins", type=int, default=50_000)
     p.add_argument("--samples", type=int, default=500, help="timed transactions per measurement")
     p.add_argument("--workdir", help="where to build (or reuse) the datasets")
+    p.add_argument("--serials", type=int, default=10_000, help="serial receipts through the full app (0 = skip)")
     return parser
 
 
@@ -202,6 +208,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
                   screens=Path(args.screens) if args.screens else None, trace=args.trace)
 
 
+def cmd_wave(args: argparse.Namespace) -> int:
+    from warehouse_tui.services.ledger import Actor
+    from warehouse_tui.services.waves import release_from_cli
+
+    settings = _settings(args)
+    refs = args.orders.split(",") if args.orders is not None else None
+    print(release_from_cli(_open(args), refs, args.max_orders, Actor(None, settings.resolved_terminal())))
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from warehouse_tui.bench import run_bench
 
@@ -214,6 +230,7 @@ COMMANDS = {
     "serve": cmd_serve,
     "db": cmd_db,
     "check": cmd_check,
+    "wave": cmd_wave,
     "import": cmd_import,
     "export": cmd_export,
     "demo": cmd_demo,

@@ -67,7 +67,11 @@ def item_by_sku(session: Session, sku: str, owner_code: str | None = None) -> It
 
 
 def item_by_code(session: Session, code: str) -> Item | None:
-    """An item by GTIN (any length, as GTIN-14) or alias; None when nothing matches."""
+    """An item by GTIN (any length, as GTIN-14), alias or SKU (DESIGN §4); None when nothing matches.
+
+    A SKU that several owners use names no item by itself: None, so the
+    operator scans the barcode instead.
+    """
     candidates = [code]
     if looks_like_gtin(code):
         try:
@@ -78,7 +82,8 @@ def item_by_code(session: Session, code: str) -> Item | None:
         item = session.scalars(select(Item).join(ItemCode).where(ItemCode.code == candidate)).one_or_none()
         if item is not None:
             return item
-    return None
+    by_sku = session.scalars(select(Item).where(Item.sku == code).limit(2)).all()
+    return by_sku[0] if len(by_sku) == 1 else None
 
 
 def add_bin(session: Session, code: str, *, zone: str = "", kind: str = BinKind.STORAGE.value, pick_seq: int = 0,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from warehouse_tui.workflows.base import Workflow
 from warehouse_tui.workflows.inquiry import Inquiry
+from warehouse_tui.workflows.pick import Pick
 from warehouse_tui.workflows.putaway import Move, Putaway
 from warehouse_tui.workflows.receive import Receive
 
 WORKFLOWS: dict[str, type[Workflow]] = {
     "RECEIVE": Receive,
     "PUTAWAY": Putaway,
+    "PICK": Pick,
     "MOVE": Move,
     "INQUIRY": Inquiry,
 }
