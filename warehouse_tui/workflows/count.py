@@ -1,0 +1,263 @@
+"""Count (@COUNT), DESIGN §5.
+
+@NEXT takes the next open count task (the operator's own unfinished count
+first, then open tasks in bin walking order), or the operator scans a bin
+(its open task, or an unplanned blind count of it). The task is now theirs;
+no one else is handed it. Then, for everything in the bin:
+
+  [optional: scan an LPN/SSCC standing in the bin to count what is on it] ->
+  scan item -> the lot if lot-tracked, the expiry (YYMMDD) if the item is
+  dated and the lot does not say it -> the serial if serial-tracked (each
+  serial is one unit; the prompt stays on "next serial" for the same item) ->
+  qty + Enter otherwise -> the count adds to that item's line -> back to
+  "scan item". A GS1 label answers lot, expiry, serial and qty at once.
+
+@DONE closes the bin: what was not scanned counts as zero. The count matches
+the books: the task is closed. It differs: one recount, which starts again at
+the same bin's "scan item" with nothing counted. It still differs after the
+recount: it goes to the supervisor queue and the operator takes the next bin.
+
+A blind count never shows a book quantity — not while counting, not when it
+differs (the screen says a recount is needed, not which line). A count that is
+not blind lists the book under the prompt, and the differing lines.
+
+@CANCEL drops the item in hand (back to "scan item"); at "scan item" it drops
+the LPN, and with no LPN it pauses the bin: the count stays the operator's,
+resumed with @NEXT or by scanning the bin again.
+
+Transitions:
+  start --bin | @NEXT--> item
+  item --LPN--> item (counting onto it);  item --item--> lot | expiry | serial | qty | (counted) item
+  lot --> expiry | qty | item;  expiry --> qty | item;  qty --> item
+  serial --serial--> serial (same item, next unit);  serial --item--> lot | expiry | serial | qty | item
+  item/serial --@DONE--> start (closed or sent to the supervisor) | item (recount)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from warehouse_tui.db.models import Item, Tracking
+from warehouse_tui.errors import NotFound
+from warehouse_tui.scan.resolver import Scan, ScanKind
+from warehouse_tui.services import counting
+from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds
+
+WIDTH = 38  # a context line fits a 40-column handheld
+SHOWN = 5  # counted (and book) lines under the prompt; the newest last
+
+
+def _row(what: str, number: str) -> str:
+    """One context line: the label cut to fit, the number always whole."""
+    room = WIDTH - len(number) - 1
+    return f"{what if len(what) <= room else what[:room - 1] + '…'} {number}"
+
+
+@dataclass
+class InHand:
+    """The item being counted and what is known of it so far."""
+
+    item_id: int
+    sku: str
+    tracking: str
+    expiry_required: bool
+    lot: str | None = None
+    expiry: dt.date | None = None
+    serial: str | None = None
+    qty: int | None = None
+    serials_counted: int = 0  # of this item since it was scanned: the prompt says "next serial"
+
+    def missing(self) -> str | None:
+        """The next thing to ask for, or None when the count can be recorded."""
+        if self.tracking == Tracking.SERIAL.value:
+            return None if self.serial else "serial"
+        if self.tracking == Tracking.LOT.value and not self.lot:
+            return "lot"
+        if self.expiry_required and self.expiry is None:
+            return "expiry"
+        return None if self.qty is not None else "qty"
+
+    def label(self) -> str:
+        return counting.label(self.sku, self.lot, None, self.serial)
+
+
+@dataclass
+class Count(Workflow):
+    initial = "start"
+    view: counting.CountView | None = None
+    lpn: str | None = None
+    goods: InHand | None = None
+    variances: tuple[counting.VarianceLine, ...] = ()
+    waiting: int = 0
+    mine: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.title = "Count"
+        self._refresh_waiting()
+
+    # ------------------------------------------------------------------ what the screen shows
+    @property
+    def prompt(self) -> Prompt:
+        g = self.goods
+        match self.state:
+            case "start":
+                return Prompt("Scan bin or @NEXT", kinds(ScanKind.BIN), ("NEXT",))
+            case "item":
+                return Prompt("Scan item" + ("" if self.lpn else " or LPN"), kinds(ScanKind.ITEM, ScanKind.CONTAINER), ("DONE",))
+            case "lot":
+                return Prompt(f"Scan lot of {g.sku}", kinds(ScanKind.LOT))
+            case "expiry":
+                return Prompt(f"Expiry of {g.sku} YYMMDD", kinds(ScanKind.EXPIRY))
+            case "serial":
+                text = f"Next serial of {g.sku} or item" if g.serials_counted else f"Scan serial of {g.sku}"
+                return Prompt(text, kinds(ScanKind.SERIAL, ScanKind.ITEM), ("DONE",))
+            case "qty":
+                return Prompt(f"Qty of {g.sku} + Enter", kinds(ScanKind.QTY))
+        raise AssertionError(self.state)
+
+    def lines(self) -> list[str]:
+        v = self.view
+        if v is None:
+            out = [f"Yours to finish: {', '.join(self.mine)}"[:WIDTH]] if self.mine else []
+            out.append(f"{self.waiting} count task(s) open" if self.waiting else "No count task open — scan a bin")
+            return out
+        head = f"Bin {v.bin_code}" + (" · blind" if v.blind else "") + (" · RECOUNT" if v.status == counting.RECOUNT else "")
+        out = [head[:WIDTH]]
+        if self.lpn:
+            out.append(f"On LPN {self.lpn}"[:WIDTH])
+        if self.goods is not None and self.state != "serial":
+            out.append(self.goods.label()[:WIDTH])
+        if self.variances:  # never filled for a blind count
+            out.append("Differs from the books:")
+            out += [_row(x.label, f"{x.counted}/{x.expected}") for x in self.variances[:SHOWN]]
+        elif not v.blind and v.book:
+            out.append("Book:")
+            out += [_row(b.label, str(b.qty)) for b in v.book[:SHOWN]]
+        if v.counted:
+            out.append(f"Counted {len(v.counted)} line(s):")
+            out += [_row(c.label, str(c.counted)) for c in v.counted[-SHOWN:]]
+        return out
+
+    # ------------------------------------------------------------------ taking a bin
+    def on_start(self, scan: Scan) -> Outcome:
+        with self.terminal.db.transaction() as session:
+            self.view = counting.start_bin(session, self.terminal.actor, scan.bin_code)
+        return self._begin()
+
+    def cmd_next(self) -> Outcome:
+        with self.terminal.db.transaction() as session:
+            self.view = counting.next_task(session, self.terminal.actor)
+        return self._begin()
+
+    def _begin(self) -> Outcome:
+        self.lpn, self.goods, self.variances, self.state = None, None, (), "item"
+        v = self.view
+        resumed = " (resumed)" if v.counted else ""
+        return Outcome(True, f"Count bin {v.bin_code}{resumed}" + (" — recount" if v.status == counting.RECOUNT else ""))
+
+    # ------------------------------------------------------------------ counting
+    def on_item(self, scan: Scan) -> Outcome:
+        if scan.kind == ScanKind.CONTAINER:
+            if scan.container_id is None:
+                raise NotFound(f"LPN {scan.container_code} is not known — count what is on it as loose stock")
+            self.lpn = scan.container_code
+            return Outcome(True, f"Counting on {scan.container_code}")
+        with self.terminal.db.reading() as session:
+            item = session.get(Item, scan.item_id)
+            self.goods = InHand(item.id, item.sku, item.tracking, item.expiry_required,
+                                lot=scan.lot, expiry=scan.expiry, serial=scan.serial, qty=scan.qty)
+        return self._advance()
+
+    def on_lot(self, scan: Scan) -> Outcome:
+        g = self.goods
+        g.lot = scan.lot or scan.value
+        if scan.expiry and g.expiry is None:
+            g.expiry = scan.expiry
+        return self._advance()
+
+    def on_expiry(self, scan: Scan) -> Outcome:
+        self.goods.expiry = scan.expiry
+        return self._advance()
+
+    def on_serial(self, scan: Scan) -> Outcome:
+        if scan.kind == ScanKind.ITEM:
+            return self.on_item(scan)
+        self.goods.serial = scan.serial or scan.value
+        return self._advance()
+
+    def on_qty(self, scan: Scan) -> Outcome:
+        self.goods.qty = scan.qty
+        return self._advance()
+
+    def _advance(self) -> Outcome:
+        g = self.goods
+        if g.tracking == Tracking.LOT.value and g.lot and g.expiry is None and g.expiry_required:
+            # A known lot already has its expiry: don't ask again.
+            with self.terminal.db.reading() as session:
+                g.expiry = counting.known_lot_expiry(session, g.item_id, g.lot)
+        missing = g.missing()
+        if missing is not None:
+            self.state = missing
+            return Outcome(True, g.sku)
+        return self._record()
+
+    def _record(self) -> Outcome:
+        g = self.goods
+        serial_item = g.tracking == Tracking.SERIAL.value
+        try:
+            with self.terminal.db.transaction() as session:
+                line = counting.record(session, self.terminal.actor, self.view.task_id, item_id=g.item_id,
+                                       qty=1 if serial_item else g.qty, lot_code=g.lot, expiry=g.expiry, serial=g.serial,
+                                       container_code=self.lpn)
+                self.view = counting.view(session, self.terminal.actor, self.view.task_id)
+        except Exception:
+            if serial_item:
+                g.serial = None  # stay on the serial prompt: scan another
+            else:
+                self.goods, self.state = None, "item"
+            raise
+        if serial_item:
+            # Next unit of the same item: the serial prompt stays.
+            serial, g.serial, g.lot = g.serial, None, None
+            g.serials_counted += 1
+            self.state = "serial"
+            return Outcome(True, f"Counted {g.sku} SN {serial}")
+        self.goods, self.state = None, "item"
+        total = f" ({line.counted} in all)" if line.counted != g.qty else ""
+        return Outcome(True, f"Counted {g.qty} × {g.label()}{total}")
+
+    # ------------------------------------------------------------------ closing the bin
+    def cmd_done(self) -> Outcome:
+        with self.terminal.db.transaction() as session:
+            result = counting.close_bin(session, self.terminal.actor, self.view.task_id)
+        code = result.view.bin_code
+        self.lpn, self.goods = None, None
+        if result.outcome == "recount":
+            self.view, self.variances, self.state = result.view, result.variances, "item"
+            return Outcome(False, f"Recount {code}: counts differ")
+        self.view, self.variances, self.state = None, (), "start"
+        self._refresh_waiting()
+        if result.outcome == "closed":
+            return Outcome(True, f"{code} matches the books — closed")
+        return Outcome(True, f"{code} differs: to supervisor")
+
+    def cancel(self) -> Outcome:
+        if self.state in ("lot", "expiry", "serial", "qty"):
+            self.goods, self.state = None, "item"
+            return Outcome(True, "Cancelled — scan item")
+        if self.state == "item" and self.lpn:
+            self.lpn = None
+            return Outcome(True, "LPN dropped — counting loose stock")
+        if self.state == "item":
+            code = self.view.bin_code
+            self.view, self.goods, self.variances, self.state = None, None, (), "start"
+            self._refresh_waiting()
+            return Outcome(True, f"{code} paused — @NEXT resumes")
+        return Outcome(True, "Cancelled")
+
+    def _refresh_waiting(self) -> None:
+        with self.terminal.db.reading() as session:
+            self.waiting = counting.open_tasks(session)
+            self.mine = counting.in_hand(session, self.terminal.actor)
