@@ -9,7 +9,7 @@ import time
 from sqlalchemy import func, select
 from textual.app import App
 
-from drivers.base import GS, DeviceState, RawScan, Scanner
+from drivers.base import GS, DeviceState, RawScan, RejectedScan, Scanner
 from drivers.keyboard import KeyboardWedge
 from drivers.registry import scanner_for
 from warehouse_tui.config import Settings
@@ -50,16 +50,20 @@ class WarehouseApp(App):
         self._last_activity = time.monotonic()
         self._thread_id = threading.get_ident()
         self.floor: FloorScreen | None = None
+        self._status_shown: tuple | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
         self._thread_id = threading.get_ident()
         self.floor = FloorScreen(Login(self.terminal))
         self.push_screen(self.floor)
-        self.scanner.open(self._scan_from_driver, self._state_from_driver)
+        self.scanner.open(self._scan_from_driver, self._state_from_driver, self._reject_from_driver)
         self.terminal.scanner_state = self.scanner.state.value
         self.set_interval(2.0, self._tick)
         self._count_unsynced()
+
+    def on_resize(self, event) -> None:
+        self.refresh_status()  # the status line abbreviates below 60 columns
 
     def on_unmount(self) -> None:
         self.scanner._on_state = None  # the screen is gone: nothing left to show state on
@@ -81,6 +85,19 @@ class WarehouseApp(App):
             apply()
         else:
             self.call_from_thread(apply)
+
+    def _reject_from_driver(self, rejected: RejectedScan) -> None:
+        """A frame the driver refused (line noise, too long): an error flash and a bell, nothing recorded."""
+        def show() -> None:
+            if self.floor is not None and self.floor.is_mounted:
+                self.floor.workflow.outcome = Outcome(False, rejected.reason)
+                self.floor.render_workflow()
+                self.bell()
+
+        if threading.get_ident() == self._thread_id:
+            show()
+        else:
+            self.call_from_thread(show)
 
     def submit_typed(self, text: str, key_times: list[float] | None = None) -> None:
         """A line from the entry field: typed by a person or a keyboard-wedge scanner's burst.
@@ -165,6 +182,10 @@ class WarehouseApp(App):
         if self.floor is None or not self.floor.is_mounted:
             return
         op = self.terminal.operator
+        status = (op.badge if op else "-", self.terminal.scanner_state, self.online, self.unsynced, self.size.width < 60)
+        if status == self._status_shown:
+            return
+        self._status_shown = status
         self.floor.query_one("#status").show(
             operator=op.badge if op else "-",
             terminal=self.terminal.name,

@@ -58,7 +58,8 @@ def prepare(db) -> tuple[list[str], str]:
     from warehouse_tui.services.auth import hash_pin
 
     def gtin(n: int) -> str:
-        body = f"0{9990000000000 + n:013d}"[:13]
+        # GS1 prefix 29x is for restricted circulation: never a real product, never the dataset's 95x.
+        body = f"0299{n:09d}"
         return body + str(gs1_check_digit(body))
 
     plain = [gtin(i) for i in range(PLAIN_ITEMS)]

@@ -69,6 +69,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--orders", help="REF,REF,… (default: every new order, highest priority first)")
     p.add_argument("--max-orders", type=int)
 
+    p = sub.add_parser("count", help="cycle counts")
+    count_sub = p.add_subparsers(dest="action", required=True)
+    c = count_sub.add_parser("create", help="create count tasks for bins or a zone")
+    _common(c)
+    target = c.add_mutually_exclusive_group(required=True)
+    target.add_argument("--bins", help="bin codes, comma-separated (A-01-01-1,A-01-01-2)")
+    target.add_argument("--zone", help="every bin of this zone")
+    c.add_argument("--blind", action="store_true", help="counters see no book quantities")
+
+    p = sub.add_parser("scanner", help="show what a scanner sends (test URL) or list serial ports (ports)")
+    _common(p)
+    p.add_argument("action", choices=("test", "ports"))
+    p.add_argument("url", nargs="?", help="scanner URL (default: the configured scanner)")
+
     p = sub.add_parser("check", help="verify the ledger invariants; exit 1 with a report when one is broken")
     _common(p)
 
@@ -218,6 +232,28 @@ def cmd_wave(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_count(args: argparse.Namespace) -> int:
+    from warehouse_tui.services.counting import create_from_cli
+    from warehouse_tui.services.ledger import Actor
+
+    settings = _settings(args)
+    bins = args.bins.split(",") if args.bins else None
+    print(create_from_cli(_open(args), bins, args.zone, args.blind, Actor(None, settings.resolved_terminal())))
+    return 0
+
+
+def cmd_scanner(args: argparse.Namespace) -> int:
+    from warehouse_tui.scanner_test import list_ports, run_scanner_test
+
+    if args.action == "ports":
+        return list_ports(sys.stdout)
+    from warehouse_tui.db.engine import Database
+
+    settings = _settings(args)
+    db = Database(settings.db) if settings.db else None  # a configured database only; else nothing is known
+    return run_scanner_test(args.url or settings.scanner, db, sys.stdout, gs_substitute=settings.gs_substitute)
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from warehouse_tui.bench import run_bench
 
@@ -231,6 +267,8 @@ COMMANDS = {
     "db": cmd_db,
     "check": cmd_check,
     "wave": cmd_wave,
+    "count": cmd_count,
+    "scanner": cmd_scanner,
     "import": cmd_import,
     "export": cmd_export,
     "demo": cmd_demo,

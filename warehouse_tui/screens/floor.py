@@ -21,6 +21,7 @@ class FloorScreen(Screen):
     def __init__(self, workflow: Workflow) -> None:
         super().__init__()
         self.workflow = workflow
+        self._shown: dict[str, object] = {}
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
@@ -54,15 +55,29 @@ class FloorScreen(Screen):
         self.render_workflow()
 
     def render_workflow(self) -> None:
+        """Show the workflow's state; widgets whose text did not change are left alone (no relayout)."""
         wf = self.workflow
         prompt = wf.prompt
-        self.query_one("#title", Static).update(wf.title)
-        self.query_one(PromptBar).update(prompt.text)
-        self.query_one(ContextLines).update("\n".join(wf.lines()))
         outcome = wf.outcome
-        self.query_one(Feedback).show(outcome.ok if outcome else None, outcome.message if outcome else "")
-        entry = self.query_one(EntryField)
-        entry.password = prompt.secret
         always = ALWAYS if self.app.terminal.operator is not None else ("CANCEL",)
-        self.query_one(KeyBar).show([*prompt.commands, *always])
+        self._show("#title", wf.title)
+        self._show("#prompt", prompt.text)
+        self._show("#lines", "\n".join(wf.lines()))
+        self._show("#feedback", (outcome.ok if outcome else None, outcome.message if outcome else ""))
+        self._show("#keys", (*prompt.commands, *always))
+        entry = self.query_one(EntryField)
+        if entry.password != prompt.secret:
+            entry.password = prompt.secret
         self.app.refresh_status()
+
+    def _show(self, selector: str, content) -> None:
+        if self._shown.get(selector) == content:
+            return
+        self._shown[selector] = content
+        widget = self.query_one(selector)
+        if isinstance(widget, Feedback):
+            widget.show(*content)
+        elif isinstance(widget, KeyBar):
+            widget.show(list(content))
+        else:
+            widget.update(content)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from warehouse_tui.workflows.base import Workflow
+from warehouse_tui.workflows.count import Count
 from warehouse_tui.workflows.inquiry import Inquiry
 from warehouse_tui.workflows.pick import Pick
 from warehouse_tui.workflows.putaway import Move, Putaway
 from warehouse_tui.workflows.receive import Receive
+from warehouse_tui.workflows.supervisor import Supervisor
 
 WORKFLOWS: dict[str, type[Workflow]] = {
     "RECEIVE": Receive,
@@ -14,4 +16,6 @@ WORKFLOWS: dict[str, type[Workflow]] = {
     "PICK": Pick,
     "MOVE": Move,
     "INQUIRY": Inquiry,
+    "COUNT": Count,
+    "SUPERVISOR": Supervisor,
 }

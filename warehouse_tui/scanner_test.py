@@ -1,8 +1,8 @@
 """`warehouse-tui scanner test URL` and `scanner ports`: see what a device really sends, before blaming the app.
 
-The one place in drivers/ that looks past the driver boundary: to show what
-the resolver makes of each scan it imports the scan layer (and, with a
-database, its catalog) lazily, inside the command. Driver modules never do.
+It sits above drivers/ (drivers know nothing of the database): to show what
+the resolver makes of each scan it uses the scan layer and, with a database,
+its catalog.
 """
 
 from __future__ import annotations
