@@ -14,11 +14,11 @@ from warehouse_tui.db.models import Movement, Quant
 from warehouse_tui.services.check import run_checks
 
 
-def run_bench(workdir, samples: int) -> dict:
+def run_bench(workdir, samples: int, serials: int = 0) -> dict:
     done = subprocess.run(
         [sys.executable, "-m", "warehouse_tui.cli", "bench", "--quants", "2000", "--items", "200", "--bins", "100",
-         "--samples", str(samples), "--workdir", str(workdir)],
-        capture_output=True, text=True, timeout=120, cwd=workdir,
+         "--samples", str(samples), "--serials", str(serials), "--workdir", str(workdir)],
+        capture_output=True, text=True, timeout=300, cwd=workdir,
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -29,7 +29,7 @@ def positive(value) -> bool:
 
 
 def test_bench_reports_ledger_receipt_against_bare_sql_at_both_sizes(tmp_path):
-    report = run_bench(tmp_path, samples=20)
+    report = run_bench(tmp_path, samples=20, serials=30)
 
     assert set(report["ledger_receipt"]) == {"2000", "10000"}
     for size, figure in report["ledger_receipt"].items():
@@ -41,6 +41,16 @@ def test_bench_reports_ledger_receipt_against_bare_sql_at_both_sizes(tmp_path):
     assert report["budgets"]["scan_to_screen_p95_ms"]["limit"] == 15
     assert positive(report["budgets"]["ledger_receipt_p95_ms"]["measured"])
     assert all(not d["reused"] and positive(d["built_s"]) for d in report["datasets"].values())
+
+    # The full app: scan -> commit -> screen at both sizes, cold start, serial receipts (on copies of the datasets).
+    assert set(report["scan_to_screen"]) == {"2000", "10000"}
+    for figure in report["scan_to_screen"].values():
+        assert figure["samples"] == 20 and figure["p50_ms"] <= figure["p95_ms"] <= figure["p99_ms"]
+        assert positive(figure["p50_ms"]) and positive(figure["peak_rss_mb"])
+    assert report["serial_receipts"]["count"] == 30 and positive(report["serial_receipts"]["seconds"])
+    assert positive(report["cold_start"]["process_wall_s"])
+    assert report["budgets"]["scan_to_screen_p95_ms"]["measured"] == report["scan_to_screen"]["10000"]["p95_ms"]
+    assert positive(report["budgets"]["resident_memory_mb"]["measured"])
 
     # A second run reuses the datasets; the receipts of both runs left their ledgers consistent.
     again = run_bench(tmp_path, samples=2)
