@@ -1,0 +1,110 @@
+"""Labels: the SSCC barcode decodes back to AI 00 + the SSCC; ZPL, SVG and PNG for every label kind."""
+
+from __future__ import annotations
+
+import io
+import xml.dom.minidom
+from decimal import Decimal
+
+import pytest
+
+import zxingcpp
+from PIL import Image
+
+from warehouse_tui.errors import InvalidInput
+from warehouse_tui.labels import CartonLabel, label_directory, labels_for, write_carton_label
+from warehouse_tui.labels import images, zpl
+from warehouse_tui.scan.gtin import make_sscc
+
+
+SSCC = make_sscc(3, "0950110", 123456)
+LABEL = CartonLabel(sscc=SSCC, order_ref="ORD-10001", ship_to="Jana Novák, Hauptstrasse 12, 10115 Berlin, DE",
+                    carton_code="ORD-10001-1", carton_no=1, weight_kg=Decimal("2.500"), units=7)
+
+
+def decode(png: bytes) -> list:
+    return zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+
+
+def digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def test_sscc_barcode_decodes_to_ai_00_and_the_sscc():
+    (found,) = decode(images.barcode_png("00" + SSCC, text="(00) " + SSCC, gs1=True))
+    # ]C1 is GS1-128: the symbol starts with FNC1, so a reader hands on AI 00, not a bare Code 128.
+    assert found.symbology_identifier == "]C1" and found.content_type == zxingcpp.ContentType.GS1
+    assert digits(found.text) == "00" + SSCC
+
+
+def test_sscc_labels_from_labels_for_decode_in_png():
+    (label,) = labels_for("sscc", [SSCC], "png")
+    (found,) = decode(label.data)
+    assert label.name == f"sscc-{SSCC}.png" and digits(found.text) == "00" + SSCC and found.symbology_identifier == "]C1"
+
+
+@pytest.mark.parametrize("kind, code, text, symbology", [
+    ("bins", "A-01-02-1", "A-01-02-1", "]C0"),
+    ("items", "9501101011410", "(01)09501101011410", "]C1"),  # a GTIN-13 printed as GTIN-14 in AI 01
+    ("items", "SKU_7", "SKU_7", "]C0"),
+    ("lpn", "LPN-000042", "LPN-000042", "]C0"),
+    ("lpn", SSCC, f"(00){SSCC}", "]C1"),                      # a pallet named by its SSCC
+])
+def test_code_labels_decode_to_their_code(kind, code, text, symbology):
+    (label,) = labels_for(kind, [code], "png")
+    (found,) = decode(label.data)
+    assert (found.text, found.symbology_identifier) == (text, symbology)
+
+
+def test_carton_label_files_are_zpl_and_svg_named_by_sscc(tmp_path):
+    paths = write_carton_label(LABEL, tmp_path / "labels")
+    assert sorted(p.name for p in paths) == [f"{SSCC}.svg", f"{SSCC}.zpl"]
+    assert sorted(p.name for p in (tmp_path / "labels").iterdir()) == [f"{SSCC}.svg", f"{SSCC}.zpl"]  # no partial files
+    text = (tmp_path / "labels" / f"{SSCC}.zpl").read_text(encoding="utf-8")
+    assert text.startswith("^XA") and text.rstrip().endswith("^XZ")
+    assert f"^BCN,300,N,N,N^FD>;>800{SSCC}^FS" in text  # subset C, FNC1, AI 00
+    for shown in ("ORD-10001", "Jana Novák", "10115 Berlin", f"(00) {SSCC}", "WEIGHT 2.5 kg", "UNITS 7"):
+        assert shown in text
+    svg = xml.dom.minidom.parse(str(tmp_path / "labels" / f"{SSCC}.svg"))
+    assert len(svg.getElementsByTagName("rect")) > 20
+    assert [t.firstChild.data for t in svg.getElementsByTagName("text")] == [f"(00) {SSCC}"]
+
+
+def test_zpl_text_cannot_inject_printer_commands():
+    hostile = CartonLabel(**{**LABEL.__dict__, "ship_to": "Evil ^XZ^XA~JR Co_, Road 1"})
+    text = zpl.carton_label(hostile)
+    assert text.count("^XA") == 1 and text.count("^XZ") == 1 and "~JR" not in text
+    assert "Evil _5EXZ_5EXA_7EJR Co_5F" in text
+
+
+def test_svg_and_zpl_labels_for_every_kind():
+    for kind, code in (("bins", "A-01"), ("items", "SKU-1"), ("lpn", "LPN-1"), ("sscc", SSCC)):
+        (svg,) = labels_for(kind, [code], "svg")
+        assert svg.name == f"{kind}-{code}.svg" and b"<svg" in svg.data
+        (label,) = labels_for(kind, [code], "zpl")
+        assert label.data.startswith(b"^XA") and b"^BC" in label.data
+    assert b">;>800" + SSCC.encode() in labels_for("sscc", [SSCC], "zpl")[0].data
+    assert b"^FDA-01^FS" in labels_for("bins", ["A-01"], "zpl")[0].data
+
+
+@pytest.mark.parametrize("kind, codes, fmt, message", [
+    ("pallets", ["X"], "zpl", "Labels are for bins, items, lpn, sscc"),
+    ("bins", ["A-01"], "pdf", "Label format must be zpl, svg, png"),
+    ("sscc", [SSCC[:-1] + str((int(SSCC[-1]) + 1) % 10)], "zpl", "wrong check digit"),
+    ("sscc", ["12345"], "svg", "SSCC must be 18 digits"),
+    ("bins", ["Fläche-1"], "svg", "cannot be printed as Code 128"),
+    ("bins", ["A\x1dB"], "png", "cannot be printed as Code 128"),
+])
+def test_labels_that_cannot_be_printed_are_refused(kind, codes, fmt, message):
+    with pytest.raises(InvalidInput, match=message):
+        labels_for(kind, codes, fmt)
+
+
+def test_file_names_never_leave_the_label_directory():
+    (label,) = labels_for("lpn", ["../../etc/passwd"], "svg")
+    assert "/" not in label.name and not label.name.startswith(".")
+
+
+def test_label_directory_is_the_setting_else_the_user_data_dir(tmp_path):
+    assert label_directory(str(tmp_path)) == tmp_path
+    assert label_directory("").name == "labels"

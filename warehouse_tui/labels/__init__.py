@@ -1,0 +1,106 @@
+"""Labels: SSCC carton labels and code labels as ZPL text, SVG or PNG pictures (python-barcode), written to files.
+
+- `write_carton_label(label, directory)`: the files of one closed carton —
+  `<sscc>.zpl` (the whole GS1 logistic label for a Zebra printer) and
+  `<sscc>.svg` (the GS1-128 symbol "(00)<sscc>").
+- `labels_for(kind, codes, fmt)`: labels for bins, items, LPNs or SSCCs in
+  zpl, svg or png, as named file contents (what `warehouse-tui labels` prints).
+
+Printing to real printers (drivers' Printer, `--printer URL`) comes later; a
+label file is what a printer driver will send.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from warehouse_tui.config import data_dir
+from warehouse_tui.errors import InvalidInput
+from warehouse_tui.labels import images, zpl
+from warehouse_tui.labels.sscc import CartonLabel, check_sscc, element_string, hri
+from warehouse_tui.scan.gtin import has_valid_check_digit, looks_like_gtin
+
+__all__ = ["CartonLabel", "LabelFile", "KINDS", "FORMATS", "label_directory", "labels_for", "write_carton_label",
+           "element_string", "hri", "check_sscc"]
+
+KINDS = ("bins", "items", "lpn", "sscc")
+FORMATS = ("zpl", "svg", "png")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+@dataclass(frozen=True)
+class LabelFile:
+    """One label: the file name it is saved under and its content."""
+
+    name: str
+    data: bytes
+
+
+def label_directory(label_dir: str = "") -> Path:
+    """Where label files go: the configured directory, else `labels` in the user data directory."""
+    return Path(label_dir) if label_dir else data_dir() / "labels"
+
+
+def file_stem(code: str) -> str:
+    """A code as part of a file name: anything but letters, digits and . _ - becomes _."""
+    stem = _UNSAFE.sub("_", code)
+    return stem.lstrip(".") or "_"
+
+
+def write_carton_label(label: CartonLabel, directory: Path) -> list[Path]:
+    """Write the carton's ZPL label and SVG symbol; returns the paths. Raises OSError when the directory cannot be written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    files = [
+        LabelFile(f"{label.sscc}.zpl", zpl.carton_label(label).encode("utf-8")),
+        LabelFile(f"{label.sscc}.svg", images.barcode_svg(element_string(label.sscc), text=hri(label.sscc), gs1=True)),
+    ]
+    return [_write(directory, f) for f in files]
+
+
+def _write(directory: Path, label: LabelFile) -> Path:
+    # Written beside and renamed: a printer spooler watching the directory never reads half a file.
+    path = directory / label.name
+    partial = directory / f".{label.name}.partial"
+    partial.write_bytes(label.data)
+    partial.replace(path)
+    return path
+
+
+def _symbol(kind: str, code: str) -> tuple[str, bool, str, str]:
+    """(data, gs1, title, human-readable) of the barcode for one code of this kind."""
+    if kind == "sscc":
+        return element_string(code), True, "SSCC", hri(code)
+    if kind == "lpn" and len(code) == 18 and code.isdigit() and has_valid_check_digit(code):
+        return element_string(code), True, "LPN", hri(code)  # a pallet named by its SSCC is labelled as one
+    if kind == "items" and looks_like_gtin(code) and has_valid_check_digit(code):
+        gtin = code.zfill(14)
+        return "01" + gtin, True, "ITEM", f"(01) {gtin}"
+    title = {"bins": "BIN", "items": "ITEM", "lpn": "LPN"}[kind]
+    return code, False, title, code
+
+
+def labels_for(kind: str, codes: list[str] | tuple[str, ...], fmt: str) -> list[LabelFile]:
+    """One label per code: bins and LPNs as Code 128 of their code (an LPN that is an SSCC as GS1-128),
+    items as GS1-128 (01) of their GTIN or Code 128 of an SKU, SSCCs as GS1-128 (00).
+
+    For zpl the labels come as one file per code too; joined they are one print job.
+    Raises InvalidInput for an unknown kind or format, a code that cannot be printed
+    (an SSCC with a wrong check digit, a non-ASCII code) and png without Pillow.
+    """
+    if kind not in KINDS:
+        raise InvalidInput(f"Labels are for {', '.join(KINDS)} — not {kind!r}")
+    if fmt not in FORMATS:
+        raise InvalidInput(f"Label format must be {', '.join(FORMATS)} — not {fmt!r}")
+    out = []
+    for code in codes:
+        data, gs1, title, human = _symbol(kind, code)
+        if fmt == "zpl":
+            content = zpl.code_label(data, title=f"{title} {code}" if not gs1 else title, human=human, gs1=gs1).encode("utf-8")
+        elif fmt == "svg":
+            content = images.barcode_svg(data, text=human, gs1=gs1)
+        else:
+            content = images.barcode_png(data, text=human, gs1=gs1)
+        out.append(LabelFile(f"{kind}-{file_stem(code)}.{fmt}", content))
+    return out

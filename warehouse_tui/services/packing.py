@@ -1,0 +1,558 @@
+"""Packing and shipping: picked units go from the order's tote into cartons, cartons get an SSCC, the order ships.
+
+The rules (DESIGN §5 Pack):
+
+- An order is packed from its totes: the totes its pick lists put it in
+  (`PickListOrder.tote_id`). Scanning a tote finds the order still in it.
+- Each unit packed is verified against the order: an item not on it is
+  refused, and so is one unit more than ordered or than picked. Units go from
+  the tote into the order's open carton (a container of kind carton standing
+  in the first pack bin) by `pack` movements; the carton lines record item,
+  lot, serial and quantity, the order line its `qty_packed`.
+- A lot-tracked item packs from the lot in the tote: the scan's lot, else the
+  only lot of it there, else the packer is asked. A serial item packs one
+  scanned serial at a time, which must be in the order's tote.
+- Closing a carton takes its weight (more than 0, at most MAX_CARTON_KG) and
+  gives it the next SSCC of the company prefix (`sscc_counters`). The counter
+  moves in the same transaction as the carton, so an SSCC exists only on a
+  committed carton: the label is written after the commit, and a rolled-back
+  close leaves no label and no number behind.
+- Shipping (`@DONE`) needs every order line packed and no carton open; it
+  posts one `ship` movement per carton line out of the warehouse (to no bin),
+  sets `qty_shipped`, and marks the cartons and the order shipped.
+
+Decisions where DESIGN is silent: an order ships only complete (partial
+shipments of short-picked or backordered orders are not offered here);
+cartons are named "<order>-<n>"; an order's open carton is resumed when the
+order or its tote is scanned again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from warehouse_tui.db.models import (
+    Bin,
+    BinKind,
+    Carton,
+    CartonLine,
+    Container,
+    ContainerKind,
+    Item,
+    Lot,
+    MovementKind,
+    OutboundLine,
+    OutboundOrder,
+    PickListOrder,
+    Quant,
+    SerialUnit,
+    SsccCounter,
+    Tracking,
+    utcnow,
+)
+from warehouse_tui.errors import InvalidInput, InvariantViolation, NotAllowed, NotFound
+from warehouse_tui.labels.sscc import CartonLabel
+from warehouse_tui.scan.gtin import make_sscc
+from warehouse_tui.scan.resolver import parse_weight
+from warehouse_tui.services.ledger import Actor, check_qty, post
+
+# The heaviest carton (or pallet) a pack station closes; more is a mistyped weight.
+MAX_CARTON_KG = Decimal("1000")
+CLOSED_STATES = ("shipped", "cancelled")
+AVAILABLE = "available"
+
+
+# --------------------------------------------------------------------------- what the packer sees
+
+
+@dataclass(frozen=True)
+class LineProgress:
+    sku: str
+    ordered: int
+    picked: int
+    packed: int
+
+    @property
+    def done(self) -> bool:
+        return self.packed >= self.ordered
+
+
+@dataclass(frozen=True)
+class PackProgress:
+    """One order at the pack station: its totes, open carton and lines."""
+
+    order_ref: str
+    ship_to: str
+    status: str
+    totes: tuple[str, ...]
+    carton_code: str | None       # the open carton, None before the first unit of a carton
+    carton_units: int
+    cartons_closed: int
+    lines: tuple[LineProgress, ...]
+
+    @property
+    def complete(self) -> bool:
+        """Every line packed and no carton open: the order is ready to ship."""
+        return all(line.done for line in self.lines) and self.carton_code is None
+
+    @property
+    def units_left(self) -> int:
+        return sum(max(0, line.ordered - line.packed) for line in self.lines)
+
+
+@dataclass(frozen=True)
+class Goods:
+    """An item checked against the order: the lot to pack (when known) and what must still be asked."""
+
+    item_id: int
+    sku: str
+    qty: int
+    lot: str | None
+    serial: str | None
+    ask: str | None               # "lot" | "serial" | None (ready to pack)
+    lots: tuple[str, ...] = ()    # the item's lots in the totes, when the packer must choose
+
+
+@dataclass(frozen=True)
+class Shipment:
+    order_ref: str
+    cartons: tuple[str, ...]      # SSCCs
+    units: int
+
+
+# --------------------------------------------------------------------------- finding the order
+
+
+def order_for_packing(session: Session, code: str) -> OutboundOrder:
+    """The order a scanned tote or order reference names, if it can be packed or shipped now.
+
+    Raises NotFound for a tote holding no order and an unknown code, NotAllowed for a
+    shipped or cancelled order and one of which nothing is picked.
+    """
+    order = session.scalars(select(OutboundOrder).where(OutboundOrder.ref == code)).one_or_none()
+    if order is None:
+        tote = session.scalars(select(Container).where(Container.code == code)).one_or_none()
+        if tote is None:
+            raise NotFound(f"{code} is neither a tote nor an order — scan the tote's label")
+        if tote.kind != ContainerKind.TOTE.value:
+            noun = {"lpn": "an LPN", "sscc": "a pallet", "carton": "a carton"}.get(tote.kind, "no tote")
+            raise InvalidInput(f"{code} is {noun}, not a tote — scan the tote or the order")
+        order = session.scalars(
+            select(OutboundOrder).join(PickListOrder, PickListOrder.order_id == OutboundOrder.id)
+            .where(PickListOrder.tote_id == tote.id, OutboundOrder.status.not_in(CLOSED_STATES))
+            .order_by(PickListOrder.id.desc()).limit(1)
+        ).first()
+        if order is None:
+            raise NotFound(f"Tote {code} holds no order to pack — scan the order number")
+    if order.status in CLOSED_STATES:
+        raise NotAllowed(f"{order.ref} is {order.status} — nothing to pack")
+    lines = _lines(session, order)
+    if not any(line.qty_picked > line.qty_packed for line in lines) and not _cartons(session, order):
+        raise NotAllowed(f"Nothing of {order.ref} is picked yet — pick it first")
+    return order
+
+
+def _order(session: Session, ref: str, *, lock: bool = False) -> OutboundOrder:
+    """The order by reference; `lock` serialises writers of one order on PostgreSQL (SQLite writes one at a time anyway)."""
+    query = select(OutboundOrder).where(OutboundOrder.ref == ref)
+    order = session.scalars(query.with_for_update() if lock else query).one_or_none()
+    if order is None:
+        raise NotFound(f"Order {ref} is not known — scan the order number")
+    if order.status in CLOSED_STATES:
+        raise NotAllowed(f"{order.ref} is {order.status} — nothing to pack")
+    return order
+
+
+def _lines(session: Session, order: OutboundOrder) -> list[OutboundLine]:
+    return list(session.scalars(select(OutboundLine).where(OutboundLine.order_id == order.id).order_by(OutboundLine.id)))
+
+
+def _cartons(session: Session, order: OutboundOrder) -> list[Carton]:
+    return list(session.scalars(select(Carton).where(Carton.order_id == order.id).order_by(Carton.id)))
+
+
+def _open_carton(session: Session, order: OutboundOrder) -> Carton | None:
+    return session.scalars(
+        select(Carton).where(Carton.order_id == order.id, Carton.status == "open").order_by(Carton.id.desc()).limit(1)
+    ).first()
+
+
+def _totes(session: Session, order: OutboundOrder) -> list[Container]:
+    return list(session.scalars(
+        select(Container).join(PickListOrder, PickListOrder.tote_id == Container.id)
+        .where(PickListOrder.order_id == order.id).order_by(PickListOrder.id)
+    ).unique())
+
+
+def progress(session: Session, order_ref: str) -> PackProgress:
+    order = session.scalars(select(OutboundOrder).where(OutboundOrder.ref == order_ref)).one()
+    carton = _open_carton(session, order)
+    units = 0
+    code = None
+    if carton is not None:
+        units = int(session.scalar(select(func.coalesce(func.sum(CartonLine.qty), 0)).where(CartonLine.carton_id == carton.id)))
+        code = session.get(Container, carton.container_id).code
+    closed = session.scalar(select(func.count()).select_from(Carton).where(Carton.order_id == order.id, Carton.status != "open"))
+    skus = dict(session.execute(select(Item.id, Item.sku).join(OutboundLine, OutboundLine.item_id == Item.id)
+                                .where(OutboundLine.order_id == order.id)).all())
+    lines = tuple(LineProgress(skus[ln.item_id], ln.qty, ln.qty_picked, ln.qty_packed) for ln in _lines(session, order))
+    return PackProgress(order.ref, order.ship_to, order.status, tuple(t.code for t in _totes(session, order)), code,
+                        units, closed or 0, lines)
+
+
+# --------------------------------------------------------------------------- checking a scanned unit
+
+
+def needs_lot(item: Item) -> bool:
+    return item.tracking == Tracking.LOT.value or (item.tracking == Tracking.NONE.value and item.expiry_required)
+
+
+def _tote_lots(session: Session, totes: list[Container], item: Item) -> list[Lot | None]:
+    """The item's lots lying in the totes (None for unlotted stock), earliest expiry first."""
+    if not totes:
+        return []
+    ids = session.scalars(
+        select(Quant.lot_id).where(Quant.container_id.in_([t.id for t in totes]), Quant.item_id == item.id,
+                                   Quant.status == AVAILABLE, Quant.qty > 0).distinct()
+    ).all()
+    lots = [session.get(Lot, lot_id) if lot_id else None for lot_id in ids]
+
+    def first_expiry_first(lot: Lot | None) -> tuple:
+        return (0, dt.date.min, "") if lot is None else (1, lot.expiry or dt.date.max, lot.code)
+
+    return sorted(lots, key=first_expiry_first)
+
+
+def check_goods(
+    session: Session,
+    order_ref: str,
+    item_id: int,
+    *,
+    qty: int = 1,
+    lot_code: str | None = None,
+    serial: str | None = None,
+) -> Goods:
+    """Verify units of an item against the order before packing; say what must still be asked.
+
+    Raises InvalidInput for an item not on the order, a count above what is left to pack
+    (or above what was picked), a count for a serial item; InvariantViolation when the
+    totes hold none of it (or not that lot or serial).
+    """
+    order = _order(session, order_ref)
+    item = session.get(Item, item_id)
+    qty = check_qty(qty)
+    lines = [ln for ln in _lines(session, order) if ln.item_id == item.id]
+    if not lines:
+        raise InvalidInput(f"{item.sku} is not on {order.ref} — put it aside")
+    left = sum(ln.qty - ln.qty_packed for ln in lines)
+    if left <= 0:
+        ordered = sum(ln.qty for ln in lines)
+        raise InvalidInput(f"{order.ref} needs {ordered} {item.sku}, all packed — put this one aside")
+    if qty > left:
+        raise InvalidInput(f"Only {left} more {item.sku} for {order.ref}, not {qty} — put the rest aside")
+    picked_left = sum(max(0, ln.qty_picked - ln.qty_packed) for ln in lines)
+    if qty > picked_left:
+        raise InvalidInput(f"Only {picked_left} {item.sku} picked for {order.ref} and not packed, not {qty} — "
+                           f"is it from another order?")
+    totes = _totes(session, order)
+    tote_names = ", ".join(t.code for t in totes) or "no tote"
+
+    if item.tracking == Tracking.SERIAL.value:
+        if qty != 1:
+            raise InvalidInput(f"{item.sku} is serial-tracked — scan each unit, no count")
+        if serial is None:
+            return Goods(item.id, item.sku, 1, None, None, "serial")
+        unit = _serial_in_totes(session, item, serial, totes)
+        lot = session.get(Lot, unit.lot_id) if unit.lot_id else None
+        return Goods(item.id, item.sku, 1, lot.code if lot else None, serial, None)
+
+    lots = _tote_lots(session, totes, item)
+    if not lots:
+        raise InvariantViolation(f"No {item.sku} in {tote_names} — find the picked units")
+    if not needs_lot(item):
+        return Goods(item.id, item.sku, qty, None, None, None)
+    if lot_code is not None:
+        if lot_code not in {lot.code for lot in lots if lot is not None}:
+            raise InvariantViolation(f"Lot {lot_code} of {item.sku} is not in {tote_names} — scan the lot on the unit")
+        return Goods(item.id, item.sku, qty, lot_code, None, None)
+    codes = tuple(lot.code for lot in lots if lot is not None)
+    if len(codes) == 1:
+        return Goods(item.id, item.sku, qty, codes[0], None, None)
+    return Goods(item.id, item.sku, qty, None, None, "lot", codes)
+
+
+def _serial_in_totes(session: Session, item: Item, serial: str, totes: list[Container]) -> SerialUnit:
+    unit = session.scalars(select(SerialUnit).where(SerialUnit.item_id == item.id, SerialUnit.serial == serial)).one_or_none()
+    if unit is None or unit.status != "in_stock":
+        raise InvariantViolation(f"Serial {serial} of {item.sku} is not in stock — scan the serial on the unit")
+    if unit.container_id not in {t.id for t in totes}:
+        where = session.get(Container, unit.container_id) if unit.container_id else None
+        here = where.code if where else (session.get(Bin, unit.bin_id).code if unit.bin_id else "elsewhere")
+        raise InvariantViolation(f"Serial {serial} is in {here}, not in this order's tote — scan another unit")
+    return unit
+
+
+# --------------------------------------------------------------------------- packing
+
+
+def pack_bin(session: Session) -> Bin:
+    """The pack station's bin: the first bin of kind pack in walking order."""
+    found = session.scalars(
+        select(Bin).where(Bin.kind == BinKind.PACK.value, Bin.blocked.is_(False)).order_by(Bin.pick_seq, Bin.code).limit(1)
+    ).first()
+    if found is None:
+        raise NotFound("No pack bin — a supervisor must add a bin of kind pack")
+    return found
+
+
+def _new_carton(session: Session, order: OutboundOrder) -> Carton:
+    n = len(_cartons(session, order)) + 1
+    code = f"{order.ref}-{n}"
+    while len(code) > 64 or session.scalar(select(Container.id).where(Container.code == code)) is not None:
+        n += 1
+        code = f"{order.ref[:56]}-{n}"
+    container = Container(code=code, kind=ContainerKind.CARTON.value, bin_id=pack_bin(session).id)
+    session.add(container)
+    session.flush()
+    carton = Carton(container_id=container.id, order_id=order.id, status="open")
+    session.add(carton)
+    session.flush()
+    return carton
+
+
+def pack_units(
+    session: Session,
+    actor: Actor,
+    *,
+    order_ref: str,
+    item_id: int,
+    qty: int = 1,
+    lot_code: str | None = None,
+    serial: str | None = None,
+) -> PackProgress:
+    """Pack `qty` units of an item (one serial) from the order's totes into its open carton.
+
+    Opens a carton when none is open. Raises what `check_goods` raises, and InvalidInput
+    when a lot or serial the item needs was not given.
+    """
+    _order(session, order_ref, lock=True)  # before reading the lines this packing will change
+    goods = check_goods(session, order_ref, item_id, qty=qty, lot_code=lot_code, serial=serial)
+    if goods.ask == "serial":
+        raise InvalidInput(f"{goods.sku} is serial-tracked — scan the serial number")
+    if goods.ask == "lot":
+        raise InvalidInput(f"{goods.sku} lies in the tote in lots {', '.join(goods.lots)} — scan the lot")
+    order = _order(session, order_ref)
+    item = session.get(Item, item_id)
+    lot = session.scalars(select(Lot).where(Lot.item_id == item.id, Lot.code == goods.lot)).one() if goods.lot else None
+    carton = _open_carton(session, order) or _new_carton(session, order)
+    box = session.get(Container, carton.container_id)
+    to_bin = session.get(Bin, box.bin_id)
+
+    if goods.serial is not None:
+        unit = _serial_in_totes(session, item, goods.serial, _totes(session, order))
+        post(session, actor, kind=MovementKind.PACK, item=item, qty=1, lot=lot, serial=goods.serial,
+             from_container=session.get(Container, unit.container_id), to_bin=to_bin, to_container=box, doc_ref=order.ref)
+    else:
+        _take_from_totes(session, actor, order, item, lot, goods.qty, to_bin, box)
+    _book_on_lines(session, order, carton, item, lot, goods.serial, goods.qty)
+    return progress(session, order.ref)
+
+
+def _take_from_totes(session: Session, actor: Actor, order: OutboundOrder, item: Item, lot: Lot | None, qty: int,
+                     to_bin: Bin, box: Container) -> None:
+    """Pack movements from the order's totes (first tote first) into the carton, as many as each holds."""
+    remaining = qty
+    for tote in _totes(session, order):
+        quant = session.scalars(select(Quant).where(
+            Quant.container_id == tote.id, Quant.item_id == item.id, Quant.status == AVAILABLE,
+            Quant.lot_id == lot.id if lot else Quant.lot_id.is_(None))).first()
+        free = quant.qty - quant.reserved if quant is not None else 0
+        if free <= 0:
+            continue
+        take = min(remaining, free)
+        post(session, actor, kind=MovementKind.PACK, item=item, qty=take, lot=lot, from_container=tote,
+             to_bin=to_bin, to_container=box, doc_ref=order.ref)
+        remaining -= take
+        if remaining == 0:
+            return
+    what = item.sku + (f" lot {lot.code}" if lot else "")
+    raise InvariantViolation(f"Only {qty - remaining} {what} in the tote, not {qty} — count the tote")
+
+
+def _book_on_lines(session: Session, order: OutboundOrder, carton: Carton, item: Item, lot: Lot | None,
+                   serial: str | None, qty: int) -> None:
+    """Spread the packed units over the item's order lines (first line first) and the carton's lines."""
+    remaining = qty
+    for line in (ln for ln in _lines(session, order) if ln.item_id == item.id):
+        room = min(line.qty, line.qty_picked) - line.qty_packed
+        if room <= 0:
+            continue
+        take = min(room, remaining)
+        line.qty_packed += take
+        remaining -= take
+        existing = None if serial else session.scalars(select(CartonLine).where(
+            CartonLine.carton_id == carton.id, CartonLine.order_line_id == line.id, CartonLine.serial.is_(None),
+            CartonLine.lot_id == lot.id if lot else CartonLine.lot_id.is_(None))).first()
+        if existing is not None:
+            existing.qty += take
+        else:
+            session.add(CartonLine(carton_id=carton.id, order_line_id=line.id, item_id=item.id,
+                                   lot_id=lot.id if lot else None, serial=serial, qty=take))
+        if remaining == 0:
+            break
+    if remaining:  # check_goods said there was room: the lines changed under us
+        raise InvariantViolation(f"{order.ref} has no room for {qty} more {item.sku} — scan the order again")
+    session.flush()
+
+
+# --------------------------------------------------------------------------- closing a carton
+
+
+def carton_weight(value: Decimal | str | int | float) -> Decimal:
+    """A carton's weight in kg: more than 0, at most MAX_CARTON_KG, at most 3 decimals; typed text parsed as the scale's."""
+    if isinstance(value, str):
+        weight = parse_weight(value)
+    elif isinstance(value, bool) or not isinstance(value, (Decimal, int, float)):
+        raise InvalidInput(f"Weight must be a number of kg, not {value!r}")
+    else:
+        try:
+            weight = Decimal(str(value))
+        except InvalidOperation:
+            raise InvalidInput(f"Weight must be a number of kg, not {value!r}") from None
+        if not weight.is_finite():
+            raise InvalidInput("Weight must be a number of kg — type it again")
+    if weight <= 0:
+        raise InvalidInput("Weight must be more than 0 kg — weigh the carton")
+    if weight > MAX_CARTON_KG:
+        raise InvalidInput(f"{weight} kg is more than a carton weighs (at most {MAX_CARTON_KG} kg) — weigh it again")
+    if weight != weight.quantize(Decimal("0.001")):
+        raise InvalidInput(f"Weight {weight} has more than 3 decimals — type it in kg like 12.5")
+    return weight.quantize(Decimal("0.001"))
+
+
+def allocate_sscc(session: Session, company_prefix: str) -> str:
+    """The next SSCC of the company prefix; the counter moves in the caller's transaction.
+
+    The extension digit takes over when the serial reference runs out, so a prefix
+    issues 10 × 10^(16 - len(prefix)) SSCCs before InvalidInput says it is used up.
+    """
+    make_sscc(0, company_prefix, 0)  # validates the prefix before anything is written
+    counter = session.get(SsccCounter, company_prefix, with_for_update=True)
+    if counter is None:
+        counter = SsccCounter(company_prefix=company_prefix, last_serial=0)
+        session.add(counter)
+    width = 16 - len(company_prefix)
+    number = counter.last_serial + 1
+    if number >= 10 * 10**width:
+        raise InvalidInput(f"Every SSCC of company prefix {company_prefix} is used — configure a new prefix")
+    counter.last_serial = number
+    session.flush()
+    return make_sscc(number // 10**width, company_prefix, number % 10**width)
+
+
+def close_carton(session: Session, actor: Actor, *, order_ref: str, weight: Decimal | str, company_prefix: str) -> CartonLabel:
+    """Close the order's open carton: weight, the next SSCC, status closed; returns what its label says.
+
+    The label is the caller's to write after the commit. Raises InvalidInput for a bad
+    weight or prefix, NotAllowed when no carton is open or it is empty.
+    """
+    kg = carton_weight(weight)
+    order = _order(session, order_ref, lock=True)
+    carton = _open_carton(session, order)
+    if carton is None:
+        raise NotAllowed(f"No carton of {order.ref} is open — scan items first")
+    units = int(session.scalar(select(func.coalesce(func.sum(CartonLine.qty), 0)).where(CartonLine.carton_id == carton.id)))
+    if units == 0:
+        raise NotAllowed("The carton is empty — scan items first")
+    carton.sscc = allocate_sscc(session, company_prefix)
+    carton.weight_kg = kg
+    carton.status = "closed"
+    carton.closed_at = utcnow()
+    box = session.get(Container, carton.container_id)
+    box.status = "closed"
+    if all(ln.qty_packed >= ln.qty for ln in _lines(session, order)):
+        order.status = "packed"
+    session.flush()
+    number = [c.id for c in _cartons(session, order)].index(carton.id) + 1
+    return CartonLabel(sscc=carton.sscc, order_ref=order.ref, ship_to=order.ship_to, carton_code=box.code,
+                       carton_no=number, weight_kg=kg, units=units)
+
+
+# --------------------------------------------------------------------------- shipping
+
+
+def ship_order(session: Session, actor: Actor, order_ref: str) -> Shipment:
+    """Confirm the shipment: every carton's stock leaves the warehouse by `ship` movements.
+
+    Raises NotAllowed while a line is not fully packed or a carton is still open.
+    """
+    order = _order(session, order_ref, lock=True)
+    lines = _lines(session, order)
+    short = [ln for ln in lines if ln.qty_packed < ln.qty]
+    if short:
+        skus = dict(session.execute(select(Item.id, Item.sku).where(Item.id.in_([ln.item_id for ln in short]))).all())
+        first = short[0]
+        more = f" and {len(short) - 1} more line(s)" if len(short) > 1 else ""
+        raise NotAllowed(f"{order.ref} is not fully packed: {skus[first.item_id]} {first.qty_packed}/{first.qty}{more} — pack the rest")
+    cartons = _cartons(session, order)
+    if any(c.status == "open" for c in cartons):
+        raise NotAllowed("A carton is still open — @CLOSE it and weigh it first")
+    cartons = [c for c in cartons if c.status == "closed"]
+    if not cartons:
+        raise NotAllowed(f"{order.ref} has no closed carton to ship")
+    by_line = {ln.id: ln for ln in lines}
+    units = 0
+    for carton in cartons:
+        box = session.get(Container, carton.container_id)
+        for cl in session.scalars(select(CartonLine).where(CartonLine.carton_id == carton.id).order_by(CartonLine.id)):
+            item = session.get(Item, cl.item_id)
+            lot = session.get(Lot, cl.lot_id) if cl.lot_id else None
+            post(session, actor, kind=MovementKind.SHIP, item=item, qty=cl.qty, lot=lot, serial=cl.serial,
+                 from_container=box, doc_ref=order.ref)
+            by_line[cl.order_line_id].qty_shipped += cl.qty
+            units += cl.qty
+        carton.status = "shipped"
+        box.status = "shipped"
+        box.bin_id = None  # it left the warehouse
+    order.status = "shipped"
+    session.flush()
+    return Shipment(order.ref, tuple(c.sscc for c in cartons), units)
+
+
+# --------------------------------------------------------------------------- codes for `warehouse-tui labels`
+
+
+def label_codes(session: Session, kind: str, codes: list[str] | None = None, *, count: int = 0,
+                company_prefix: str = "") -> list[str]:
+    """The codes `warehouse-tui labels KIND` prints: the given ones checked, else all of the kind.
+
+    bins: bin barcodes; items: each item's first GTIN, else its SKU; lpn: LPN and
+    pallet codes; sscc: `count` new SSCCs from the counter (in this transaction), or
+    the given ones. Raises NotFound for a code that names nothing of the kind.
+    """
+    from warehouse_tui.services import masterdata as md
+
+    if kind == "sscc":
+        if codes:
+            return list(codes)
+        if count <= 0:
+            raise InvalidInput("Say how many new SSCC labels: --count N, or name them with --codes")
+        return [allocate_sscc(session, company_prefix) for _ in range(check_qty(count))]
+    if kind == "bins":
+        if codes:
+            return [md.bin_by_code(session, code).barcode for code in codes]
+        return list(session.scalars(select(Bin.barcode).order_by(Bin.pick_seq, Bin.code)))
+    if kind == "items":
+        items = [md.item_by_sku(session, sku) for sku in codes] if codes else list(session.scalars(select(Item).order_by(Item.sku)))
+        return [min(((c.id, c.code) for c in item.codes if c.kind == "gtin"), default=(0, item.sku))[1] for item in items]
+    if kind == "lpn":
+        if codes:
+            return [md.container(session, code, create=False).code for code in codes]
+        return list(session.scalars(select(Container.code).where(
+            Container.kind.in_((ContainerKind.LPN.value, ContainerKind.SSCC.value))).order_by(Container.code)))
+    raise InvalidInput(f"Labels are for bins, items, lpn, sscc — not {kind!r}")

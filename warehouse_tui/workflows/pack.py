@@ -1,0 +1,218 @@
+"""Pack (@PACK), DESIGN §5.
+
+Scan the tote (or the order number) -> the order's lines show with packed /
+ordered -> scan items: each scan packs one unit into the open carton; type a
+number + Enter before a scan to pack that many with it (a GS1 case label with
+a count, AI 30/37, packs its count). Every unit is
+verified against the order: an item not on it, or one unit more than ordered
+or picked, is refused and nothing moves. A lot-tracked item packs the lot in
+the tote (asked only when the tote holds several lots of it, or taken from a
+GS1 scan); a serial-tracked item asks for the serial of each unit unless the
+scan carries it (AI 21).
+
+@CLOSE closes the carton -> weight in kg + Enter (or a scale's GS1 weight) ->
+the carton gets its SSCC and its label files (ZPL and SVG, in the label
+directory) -> more items go into a new carton. When every line is packed and
+the last carton is closed the order is ready: @DONE confirms the shipment,
+the stock leaves the warehouse, and the next tote can be scanned.
+
+@CANCEL drops the typed count or the half-scanned unit (back to "scan item"),
+leaves the weight prompt with the carton still open, and at "scan item" with
+nothing pending leaves the order (its open carton waits for the next scan of
+the tote or order).
+
+Transitions:
+  document --tote/order--> item | ready (all packed already)
+  item --qty--> item (count set);  item --item--> lot | serial | (packed) item
+  lot --lot--> (packed) item;  serial --serial--> (packed) item
+  item --@CLOSE--> weight;  weight --kg--> item | ready (every line packed)
+  item/ready --@DONE--> document (shipped);  ready --tote/order--> item | ready
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from warehouse_tui.errors import InvalidInput, WarehouseError
+from warehouse_tui.labels import label_directory, write_carton_label
+from warehouse_tui.scan.resolver import Scan, ScanKind
+from warehouse_tui.scan.types import DocType
+from warehouse_tui.services import packing
+from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Pending:
+    """A unit scanned but not packed yet: its lot or serial is still to come."""
+
+    item_id: int
+    sku: str
+    qty: int
+    lots: tuple[str, ...] = ()
+
+
+@dataclass
+class Pack(Workflow):
+    initial = "document"
+    order_ref: str | None = None
+    view: packing.PackProgress | None = None
+    count: int | None = None
+    pending: Pending | None = None
+    last: str = ""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.title = "Pack"
+
+    # ------------------------------------------------------------------ prompts
+    @property
+    def prompt(self) -> Prompt:
+        match self.state:
+            case "document":
+                return Prompt("Scan tote or order", kinds(ScanKind.CONTAINER, ScanKind.DOCUMENT))
+            case "item":
+                text = f"Scan item — packs {self.count}" if self.count else "Scan item"
+                return Prompt(text, kinds(ScanKind.ITEM, ScanKind.QTY), ("CLOSE", "DONE"))
+            case "lot":
+                return Prompt(f"Scan lot of {self.pending.sku}", kinds(ScanKind.LOT))
+            case "serial":
+                return Prompt(f"Scan serial of {self.pending.sku}", kinds(ScanKind.SERIAL))
+            case "weight":
+                return Prompt("Carton weight kg + Enter", kinds(ScanKind.WEIGHT))
+            case "ready":
+                return Prompt("Packed — @DONE ships it", kinds(ScanKind.CONTAINER, ScanKind.DOCUMENT), ("DONE",))
+        raise AssertionError(self.state)
+
+    def lines(self) -> list[str]:
+        v = self.view
+        if v is None:
+            return [self.last] if self.last else []
+        out = [v.order_ref + (f" · {', '.join(v.totes)}" if v.totes else "")]
+        if v.carton_code:
+            out.append(f"Carton {v.carton_code}: {v.carton_units} unit(s)")
+        elif v.cartons_closed:
+            out.append(f"{v.cartons_closed} carton(s) closed")
+        if self.last:
+            out.append(self.last)
+        if self.pending is not None and self.pending.lots:
+            out.append("Lots: " + ", ".join(self.pending.lots))
+        # Lines still to pack first: they are what the packer looks for.
+        for line in sorted(v.lines, key=lambda ln: ln.done):
+            out.append(f"{'✔' if line.done else ' '} {line.sku[:20]:<20} {line.packed:>3}/{line.ordered}")
+        return out
+
+    # ------------------------------------------------------------------ the order
+    def on_document(self, scan: Scan) -> Outcome:
+        if scan.kind == ScanKind.DOCUMENT and scan.doc_type != DocType.OUTBOUND:
+            raise InvalidInput(f"{scan.document} is not a customer order — scan the tote or the order")
+        code = scan.document if scan.kind == ScanKind.DOCUMENT else scan.container_code
+        with self.terminal.db.reading() as session:
+            order = packing.order_for_packing(session, code)
+            self.order_ref = order.ref
+            self.view = packing.progress(session, order.ref)
+        self.count, self.pending, self.last = None, None, ""
+        if self.view.complete:
+            self.state = "ready"
+            return Outcome(True, f"{self.order_ref} is packed — @DONE ships it")
+        self.state = "item"
+        return Outcome(True, f"Packing {self.order_ref}" + (f" — carton {self.view.carton_code} open" if self.view.carton_code else ""))
+
+    on_ready = on_document
+
+    # ------------------------------------------------------------------ units
+    def on_item(self, scan: Scan) -> Outcome:
+        if scan.kind == ScanKind.QTY:
+            if scan.qty > self.view.units_left:
+                raise InvalidInput(f"Count {scan.qty} is more than the {self.view.units_left} unit(s) left to pack — type it again")
+            self.count = scan.qty
+            return Outcome(True, f"Next scan packs {scan.qty}")
+        try:
+            with self.terminal.db.reading() as session:
+                # A typed count wins; else a GS1 count (AI 30/37) on a case label; else one unit.
+                goods = packing.check_goods(session, self.order_ref, scan.item_id, qty=self.count or scan.qty or 1,
+                                            lot_code=scan.lot, serial=scan.serial)
+        except WarehouseError:
+            self.count = None  # after a refusal the next scan starts clean: no count left over
+            raise
+        if goods.ask is not None:
+            self.pending = Pending(goods.item_id, goods.sku, goods.qty, goods.lots)
+            self.state = goods.ask
+            return Outcome(True, f"{goods.sku}: scan the {goods.ask}")
+        return self._pack(goods)
+
+    def on_lot(self, scan: Scan) -> Outcome:
+        p = self.pending
+        with self.terminal.db.reading() as session:
+            goods = packing.check_goods(session, self.order_ref, p.item_id, qty=p.qty, lot_code=scan.lot or scan.value)
+        return self._pack(goods)
+
+    def on_serial(self, scan: Scan) -> Outcome:
+        p = self.pending
+        with self.terminal.db.reading() as session:
+            goods = packing.check_goods(session, self.order_ref, p.item_id, qty=1, serial=scan.serial or scan.value)
+        return self._pack(goods)
+
+    def _pack(self, goods: packing.Goods) -> Outcome:
+        try:
+            with self.terminal.db.transaction() as session:
+                self.view = packing.pack_units(session, self.terminal.actor, order_ref=self.order_ref, item_id=goods.item_id,
+                                               qty=goods.qty, lot_code=goods.lot, serial=goods.serial)
+        finally:
+            # Packed or refused, the count and the half-scanned unit are used up: the next scan starts clean.
+            self.count, self.pending, self.state = None, None, "item"
+        what = f"{goods.qty} × {goods.sku}" + (f" lot {goods.lot}" if goods.lot else "") + (f" SN {goods.serial}" if goods.serial else "")
+        self.last = f"Last: {what}"
+        if all(line.done for line in self.view.lines):
+            return Outcome(True, f"Packed {what} — all packed: @CLOSE the carton")
+        return Outcome(True, f"Packed {what}")
+
+    # ------------------------------------------------------------------ carton
+    def cmd_close(self) -> Outcome:
+        if not self.view.carton_code or not self.view.carton_units:
+            raise InvalidInput("Nothing packed in this carton — scan items first")
+        self.count, self.pending = None, None
+        self.state = "weight"
+        return Outcome(True, f"Weigh carton {self.view.carton_code}")
+
+    def on_weight(self, scan: Scan) -> Outcome:
+        settings = self.terminal.settings
+        with self.terminal.db.transaction() as session:
+            label = packing.close_carton(session, self.terminal.actor, order_ref=self.order_ref, weight=scan.weight_kg,
+                                         company_prefix=settings.gs1_company_prefix)
+            self.view = packing.progress(session, self.order_ref)
+        # After the commit: a label never carries an SSCC the database does not hold.
+        note = ""
+        try:
+            write_carton_label(label, label_directory(settings.label_dir))
+        except OSError as exc:
+            log.warning("label for %s not written: %s", label.sscc, exc)
+            note = " — label NOT written, tell a supervisor"
+        self.last = f"SSCC {label.sscc}"
+        if self.view.complete:
+            self.state = "ready"
+            return Outcome(True, f"Carton {label.carton_no} closed, {label.weight_kg} kg{note} — @DONE ships it")
+        self.state = "item"
+        return Outcome(True, f"Carton {label.carton_no} closed, {label.weight_kg} kg{note}")
+
+    # ------------------------------------------------------------------ shipping
+    def cmd_done(self) -> Outcome:
+        with self.terminal.db.transaction() as session:
+            shipment = packing.ship_order(session, self.terminal.actor, self.order_ref)
+        self.order_ref, self.view, self.count, self.pending = None, None, None, None
+        self.last = f"Shipped {shipment.order_ref}: {len(shipment.cartons)} carton(s), {shipment.units} unit(s)"
+        self.state = "document"
+        return Outcome(True, f"Shipped {shipment.order_ref} — scan the next tote")
+
+    def cancel(self) -> Outcome:
+        if self.state in ("lot", "serial", "weight"):
+            self.pending, self.count, self.state = None, None, "item"
+            return Outcome(True, "Cancelled — scan item")
+        if self.state == "item" and self.count:
+            self.count = None
+            return Outcome(True, "Count dropped — scan item")
+        self.order_ref, self.view, self.count, self.pending, self.last = None, None, None, None, ""
+        self.state = "document"
+        return Outcome(True, "Cancelled — scan tote or order")
