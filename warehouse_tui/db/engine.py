@@ -80,6 +80,10 @@ class Database:
             from warehouse_tui.db.migrate import upgrade
 
             upgrade(self.engine)
+        # On an upstream, every writer feeds the change feed terminals pull from (sync/feed.py).
+        from warehouse_tui.sync.feed import watch
+
+        self.is_upstream = watch(self)
 
     @property
     def url(self) -> str:

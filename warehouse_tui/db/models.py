@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import uuid as uuid_module
 
 from sqlalchemy import (
     JSON,
@@ -44,6 +45,10 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def new_uuid() -> str:
+    return str(uuid_module.uuid4())
 
 
 class Base(DeclarativeBase):
@@ -228,6 +233,7 @@ class Movement(Base):
         Index("ix_movements_from_bin", "from_bin_id"),
         Index("ix_movements_to_bin", "to_bin_id"),
         Index("ix_movements_doc", "doc_ref"),
+        Index("ix_movements_serial", "item_id", "serial"),
     )
     # Local order of posting; the uuid made on the terminal is the identity everywhere else.
     seq: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -250,6 +256,12 @@ class Movement(Base):
     doc_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # Set when the movement came from a sync conflict: it may leave stock negative.
     conflict: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Where the row was made: "local" (here; it has an outbox entry), "pulled" (made
+    # elsewhere, came down the upstream's change feed) or "upstream" (written on the
+    # upstream, whose change feed is its record). See warehouse_tui/sync.
+    origin: Mapped[str] = mapped_column(String(16), default="local", server_default="local")
+    # The movement's seq on the upstream once known: the order every database agrees on.
+    upstream_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 # --------------------------------------------------------------------------- documents
@@ -382,6 +394,8 @@ class SsccCounter(Base):
 class CountTask(Base):
     __tablename__ = "count_tasks"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # The task's identity across databases (ids are local to each): sync matches on it.
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
     bin_id: Mapped[int] = mapped_column(ForeignKey("bins.id"), index=True)
     blind: Mapped[bool] = mapped_column(Boolean, default=True)
     # open | counting | recount | review | approved | rejected | closed
@@ -414,6 +428,8 @@ class WarehouseException(Base):
 
     __tablename__ = "exceptions"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # The exception's identity across databases (ids are local to each): sync matches on it.
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
     kind: Mapped[str] = mapped_column(String(24), index=True)
     ref: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[str] = mapped_column(Text, default="")
@@ -483,3 +499,36 @@ class OutboxEntry(Base):
     pushed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)  # applied | duplicate | conflict
     outcome_detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class SyncMeta(Base):
+    """Facts about this database's part in sync: key "role" = "upstream" once `upstream init` ran."""
+
+    __tablename__ = "sync_meta"
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, default="")
+
+
+class AppliedEntry(Base):
+    """Upstream: each outbox entry a terminal pushed, applied exactly once (the uuid is the idempotency key)."""
+
+    __tablename__ = "applied_entries"
+    uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    terminal: Mapped[str] = mapped_column(String(64), default="")
+    kind: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(16))  # applied | conflict
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)
+    applied_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ChangeFeed(Base):
+    """Upstream: one row per changed thing terminals must see, numbered in commit order.
+
+    seq is taken under a lock held until commit (see sync/feed.py), so a reader that
+    sees seq N has seen every row below it: a pull cursor never skips a late commit.
+    """
+
+    __tablename__ = "change_feed"
+    seq: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    ref_id: Mapped[int] = mapped_column(BigInteger)

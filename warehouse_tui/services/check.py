@@ -94,13 +94,13 @@ def check_quants_equal_movements(session: Session) -> Finding:
 
 
 def check_no_negative_stock(session: Session) -> Finding:
-    """No negative quant unless a sync-conflict movement made it (then it is flagged, not broken)."""
+    """No negative quant, nor one reserved beyond its stock, unless a sync conflict made it (flagged, not broken)."""
     rows = session.execute(select(Quant.item_id, Quant.bin_id, Quant.lot_id, Quant.container_id, Quant.qty, Quant.reserved).where(
         (Quant.qty < 0) | (Quant.reserved > func.abs(Quant.qty)) | (Quant.reserved < 0)))
     problems = []
     conflict_items = set(session.scalars(select(Movement.item_id).where(Movement.conflict.is_(True)).distinct()))
     for r in rows:
-        if r.qty < 0 and r.item_id in conflict_items and r.reserved == 0:
+        if r.item_id in conflict_items and r.reserved >= 0:
             continue
         problems.append(f"{_names(session, r.item_id, r.bin_id, r.lot_id, r.container_id)}: qty {r.qty}, reserved {r.reserved}")
     checked = session.scalar(select(func.count()).select_from(Quant)) or 0
@@ -119,7 +119,12 @@ def check_serials(session: Session) -> Finding:
     )
     net_by = {(r.item_id, r.serial): int(r.net) for r in session.execute(net)}
     units = {(u.item_id, u.serial): u for u in session.scalars(select(SerialUnit))}
+    # A sync conflict may count a serial in two places (both terminals received it): flagged, not broken.
+    flagged = set(session.execute(select(Movement.item_id, Movement.serial).where(Movement.conflict.is_(True), Movement.serial.is_not(None))).all())
+    flagged_items = {item_id for item_id, _ in flagged}
     for k, n in net_by.items():
+        if k in flagged:
+            continue
         unit = units.get(k)
         in_stock = unit is not None and unit.status == "in_stock"
         if n not in (0, 1):
@@ -143,7 +148,7 @@ def check_serials(session: Session) -> Finding:
         loc = tuple(q[:5])
         quant_locs[loc] = quant_locs.get(loc, 0) + int(q.qty)
     for loc in set(counts) | set(quant_locs):
-        if counts.get(loc, 0) != quant_locs.get(loc, 0):
+        if counts.get(loc, 0) != quant_locs.get(loc, 0) and loc[0] not in flagged_items:
             problems.append(f"{_names(session, *loc[:4])}: quant says {quant_locs.get(loc, 0)}, {counts.get(loc, 0)} serial units there")
     return _finding("each serial in at most one place, matching its quants", len(units), problems)
 
@@ -155,17 +160,24 @@ def check_containers(session: Session) -> Finding:
         .join(Container, Container.id == Quant.container_id)
         .where((Container.bin_id.is_(None)) | (Container.bin_id != Quant.bin_id))
     )
-    problems = [f"{_names(session, r.item_id, r.bin_id, r.lot_id, r.container_id)}: container stands elsewhere" for r in rows]
+    # A sync conflict may leave stock behind where a container stood before its last movement: flagged, not broken.
+    flagged = set(session.scalars(select(Movement.from_container_id).where(Movement.conflict.is_(True))))
+    flagged |= set(session.scalars(select(Movement.to_container_id).where(Movement.conflict.is_(True))))
+    problems = [f"{_names(session, r.item_id, r.bin_id, r.lot_id, r.container_id)}: container stands elsewhere" for r in rows
+                if r.container_id not in flagged]
     checked = session.scalar(select(func.count()).select_from(Quant).where(Quant.container_id.is_not(None))) or 0
     return _finding("stock in a container stands where the container stands", checked, problems)
 
 
 def check_outbox(session: Session) -> Finding:
-    """Every movement has its outbox entry (written in the same transaction)."""
+    """Every movement made here has its outbox entry (written in the same transaction).
+
+    Movements pulled from the upstream, or booked on the upstream itself, have none: they are not this database's to push.
+    """
     missing = session.execute(
         select(Movement.uuid, Movement.kind, Movement.item_id, func.coalesce(Movement.to_bin_id, Movement.from_bin_id), Movement.lot_id,
                func.coalesce(Movement.to_container_id, Movement.from_container_id))
-        .outerjoin(OutboxEntry, and_(OutboxEntry.uuid == Movement.uuid)).where(OutboxEntry.position.is_(None), Movement.conflict.is_(False))
+        .outerjoin(OutboxEntry, and_(OutboxEntry.uuid == Movement.uuid)).where(OutboxEntry.position.is_(None), Movement.origin == "local")
     ).all()
     checked = session.scalar(select(func.count()).select_from(Movement)) or 0
     # Name the item and bin too: a uuid alone tells a supervisor nothing.

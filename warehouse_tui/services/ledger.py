@@ -111,7 +111,9 @@ def post(
 
     Raises InvalidInput for a malformed request (bad qty, missing lot or serial) and
     InvariantViolation when the stock is not there or a serial is elsewhere.
-    `allow_negative` is for sync conflicts only: the physical action happened.
+    `allow_negative` is for sync conflicts only: the physical action happened, so it
+    is booked whatever the books say — stock may go negative, a serial or container
+    is taken from wherever it is, a blocked bin is no refusal (see warehouse_tui/sync).
     """
     kind = MovementKind(kind)
     qty = check_qty(qty)
@@ -125,14 +127,16 @@ def post(
     if from_bin is not None and to_bin is not None and from_bin.id == to_bin.id and _same(from_container, to_container) and from_status == to_status:
         raise InvalidInput(f"{item.sku} is already in {_where(to_bin, to_container)}")
     _check_tracking(item, lot, serial, qty)
-    if to_bin is not None and to_bin.blocked and kind not in (MovementKind.ADJUST, MovementKind.COUNT):
+    if to_bin is not None and to_bin.blocked and kind not in (MovementKind.ADJUST, MovementKind.COUNT) and not allow_negative:
         raise NotAllowed(f"Bin {to_bin.code} is blocked — scan another bin")
 
-    unit = _check_serial(session, item, serial, lot, from_bin, from_container) if serial is not None else None
+    unit = None
+    if serial is not None:
+        unit = _find_serial(session, item, serial) if allow_negative else _check_serial(session, item, serial, lot, from_bin, from_container)
     if from_bin is not None:
         _take(session, item, qty, lot, from_bin, from_container, owner_id, from_status, consume_reserved, allow_negative)
     if to_bin is not None:
-        _place_container(session, to_container, to_bin)
+        _place_container(session, to_container, to_bin, force=allow_negative)
         _give(session, item, qty, lot, to_bin, to_container, owner_id, to_status)
     if serial is not None:
         _move_serial(session, kind, unit, item, serial, lot, to_bin, to_container, owner_id)
@@ -184,6 +188,7 @@ def post(
                 "terminal": actor.terminal,
                 "at": movement.at.isoformat(),
                 "ref": doc_ref,
+                "consume_reserved": consume_reserved,
             },
         )
     )
@@ -277,11 +282,11 @@ def _new_quant(session: Session, item: Item, bin_: Bin, lot: Lot | None, contain
     return quant
 
 
-def _place_container(session: Session, container: Container | None, bin_: Bin) -> None:
+def _place_container(session: Session, container: Container | None, bin_: Bin, force: bool = False) -> None:
     """A container receiving stock stands in the movement's to-bin; it cannot be in two bins."""
     if container is None or container.bin_id == bin_.id:
         return
-    if container.bin_id is not None and container_has_stock(session, container):
+    if not force and container.bin_id is not None and container_has_stock(session, container):
         here = session.get(Bin, container.bin_id)
         raise InvariantViolation(f"{container.code} stands in {here.code if here else '?'}, not {bin_.code} — move it first")
     container.bin_id = bin_.id
@@ -291,11 +296,15 @@ def container_has_stock(session: Session, container: Container) -> bool:
     return session.scalar(select(Quant.id).where(Quant.container_id == container.id, Quant.qty != 0).limit(1)) is not None
 
 
+def _find_serial(session: Session, item: Item, serial: str) -> SerialUnit | None:
+    return session.scalars(select(SerialUnit).where(SerialUnit.item_id == item.id, SerialUnit.serial == serial)).one_or_none()
+
+
 def _check_serial(
     session: Session, item: Item, serial: str, lot: Lot | None, from_bin: Bin | None, from_container: Container | None
 ) -> SerialUnit | None:
     """Validate a serial's whereabouts before anything changes; returns its unit (None if new)."""
-    unit = session.scalars(select(SerialUnit).where(SerialUnit.item_id == item.id, SerialUnit.serial == serial)).one_or_none()
+    unit = _find_serial(session, item, serial)
     if from_bin is None:
         # Into the warehouse: the serial must not already be in stock anywhere.
         if unit is not None and unit.status == "in_stock":

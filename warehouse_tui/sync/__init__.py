@@ -1,0 +1,156 @@
+"""Sync with the upstream (DESIGN §8): outbox push, incremental pull, conflicts, background worker.
+
+Each terminal has a name and its own local database; the upstream is any
+database of the same schema (PostgreSQL in production) reached by a SQLAlchemy
+URL, made an upstream once with `warehouse-tui upstream init URL`.
+
+- Down: master data and documents (owners, items and their codes, bins,
+  operators with PIN hashes and lock state, inbound and outbound orders, pick
+  lists, count tasks, exceptions) and every movement booked upstream, through
+  the upstream's change feed (feed.py) and this terminal's cursor (pull.py).
+- Up: every movement leaves through the outbox written in its own transaction
+  (push.py); the upstream applies each exactly once and answers applied,
+  duplicate or conflict (apply.py, which also says how stock looks after a
+  conflict).
+- One sync = push, then pull: afterwards the terminal shows exactly the
+  upstream's stock. The app runs it in a background thread (worker.py) that
+  never holds a scan up on the network.
+
+Credentials: the upstream URL comes from --upstream, WAREHOUSE_UPSTREAM or the
+0600 config file; only its redacted form (engine.redact) is ever printed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from warehouse_tui.db.engine import Database, make_engine, redact, to_url
+from warehouse_tui.errors import ConfigError, WarehouseError
+from warehouse_tui.sync import feed
+from warehouse_tui.sync.pull import PullResult, pull
+from warehouse_tui.sync.push import PushResult, pending_count, push
+
+CONNECT_TIMEOUT_S = 5
+
+
+class UpstreamUnavailable(WarehouseError):
+    """The upstream cannot be reached or used right now; nothing was lost, sync again later."""
+
+
+@dataclass
+class SyncResult:
+    push: PushResult = field(default_factory=PushResult)
+    pull: PullResult = field(default_factory=PullResult)
+    pending: int = 0
+    seconds: float = 0.0
+
+    def render(self) -> str:
+        p, q = self.push, self.pull
+        changes = ", ".join(f"{n} {kind}" for kind, n in sorted(q.applied.items()) if n) or "nothing new"
+        text = (f"pushed {p.pushed} ({p.applied} applied, {p.duplicate} duplicate, {p.conflict} conflict); "
+                f"pulled {changes}; {self.pending} waiting; {self.seconds * 1000:.0f} ms")
+        return text
+
+
+def _reason(exc: BaseException, url) -> str:
+    """The driver's first line, with the password taken out should it appear."""
+    orig = getattr(exc, "orig", None) or exc
+    first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    password = getattr(url, "password", None)
+    if password:
+        first = first.replace(str(password), "***")
+    return first[:200]
+
+
+def open_upstream(url: str) -> Database:
+    """The upstream as a Database, checked reachable, at this version's schema and made an upstream."""
+    if not url:
+        raise ConfigError("No upstream configured — set --upstream, WAREHOUSE_UPSTREAM or `upstream` in the config file")
+    parsed = to_url(url)
+    kwargs = {"connect_args": {"connect_timeout": CONNECT_TIMEOUT_S}} if parsed.get_backend_name() == "postgresql" else {}
+    try:
+        engine = make_engine(url, **kwargs)
+        db = Database(engine, migrate=False)
+        from warehouse_tui.db.migrate import current_revision, head_revision
+
+        current, head = current_revision(engine), head_revision()
+    except (DBAPIError, SQLAlchemyError, OSError) as exc:
+        raise UpstreamUnavailable(f"Upstream {redact(parsed)} is unreachable ({_reason(exc, parsed)}) — "
+                                  "work goes on offline; sync again when the network is back") from None
+    if current != head:
+        db.dispose()
+        raise UpstreamUnavailable(f"Upstream {redact(parsed)} is at schema {current or '(empty)'}, this terminal needs {head} — "
+                                  f"run `warehouse-tui upstream init` on it")
+    if not getattr(db, "_feed_watched", False):
+        db.dispose()
+        raise UpstreamUnavailable(f"{redact(parsed)} is not an upstream yet — run `warehouse-tui upstream init` on it")
+    return db
+
+
+def init_upstream(url: str) -> str:
+    """Create or upgrade the upstream's schema (idempotent) and make it an upstream; returns what was done."""
+    from warehouse_tui.db.migrate import current_revision, upgrade
+
+    parsed = to_url(url)
+    kwargs = {"connect_args": {"connect_timeout": CONNECT_TIMEOUT_S}} if parsed.get_backend_name() == "postgresql" else {}
+    try:
+        engine = make_engine(url, **kwargs)
+        before = current_revision(engine)
+        upgrade(engine)
+        db = Database(engine, migrate=False)
+        with db.transaction() as session:
+            newly = feed.mark_upstream(session)
+            published = feed.publish_all(session.connection()) if newly else 0
+        after = current_revision(engine)
+        db.dispose()
+    except (DBAPIError, SQLAlchemyError, OSError) as exc:
+        raise UpstreamUnavailable(f"Upstream {redact(parsed)} is unreachable ({_reason(exc, parsed)}) — nothing changed") from None
+    schema = f"schema {before} already at head" if before == after else f"schema {before or '(empty)'} -> {after}"
+    role = f"made an upstream, {published:,} existing rows published to its feed" if newly else "already an upstream"
+    return f"Upstream {redact(parsed)}: {schema}; {role}."
+
+
+def sync_once(local: Database, upstream: Database, terminal: str) -> SyncResult:
+    """Push, then pull: one full sync. Raises UpstreamUnavailable when the upstream goes away half-way."""
+    started = time.perf_counter()
+    result = SyncResult()
+    try:
+        result.push = push(local, upstream, terminal)
+        result.pull = pull(local, upstream, terminal)
+    except (DBAPIError, SQLAlchemyError, OSError) as exc:
+        raise UpstreamUnavailable(f"Upstream {upstream.url} went away during sync ({_reason(exc, upstream.engine.url)}) — "
+                                  "nothing is lost; sync again when the network is back") from None
+    with local.reading() as session:
+        result.pending = pending_count(session)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def sync_command(local: Database, upstream_url: str, terminal: str, *, watch: bool = False, interval: float = 5.0, out=None) -> int:
+    """`warehouse-tui sync [--watch]`: 0 when synced, 1 with a clear message when the upstream is unavailable."""
+    import sys
+
+    out = out or sys.stdout
+    err = sys.stderr
+    upstream = None
+    while True:
+        try:
+            if upstream is None:
+                upstream = open_upstream(upstream_url)
+            result = sync_once(local, upstream, terminal)
+            print(f"{terminal}: {result.render()}", file=out, flush=True)
+        except UpstreamUnavailable as exc:
+            if not watch:
+                print(f"error: {exc}", file=err)
+                return 1
+            print(f"{terminal}: offline: {exc}", file=err, flush=True)
+            if upstream is not None:
+                upstream.dispose()
+                upstream = None
+        if not watch:
+            upstream.dispose()
+            return 0
+        time.sleep(interval)

@@ -1,0 +1,359 @@
+"""The upstream's change feed: every change terminals must see, numbered in commit order.
+
+What goes in. A database becomes an upstream with `mark_upstream` (run by
+`warehouse-tui upstream init`). From then on every `Database` opened on it has
+session hooks (`watch`) that note, at each flush, which aggregate changed —
+an owner, item (with its codes), bin, operator, inbound or outbound order (with
+its lines), pick list (with its orders and tasks), count task (with its lines),
+exception or movement — and at commit write one `change_feed` row per changed
+aggregate: (seq, kind, ref_id = the aggregate's id on the upstream). Rows carry
+no data: a pull reads the aggregate as it is when pulled (`snapshots`), by
+natural keys, so a thing changed ten times is sent once. Writers need no sync
+code: imports, waves, count creation, supervisor decisions and terminals working
+directly online all go through sessions and are seen. Writes that bypass the ORM
+(raw SQL) are not; `publish_all` re-announces everything.
+
+On the upstream, movements are their own record: the outbox row `ledger.post`
+writes is dropped before it reaches the table and the movement is marked
+origin "upstream" (the upstream pushes nowhere).
+
+Why the cursor never skips a late commit. PostgreSQL hands out sequence values
+at insert time, so with plain inserts a transaction holding seq 10 may commit
+after one holding seq 11, and a reader that already moved its cursor to 11 would
+never see 10. Here the feed rows are inserted in the commit itself, under a
+transaction-scoped advisory lock (`FEED_LOCK`) that is released only after the
+commit is visible: seq values are handed out in commit order, so a reader that
+sees seq N has already seen every committed row below N. `seq > cursor` is then
+a complete cursor. The lock is held only for the insert and the commit, never
+for the work before it. On SQLite writers are serialised anyway. (The other
+known design, txid_snapshot_xmin, needs no lock but stalls every terminal's
+pull behind any long write transaction in the whole cluster.)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+
+from sqlalchemy import Connection, event, func, insert, literal, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, aliased
+
+from warehouse_tui.db.models import (
+    Bin,
+    ChangeFeed,
+    Container,
+    CountLine,
+    CountTask,
+    InboundLine,
+    InboundOrder,
+    Item,
+    ItemCode,
+    Lot,
+    Movement,
+    Operator,
+    OutboundLine,
+    OutboundOrder,
+    OutboxEntry,
+    Owner,
+    PickList,
+    PickListOrder,
+    PickTask,
+    SyncMeta,
+    WarehouseException,
+)
+
+ROLE = "role"
+UPSTREAM = "upstream"
+# pg_advisory_xact_lock keys ("WTFEED", "WTPUSH" as numbers): per database.
+FEED_LOCK = 0x5754_4645_4544
+PUSH_LOCK = 0x5754_5055_5348
+
+# Aggregate kinds in the order a pull applies them (each only needs the ones before it).
+KINDS = ("owner", "operator", "bin", "item", "inbound", "outbound", "pick_list", "count_task", "exception", "movement")
+
+_INFO_KEY = "warehouse_feed"
+
+
+def _aggregate(obj: object) -> tuple[str, int] | None:
+    """The (kind, upstream id) of the aggregate a changed row belongs to; None for rows terminals never need."""
+    if isinstance(obj, Movement):
+        return "movement", obj.seq
+    if isinstance(obj, Item):
+        return "item", obj.id
+    if isinstance(obj, ItemCode):
+        return "item", obj.item_id
+    if isinstance(obj, Bin):
+        return "bin", obj.id
+    if isinstance(obj, Operator):
+        return "operator", obj.id
+    if isinstance(obj, Owner):
+        return "owner", obj.id
+    if isinstance(obj, InboundOrder):
+        return "inbound", obj.id
+    if isinstance(obj, InboundLine):
+        return "inbound", obj.order_id
+    if isinstance(obj, OutboundOrder):
+        return "outbound", obj.id
+    if isinstance(obj, OutboundLine):
+        return "outbound", obj.order_id
+    if isinstance(obj, PickList):
+        return "pick_list", obj.id
+    if isinstance(obj, (PickListOrder, PickTask)):
+        return "pick_list", obj.pick_list_id
+    if isinstance(obj, CountTask):
+        return "count_task", obj.id
+    if isinstance(obj, CountLine):
+        return "count_task", obj.task_id
+    if isinstance(obj, WarehouseException):
+        return "exception", obj.id
+    return None
+
+
+# --------------------------------------------------------------------------- the upstream role
+
+
+def is_upstream(conn: Connection) -> bool:
+    """True when this database was made an upstream; False also for an empty, unmigrated one."""
+    try:
+        value = conn.execute(select(SyncMeta.value).where(SyncMeta.key == ROLE)).scalar()
+    except DBAPIError:  # no sync_meta table: not migrated yet
+        conn.rollback()
+        return False
+    return value == UPSTREAM
+
+
+def mark_upstream(session: Session) -> bool:
+    """Make this database an upstream; True when it was not one before."""
+    meta = session.get(SyncMeta, ROLE)
+    if meta is not None and meta.value == UPSTREAM:
+        return False
+    if meta is None:
+        session.add(SyncMeta(key=ROLE, value=UPSTREAM))
+    else:
+        meta.value = UPSTREAM
+    return True
+
+
+def watch(db) -> bool:
+    """Install the feed hooks on `db` (a Database) when it is an upstream; returns whether it is.
+
+    Called by Database itself, so every writer of an upstream feeds the feed.
+    """
+    with db.engine.connect() as conn:
+        conn = conn.execution_options(sqlite_begin="DEFERRED")
+        upstream = is_upstream(conn)
+        conn.rollback()
+    if upstream and not getattr(db, "_feed_watched", False):
+        event.listen(db.sessions, "before_flush", _before_flush)
+        event.listen(db.sessions, "after_flush", _after_flush)
+        if not event.contains(db.engine, "commit", _on_commit):
+            event.listen(db.engine, "commit", _on_commit)
+            event.listen(db.engine, "rollback", _on_rollback)
+        db._feed_watched = True
+    return upstream
+
+
+def _before_flush(session: Session, _context, _instances) -> None:
+    for obj in list(session.new):
+        if isinstance(obj, OutboxEntry):
+            session.expunge(obj)  # the upstream's record of a movement is the feed, not an outbox
+        elif isinstance(obj, Movement):
+            obj.origin = UPSTREAM
+
+
+def _after_flush(session: Session, _context) -> None:
+    changed = set()
+    for obj in session.new:
+        agg = _aggregate(obj)
+        if agg is not None and agg[1] is not None:
+            changed.add(agg)
+    for obj in session.dirty:
+        agg = _aggregate(obj)
+        if agg is not None and agg[1] is not None and session.is_modified(obj, include_collections=False):
+            changed.add(agg)
+    for obj in session.deleted:
+        # A deleted line or code changes its parent; deleted roots stay on terminals as they were.
+        if not isinstance(obj, (Item, Bin, Operator, Owner, InboundOrder, OutboundOrder, PickList, CountTask,
+                                WarehouseException, Movement)):
+            agg = _aggregate(obj)
+            if agg is not None and agg[1] is not None:
+                changed.add(agg)
+    if changed:
+        note(session.connection(), changed)
+
+
+def note(conn: Connection, changed: Iterable[tuple[str, int]]) -> None:
+    """Announce changed aggregates in the transaction of `conn`: rows written at its commit.
+
+    For writers that bypass the ORM (bulk SQL on an upstream).
+    """
+    conn.info.setdefault(_INFO_KEY, set()).update(changed)
+
+
+def _on_commit(conn: Connection) -> None:
+    changed = conn.info.pop(_INFO_KEY, None)
+    if not changed:
+        return
+    write_rows(conn, sorted(changed, key=lambda kv: (KINDS.index(kv[0]), kv[1])))
+
+
+def _on_rollback(conn: Connection) -> None:
+    conn.info.pop(_INFO_KEY, None)
+
+
+def _lock(conn: Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": FEED_LOCK})
+
+
+def write_rows(conn: Connection, rows: Sequence[tuple[str, int]]) -> None:
+    """Insert feed rows now, under the feed lock: call only right before the commit."""
+    _lock(conn)
+    conn.execute(insert(ChangeFeed.__table__), [{"kind": k, "ref_id": i} for k, i in rows])
+
+
+def publish_all(conn: Connection) -> int:
+    """Announce every existing aggregate (a database made upstream with data in it already)."""
+    _lock(conn)
+    table = ChangeFeed.__table__
+    sources = [
+        ("owner", Owner.id), ("operator", Operator.id), ("bin", Bin.id), ("item", Item.id),
+        ("inbound", InboundOrder.id), ("outbound", OutboundOrder.id), ("pick_list", PickList.id),
+        ("count_task", CountTask.id), ("exception", WarehouseException.id), ("movement", Movement.seq),
+    ]
+    count = select(func.count()).select_from(table)
+    before = conn.execute(count).scalar()
+    for kind, column in sources:
+        conn.execute(insert(table).from_select(["kind", "ref_id"], select(literal(kind), column).order_by(column)))
+    return conn.execute(count).scalar() - before
+
+
+# --------------------------------------------------------------------------- reading (the pull's upstream side)
+
+
+def last_seq(session: Session) -> int:
+    return session.scalar(select(func.coalesce(func.max(ChangeFeed.seq), 0))) or 0
+
+
+def changes(session: Session, after: int, limit: int) -> list[tuple[int, str, int]]:
+    """Feed rows after the cursor, in seq order: (seq, kind, ref_id)."""
+    rows = session.execute(
+        select(ChangeFeed.seq, ChangeFeed.kind, ChangeFeed.ref_id).where(ChangeFeed.seq > after).order_by(ChangeFeed.seq).limit(limit)
+    )
+    return [tuple(r) for r in rows]
+
+
+CHUNK = 5000
+
+
+def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
+    ids = sorted(set(ids))
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start:start + CHUNK]
+
+
+def _iso(value: dt.date | dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def snapshots(session: Session, kind: str, ids: Sequence[int]) -> list[dict]:
+    """The aggregates of `kind` with these upstream ids as they are now, by natural keys.
+
+    Ids that no longer exist (a rolled-back savepoint's row) are left out.
+    """
+    build = _BUILDERS[kind]
+    out: list[dict] = []
+    for chunk in _chunks(ids):
+        out.extend(build(session, chunk))
+    return out
+
+
+def _owners(session: Session, ids: list[int]) -> list[dict]:
+    return [{"code": code, "name": name} for code, name in session.execute(select(Owner.code, Owner.name).where(Owner.id.in_(ids)))]
+
+
+def _operators(session: Session, ids: list[int]) -> list[dict]:
+    rows = session.execute(select(Operator.badge, Operator.name, Operator.role, Operator.pin_hash, Operator.failed_logins,
+                                  Operator.locked, Operator.active).where(Operator.id.in_(ids)))
+    return [{"badge": r[0], "name": r[1], "role": r[2], "pin_hash": r[3], "failed_logins": r[4], "locked": bool(r[5]),
+             "active": bool(r[6])} for r in rows]
+
+
+def _bins(session: Session, ids: list[int]) -> list[dict]:
+    rows = session.execute(select(Bin.code, Bin.barcode, Bin.zone, Bin.kind, Bin.pick_seq, Bin.blocked).where(Bin.id.in_(ids)))
+    return [{"code": r[0], "barcode": r[1], "zone": r[2], "kind": r[3], "pick_seq": r[4], "blocked": bool(r[5])} for r in rows]
+
+
+def _items(session: Session, ids: list[int]) -> list[dict]:
+    codes: dict[int, list[list[str]]] = {}
+    for item_id, code, kind in session.execute(select(ItemCode.item_id, ItemCode.code, ItemCode.kind)
+                                               .where(ItemCode.item_id.in_(ids)).order_by(ItemCode.id)):
+        codes.setdefault(item_id, []).append([code, kind])
+    rows = session.execute(
+        select(Item.id, Owner.code, Owner.name, Item.sku, Item.description, Item.uom, Item.tracking, Item.expiry_required, Item.zone)
+        .join(Owner, Owner.id == Item.owner_id).where(Item.id.in_(ids))
+    )
+    return [{"owner": r[1], "owner_name": r[2], "sku": r[3], "description": r[4], "uom": r[5], "tracking": r[6],
+             "expiry_required": bool(r[7]), "zone": r[8], "codes": codes.get(r[0], [])} for r in rows]
+
+
+def _exceptions(session: Session, ids: list[int]) -> list[dict]:
+    creator, resolver = aliased(Operator), aliased(Operator)
+    rows = session.execute(
+        select(WarehouseException, creator.badge, resolver.badge)
+        .outerjoin(creator, creator.id == WarehouseException.created_by)
+        .outerjoin(resolver, resolver.id == WarehouseException.resolved_by)
+        .where(WarehouseException.id.in_(ids))
+    )
+    return [{"uuid": e.uuid, "kind": e.kind, "ref": e.ref, "detail": e.detail, "status": e.status, "created_at": _iso(e.created_at),
+             "created_by": created_by, "terminal": e.terminal, "resolved_by": resolved_by, "resolved_at": _iso(e.resolved_at),
+             "resolution": e.resolution, "data": e.data} for e, created_by, resolved_by in rows]
+
+
+def movement_query():
+    """Movements by natural keys, in the shape of the outbox payload (plus what only the upstream knows)."""
+    from_bin, to_bin = aliased(Bin), aliased(Bin)
+    from_container, to_container = aliased(Container), aliased(Container)
+    return (
+        select(Movement.seq, Movement.uuid, Movement.kind, Item.sku, Owner.code, Movement.qty, Lot.code, Lot.expiry, Movement.serial,
+               from_bin.code, to_bin.code, from_container.code, from_container.kind, to_container.code, to_container.kind,
+               Movement.from_status, Movement.to_status, Operator.badge, Movement.terminal, Movement.at, Movement.doc_ref,
+               Movement.conflict)
+        .select_from(Movement)
+        .join(Item, Item.id == Movement.item_id)
+        .join(Owner, Owner.id == Movement.owner_id)
+        .outerjoin(Lot, Lot.id == Movement.lot_id)
+        .outerjoin(from_bin, from_bin.id == Movement.from_bin_id)
+        .outerjoin(to_bin, to_bin.id == Movement.to_bin_id)
+        .outerjoin(from_container, from_container.id == Movement.from_container_id)
+        .outerjoin(to_container, to_container.id == Movement.to_container_id)
+        .outerjoin(Operator, Operator.id == Movement.operator_id)
+    )
+
+
+def movement_payload(r) -> dict:
+    return {"upstream_seq": r[0], "id": r[1], "kind": r[2], "sku": r[3], "owner": r[4], "qty": int(r[5]), "lot": r[6],
+            "expiry": _iso(r[7]), "serial": r[8], "from_bin": r[9], "to_bin": r[10], "from_container": r[11],
+            "from_container_kind": r[12], "to_container": r[13], "to_container_kind": r[14], "from_status": r[15],
+            "to_status": r[16], "operator": r[17], "terminal": r[18], "at": _iso(r[19]), "ref": r[20], "conflict": bool(r[21])}
+
+
+def _movements(session: Session, ids: list[int]) -> list[dict]:
+    rows = session.execute(movement_query().where(Movement.seq.in_(ids)).order_by(Movement.seq))
+    return [movement_payload(r) for r in rows]
+
+
+_BUILDERS = {
+    "owner": _owners,
+    "operator": _operators,
+    "bin": _bins,
+    "item": _items,
+    "exception": _exceptions,
+    "movement": _movements,
+}
+
+
+def register(kind: str, builder) -> None:
+    """Add the snapshot builder of a kind (documents register theirs from sync/documents.py)."""
+    _BUILDERS[kind] = builder
