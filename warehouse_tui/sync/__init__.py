@@ -31,7 +31,7 @@ from warehouse_tui.db.engine import Database, make_engine, redact, to_url
 from warehouse_tui.errors import ConfigError, WarehouseError
 from warehouse_tui.sync import feed
 from warehouse_tui.sync.pull import PullResult, pull
-from warehouse_tui.sync.push import PushResult, pending_count, push
+from warehouse_tui.sync.push import BATCH_SIZE, PushResult, pending_count, push
 
 CONNECT_TIMEOUT_S = 5
 
@@ -113,12 +113,12 @@ def init_upstream(url: str) -> str:
     return f"Upstream {redact(parsed)}: {schema}; {role}."
 
 
-def sync_once(local: Database, upstream: Database, terminal: str) -> SyncResult:
+def sync_once(local: Database, upstream: Database, terminal: str, *, batch_size: int = BATCH_SIZE) -> SyncResult:
     """Push, then pull: one full sync. Raises UpstreamUnavailable when the upstream goes away half-way."""
     started = time.perf_counter()
     result = SyncResult()
     try:
-        result.push = push(local, upstream, terminal)
+        result.push = push(local, upstream, terminal, batch_size)
         result.pull = pull(local, upstream, terminal)
     except (DBAPIError, SQLAlchemyError, OSError) as exc:
         raise UpstreamUnavailable(f"Upstream {upstream.url} went away during sync ({_reason(exc, upstream.engine.url)}) — "

@@ -55,6 +55,7 @@ from warehouse_tui.errors import WarehouseError
 from warehouse_tui.services.ledger import Actor, find_quant, post
 from warehouse_tui.sync import feed
 from warehouse_tui.sync.apply import parse_time, resolve_container, resolve_lot
+from warehouse_tui.sync.push import crash_point
 
 PAGE = 20_000  # feed rows read per upstream round trip
 APPLY_CHUNK = 2_000  # rows applied per local transaction: a scan never waits long for the write lock
@@ -126,6 +127,7 @@ def pull(local, upstream, terminal: str, page: int = PAGE) -> PullResult:
                 with local.transaction() as session:
                     result.applied[kind] += APPLIERS[kind](session, batch[start:start + APPLY_CHUNK])
         after = rows[-1][0]
+        crash_point("before_pull_cursor")
         with local.transaction() as session:
             _set_cursor(session, terminal, after)
         result.rows += len(rows)

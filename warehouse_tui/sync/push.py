@@ -14,9 +14,10 @@ pending locally but applied upstream: the next push gets `duplicate` with the
 first outcome for each and acknowledges them. The network is never used inside
 a local write transaction, so scans never wait on it.
 
-`WAREHOUSE_SYNC_CRASH=<point>` kills this process with SIGKILL at a named point
-(`before_upstream_commit`, `after_upstream_commit`, `after_local_ack`), once per
-process: how the tests prove the above.
+`WAREHOUSE_SYNC_CRASH=<point>[:N]` kills this process with SIGKILL the Nth time
+(default the first) it passes a named point — `before_upstream_commit`,
+`after_upstream_commit`, `after_local_ack`, or the pull's `before_pull_cursor`:
+how the tests prove the above.
 """
 
 from __future__ import annotations
@@ -46,9 +47,16 @@ class PushResult:
         return self.applied + self.duplicate + self.conflict
 
 
+_passed: dict[str, int] = {}
+
+
 def crash_point(name: str) -> None:
-    """Die here like a pulled plug when the test hook names this point."""
-    if os.environ.get(CRASH_ENV) == name:
+    """Die here like a pulled plug when the test hook names this point ("name" or "name:N", the Nth time)."""
+    wanted = os.environ.get(CRASH_ENV)
+    if not wanted or wanted.split(":")[0] != name:
+        return
+    _passed[name] = _passed.get(name, 0) + 1
+    if _passed[name] == int(wanted.split(":")[1] if ":" in wanted else 1):
         os.kill(os.getpid(), signal.SIGKILL)
 
 
