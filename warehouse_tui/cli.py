@@ -83,6 +83,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=("test", "ports"))
     p.add_argument("url", nargs="?", help="scanner URL (default: the configured scanner)")
 
+    p = sub.add_parser("labels", help="label files for bins, items, LPNs or SSCCs (ZPL, SVG or PNG)")
+    _common(p)
+    p.add_argument("kind", choices=("bins", "items", "lpn", "sscc"))
+    p.add_argument("--format", choices=("zpl", "svg", "png"), default="zpl")
+    p.add_argument("--codes", help="comma-separated bin codes, SKUs, LPNs or SSCCs (default: all of the kind)")
+    p.add_argument("--count", type=int, default=0, help="sscc: how many new SSCCs to issue")
+    p.add_argument("--out", help="directory for the label files (default: label_dir, else the user data dir); "
+                                 "zpl without --out goes to stdout")
+    p.add_argument("--printer", help="printer URL: socket://host:9100, serial://…, file:///dir")
+
     p = sub.add_parser("check", help="verify the ledger invariants; exit 1 with a report when one is broken")
     _common(p)
 
@@ -254,6 +264,49 @@ def cmd_scanner(args: argparse.Namespace) -> int:
     return run_scanner_test(args.url or settings.scanner, db, sys.stdout, gs_substitute=settings.gs_substitute)
 
 
+def cmd_labels(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from warehouse_tui.labels import label_directory, labels_for
+    from warehouse_tui.services.packing import label_codes
+
+    if args.printer and args.format != "zpl":
+        raise WarehouseError("Printers take ZPL — use --format zpl with --printer")
+    labels_for(args.kind, [], args.format)  # a bad kind or format is refused before any SSCC is issued
+    settings = _settings(args)
+    codes = [c.strip() for c in args.codes.split(",") if c.strip()] if args.codes else None
+    db = _open(args)
+    # New SSCCs are committed before a label shows them: a printed SSCC is never issued twice.
+    with db.transaction() as session:
+        printable = label_codes(session, args.kind, codes, count=args.count, company_prefix=settings.gs1_company_prefix)
+    labels = labels_for(args.kind, printable, args.format)
+    if args.printer:
+        from drivers.registry import printer_for
+
+        try:
+            printer = printer_for(args.printer)
+        except ValueError as exc:
+            raise WarehouseError(str(exc)) from exc
+        try:
+            for label in labels:
+                printer.send(label.data)
+        except OSError as exc:
+            raise WarehouseError(f"Printer {args.printer} did not take the labels: {exc}") from exc
+        finally:
+            printer.close()
+        print(f"Sent {len(labels)} label(s) to {args.printer}")
+        return 0
+    if args.format == "zpl" and not args.out:
+        sys.stdout.write("".join(label.data.decode("utf-8") for label in labels))
+        return 0
+    directory = Path(args.out) if args.out else label_directory(settings.label_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    for label in labels:
+        (directory / label.name).write_bytes(label.data)
+        print(directory / label.name)
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from warehouse_tui.bench import run_bench
 
@@ -269,6 +322,7 @@ COMMANDS = {
     "wave": cmd_wave,
     "count": cmd_count,
     "scanner": cmd_scanner,
+    "labels": cmd_labels,
     "import": cmd_import,
     "export": cmd_export,
     "demo": cmd_demo,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from warehouse_tui.workflows.base import Workflow
 from warehouse_tui.workflows.count import Count
 from warehouse_tui.workflows.inquiry import Inquiry
+from warehouse_tui.workflows.pack import Pack
 from warehouse_tui.workflows.pick import Pick
 from warehouse_tui.workflows.putaway import Move, Putaway
 from warehouse_tui.workflows.receive import Receive
@@ -14,6 +15,7 @@ WORKFLOWS: dict[str, type[Workflow]] = {
     "RECEIVE": Receive,
     "PUTAWAY": Putaway,
     "PICK": Pick,
+    "PACK": Pack,
     "MOVE": Move,
     "INQUIRY": Inquiry,
     "COUNT": Count,

@@ -1,0 +1,62 @@
+"""`warehouse-tui labels`: label files, ZPL on stdout, and the same ZPL sent to a raw TCP printer."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "warehouse_tui.cli", *args], capture_output=True, text=False, timeout=60)
+
+
+def test_bin_labels_sent_to_a_tcp_printer_are_the_zpl_printed_to_stdout(demo_path):
+    # given a printer listening on a real local socket
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    received = bytearray()
+
+    def accept_jobs() -> None:
+        server.settimeout(30)
+        try:
+            while True:
+                conn, _ = server.accept()
+                with conn:
+                    while chunk := conn.recv(65536):
+                        received.extend(chunk)
+        except OSError:
+            return
+
+    threading.Thread(target=accept_jobs, daemon=True).start()
+    try:
+        # when the same labels go to stdout and to the printer
+        stdout = run("labels", "bins", "--codes", "A-01-01-1,RCV-01", "--db", str(demo_path))
+        sent = run("labels", "bins", "--codes", "A-01-01-1,RCV-01", "--db", str(demo_path), "--printer", f"socket://127.0.0.1:{port}")
+        assert stdout.returncode == 0, stdout.stderr
+        assert sent.returncode == 0, sent.stderr
+        assert b"Sent 2 label(s)" in sent.stdout
+        # then the printer got exactly the ZPL
+        for _ in range(100):
+            if len(received) >= len(stdout.stdout):
+                break
+            threading.Event().wait(0.05)
+        assert bytes(received) == stdout.stdout
+        assert stdout.stdout.count(b"^XA") == 2 and b"A-01-01-1" in stdout.stdout
+    finally:
+        server.close()
+
+
+def test_an_unreachable_printer_is_a_clear_error(demo_path):
+    probe = socket.create_server(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nothing listens there now
+    done = run("labels", "bins", "--codes", "RCV-01", "--db", str(demo_path), "--printer", f"socket://127.0.0.1:{port}")
+    assert done.returncode == 1
+    assert b"did not take the labels" in done.stderr and b"Traceback" not in done.stderr
+
+
+def test_unknown_printer_scheme_is_refused(demo_path):
+    done = run("labels", "bins", "--codes", "RCV-01", "--db", str(demo_path), "--printer", "pigeon://loft")
+    assert done.returncode == 1 and b"Traceback" not in done.stderr
