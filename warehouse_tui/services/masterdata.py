@@ -78,10 +78,12 @@ def item_by_code(session: Session, code: str) -> Item | None:
             candidates.insert(0, normalize_gtin(code))
         except InvalidInput:
             pass
+    # One query for every candidate code; a GTIN-14 match beats the raw text.
+    found = session.execute(select(ItemCode.code, Item).join(Item, Item.id == ItemCode.item_id).where(ItemCode.code.in_(candidates))).all()
+    by_code = {c: item for c, item in found}
     for candidate in candidates:
-        item = session.scalars(select(Item).join(ItemCode).where(ItemCode.code == candidate)).one_or_none()
-        if item is not None:
-            return item
+        if candidate in by_code:
+            return by_code[candidate]
     by_sku = session.scalars(select(Item).where(Item.sku == code).limit(2)).all()
     return by_sku[0] if len(by_sku) == 1 else None
 

@@ -88,18 +88,23 @@ def open_blind_receipt(session: Session, actor: Actor) -> InboundOrder:
     return order
 
 
+def _item_lines(session: Session, order: InboundOrder, item_id: int) -> list[InboundLine]:
+    # Only this item's lines: a long blind receipt must not load all of its lines on every scan.
+    return list(session.scalars(select(InboundLine).where(InboundLine.order_id == order.id, InboundLine.item_id == item_id)
+                                .order_by(InboundLine.id)))
+
+
 def expect_item(session: Session, ref: str, item_id: int) -> None:
     """Refuse an item the receipt does not expect (blind receipts expect anything)."""
     order = find_receipt(session, ref)
-    if order.kind != "blind" and not any(line.item_id == item_id for line in order.lines):
+    if order.kind != "blind" and not _item_lines(session, order, item_id):
         item = session.get(Item, item_id)
         raise NotAllowed(f"{item.sku} is not on {order.kind.upper()} {order.ref} — set it aside for a supervisor")
 
 
 def line_progress(session: Session, ref: str, item_id: int) -> tuple[int, int]:
     """(received, expected) of an item on a receipt."""
-    order = find_receipt(session, ref)
-    lines = [line for line in order.lines if line.item_id == item_id]
+    lines = _item_lines(session, find_receipt(session, ref), item_id)
     return sum(line.qty_received for line in lines), sum(line.qty_expected for line in lines)
 
 
@@ -137,7 +142,7 @@ def receive_item(
     item = session.get(Item, item_id)
     if item is None:
         raise NotFound("Item not known")
-    lines = [line for line in order.lines if line.item_id == item.id]
+    lines = _item_lines(session, order, item.id)
     if order.kind != "blind" and not lines:
         raise NotAllowed(f"{item.sku} is not on {order.kind.upper()} {order.ref} — set it aside for a supervisor")
     if order.kind != "blind":
@@ -186,7 +191,6 @@ def receive_item(
         line = InboundLine(order_id=order.id, item_id=item.id, qty_expected=0, qty_received=0, lot=lot.code if lot else None,
                            expiry=lot.expiry if lot else None)
         session.add(line)
-        order.lines.append(line)
     line.qty_received += qty
     if order.status == "open":
         order.status = "receiving"

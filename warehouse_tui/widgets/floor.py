@@ -53,11 +53,13 @@ class Feedback(Static):
     """The last scan's result; stays until the next scan."""
 
     def show(self, ok: bool | None, message: str) -> None:
-        self.remove_class("-ok", "-error")
         if ok is None or not message:
+            self.remove_class("-ok", "-error")
             self.update("")
             return
-        self.add_class("-ok" if ok else "-error")
+        # Only a change of colour restyles; a new message alone is just new text.
+        self.set_class(ok, "-ok")
+        self.set_class(not ok, "-error")
         self.update(("✔ " if ok else "✘ ") + message)
 
 
