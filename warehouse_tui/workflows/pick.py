@@ -116,7 +116,10 @@ class Pick(Workflow):
             card.append(f"Lot  {t.lot_code}" + (f" exp {t.expiry:%Y-%m-%d}" if t.expiry else ""))
         elif t.expiry:
             card.append(f"Exp  {t.expiry:%Y-%m-%d}")
-        card.append(f"Pick {t.remaining} {t.uom}" + (f" ({t.qty_picked} of {t.qty} done)" if t.qty_picked else ""))
+        if t.remaining:
+            card.append(f"Pick {t.remaining} {t.uom}" + (f" ({t.qty_picked} of {t.qty} done)" if t.qty_picked else ""))
+        else:  # the zero check after the last unit: nothing is left to pick here
+            card.append(f"Picked {t.qty_picked} {t.uom}")
         card.append(f"Into {t.tote_code} ({t.order_ref})"[:WIDTH])
         return card
 
