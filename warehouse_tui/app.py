@@ -153,10 +153,8 @@ class WarehouseApp(App):
         cls = self.workflows.get(command)
         if cls is None:
             if command in ("CANCEL",) or command in floor.workflow.prompt.commands:
-                floor.workflow.submit(RawScan(text=f"@{command}", source="key"))
-                floor.render_workflow()
-                if floor.workflow.outcome and not floor.workflow.outcome.ok:
-                    self.bell()
+                # A command key is the command barcode: the same path, the same feedback and counts.
+                self.handle_raw(RawScan(text=f"@{command}", source="key"))
                 return
             floor.workflow.outcome = Outcome(False, f"@{command} is not possible here")
             floor.render_workflow()

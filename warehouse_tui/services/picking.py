@@ -239,7 +239,7 @@ def task_view(session: Session, task_id: int) -> TaskView:
     tote = session.get(Container, slot.tote_id) if slot.tote_id else None
     finished, total = _progress(session, pick_list.id)
     return TaskView(
-        id=task.id, pick_list_ref=pick_list.ref, number=min(finished + 1, total), total=total,
+        id=task.id, pick_list_ref=pick_list.ref, number=min(finished + (0 if task.status in FINISHED else 1), total), total=total,
         bin_code=session.get(Bin, task.bin_id).code, item_id=item.id, sku=item.sku, description=item.description,
         uom=item.uom, tracking=item.tracking, expiry_required=bool(item.expiry_required),
         lot_code=lot.code if lot else None, expiry=lot.expiry if lot else None,

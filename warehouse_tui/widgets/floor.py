@@ -67,7 +67,25 @@ class KeyBar(Static):
     """The keys of the commands possible now."""
 
     def show(self, commands: list[str]) -> None:
-        self.update("  ".join(f"{key_label(c)} {c.title()}" for c in commands if c in COMMAND_KEYS))
+        self.commands = [c for c in commands if c in COMMAND_KEYS]
+        self._lay_out()
+
+    def on_resize(self) -> None:
+        if getattr(self, "commands", None) is not None:
+            self._lay_out()
+
+    def _lay_out(self) -> None:
+        # Break lines between "key label" pairs, never inside one ("F12" / "Logout").
+        width = max(self.content_region.width, 20) if self.is_mounted and self.content_region.width else 78
+        lines, line = [], ""
+        for pair in (f"{key_label(c)} {c.title()}" for c in self.commands):
+            candidate = f"{line}  {pair}" if line else pair
+            if line and len(candidate) > width:
+                lines.append(line)
+                candidate = pair
+            line = candidate
+        lines.append(line)
+        self.update("\n".join(lines))
 
 
 class EntryField(Input):
