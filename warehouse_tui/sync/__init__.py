@@ -30,8 +30,10 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from warehouse_tui.db.engine import Database, make_engine, redact, to_url
 from warehouse_tui.errors import ConfigError, WarehouseError
 from warehouse_tui.sync import feed
-from warehouse_tui.sync.pull import PullResult, pull
-from warehouse_tui.sync.push import BATCH_SIZE, PushResult, pending_count, push
+from warehouse_tui.sync.pull import PullResult
+from warehouse_tui.sync.pull import pull as pull_changes
+from warehouse_tui.sync.push import BATCH_SIZE, PushResult, pending_count
+from warehouse_tui.sync.push import push as push_outbox
 
 CONNECT_TIMEOUT_S = 5
 
@@ -118,8 +120,8 @@ def sync_once(local: Database, upstream: Database, terminal: str, *, batch_size:
     started = time.perf_counter()
     result = SyncResult()
     try:
-        result.push = push(local, upstream, terminal, batch_size)
-        result.pull = pull(local, upstream, terminal)
+        result.push = push_outbox(local, upstream, terminal, batch_size)
+        result.pull = pull_changes(local, upstream, terminal)
     except (DBAPIError, SQLAlchemyError, OSError) as exc:
         raise UpstreamUnavailable(f"Upstream {upstream.url} went away during sync ({_reason(exc, upstream.engine.url)}) — "
                                   "nothing is lost; sync again when the network is back") from None

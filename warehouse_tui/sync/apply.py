@@ -9,14 +9,14 @@ on push order, and pushes never deadlock each other). For each entry:
 - A movement names everything by natural keys (sku + owner, bin codes, lot code
   + expiry, container codes, serial, operator badge); lots and containers
   unknown upstream are created, as the terminal created them.
-- The movement is posted through `ledger.post` with its own uuid and time,
-  inside a savepoint -> **applied**.
-- If the books refuse it (stock not there, reserved for someone else, serial
+- The batch's movements are booked by `booking.BatchLedger` (ledger.post's
+  rules, set-based), each with its own uuid and time -> **applied**.
+- If the books refuse one (stock not there, reserved for someone else, serial
   elsewhere, container standing elsewhere, bin blocked), the physical action
-  happened anyway: the savepoint is rolled back and the movement is posted
-  again with `allow_negative` -> **conflict**. The movement is flagged
-  `conflict`, and an open `sync_conflict` exception (its data: the entry and
-  the reason) goes to the supervisor queue of every terminal.
+  happened anyway: it is booked as `allow_negative` books it -> **conflict**.
+  The movement is flagged `conflict`, and an open `sync_conflict` exception
+  (its data: the entry and the reason) goes to the supervisor queue of every
+  terminal.
 - If it cannot be booked at all (an item or bin the upstream does not know, a
   tracking rule the entry breaks) it is **conflict** too, recorded in
   `applied_entries` and in a `sync_conflict` exception holding the whole entry,
@@ -34,15 +34,15 @@ settles it through the normal variance flow.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from warehouse_tui.db.models import AppliedEntry, Bin, Container, ContainerKind, Item, Lot, Operator, Owner, WarehouseException
-from warehouse_tui.errors import InvalidInput, InvariantViolation, NotAllowed, NotFound, WarehouseError
-from warehouse_tui.services.ledger import Actor, post
+from warehouse_tui.db.models import AppliedEntry, Operator, WarehouseException, utcnow
+from warehouse_tui.sync import feed
+from warehouse_tui.sync.booking import CONFLICT as BOOK_CONFLICT
+from warehouse_tui.sync.booking import REFUSED, BatchLedger
 from warehouse_tui.sync.feed import PUSH_LOCK
 
 APPLIED = "applied"
@@ -69,182 +69,68 @@ def apply_batch(session: Session, terminal: str, entries: list[dict]) -> list[Ou
     """Apply entries ({"uuid", "kind", "payload"}) in order in the caller's upstream transaction."""
     if session.bind.dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PUSH_LOCK})
+    done: dict[str, tuple[str, str | None]] = {}
     uuids = [e["uuid"] for e in entries]
-    done = {a.uuid: a for a in session.scalars(select(AppliedEntry).where(AppliedEntry.uuid.in_(uuids)))}
-    resolver = _Resolver(session)
-    outcomes = []
-    for entry in entries:
-        first = done.get(entry["uuid"])
-        if first is not None:
-            outcomes.append(Outcome(entry["uuid"], DUPLICATE, first.detail, first.outcome))
-            continue
-        outcome = _apply_one(session, resolver, terminal, entry)
-        record = AppliedEntry(uuid=entry["uuid"], terminal=terminal, kind=entry["kind"], outcome=outcome.outcome, detail=outcome.detail)
-        session.add(record)
-        done[entry["uuid"]] = record
-        outcomes.append(outcome)
+    for start in range(0, len(uuids), 5000):
+        done.update({u: (o, d) for u, o, d in session.execute(
+            select(AppliedEntry.uuid, AppliedEntry.outcome, AppliedEntry.detail).where(feed.among(AppliedEntry.uuid, uuids[start:start + 5000], session.bind.dialect.name == "postgresql")))})
+    outcomes: dict[str, Outcome] = {}
+    fresh: list[dict] = []
+    for e in entries:
+        if e["uuid"] in done:
+            outcome, detail = done[e["uuid"]]
+            outcomes[e["uuid"]] = Outcome(e["uuid"], DUPLICATE, detail, outcome)
+        elif e["uuid"] not in outcomes:
+            outcomes[e["uuid"]] = Outcome(e["uuid"], "pending")
+            fresh.append(e)
+    movements = [e for e in fresh if e["kind"] == "movement"]
+    booked = BatchLedger(session, strict=True, origin=feed.UPSTREAM).book([{**e["payload"], "id": e["uuid"]} for e in movements])
+    feed.note(session.connection(), [("movement", b.seq) for b in booked if b.seq is not None])
+    payloads = {e["uuid"]: e["payload"] for e in fresh}
+    operators = _operators(session, [p.get("operator") for p in payloads.values()])
+    for b in booked:
+        if b.result == REFUSED:
+            reason = f"not booked: {b.reason}"
+            _record_conflict(session, operators, terminal, payloads[b.uuid], reason, booked=False)
+            outcomes[b.uuid] = Outcome(b.uuid, CONFLICT, reason)
+        elif b.result == BOOK_CONFLICT:
+            _record_conflict(session, operators, terminal, payloads[b.uuid], b.reason, booked=True)
+            outcomes[b.uuid] = Outcome(b.uuid, CONFLICT, b.reason)
+        else:
+            outcomes[b.uuid] = Outcome(b.uuid, APPLIED)
+    for e in fresh:
+        if e["kind"] != "movement":
+            reason = f"entry kind {e['kind']!r} is not known upstream — update the upstream's warehouse-tui"
+            _record_conflict(session, operators, terminal, e["payload"], reason, booked=False)
+            outcomes[e["uuid"]] = Outcome(e["uuid"], CONFLICT, reason)
+    now = utcnow()
+    if fresh:
+        feed.insert_rows(session.connection(), AppliedEntry.__table__, [
+            {"uuid": e["uuid"], "terminal": terminal[:64], "kind": e["kind"], "outcome": outcomes[e["uuid"]].outcome,
+             "detail": outcomes[e["uuid"]].detail, "applied_at": now} for e in fresh])
     session.flush()
-    return outcomes
+    return [outcomes[e["uuid"]] for e in entries]
 
 
-def _apply_one(session: Session, resolver: _Resolver, terminal: str, entry: dict) -> Outcome:
-    if entry["kind"] == "movement":
-        return _apply_movement(session, resolver, terminal, entry["uuid"], entry["payload"])
-    reason = f"entry kind {entry['kind']!r} is not known upstream — update the upstream's warehouse-tui"
-    _record_conflict(session, resolver, terminal, entry["payload"], reason, applied=False)
-    return Outcome(entry["uuid"], CONFLICT, reason)
-
-
-def _apply_movement(session: Session, resolver: _Resolver, terminal: str, uuid: str, p: dict) -> Outcome:
-    try:
-        args = resolver.movement_args(p)
-    except WarehouseError as exc:
-        reason = f"not booked: {exc}"
-        _record_conflict(session, resolver, terminal, p, reason, applied=False)
-        return Outcome(uuid, CONFLICT, reason)
-    notes = args.pop("notes")
-    actor = Actor(resolver.operator(p.get("operator")), p.get("terminal") or terminal)
-    try:
-        with session.begin_nested():
-            post(session, actor, movement_uuid=uuid, **args)
-    except (InvariantViolation, NotAllowed) as exc:
-        reason = str(exc)
-    except InvalidInput as exc:
-        reason = f"not booked: {exc}"
-        _record_conflict(session, resolver, terminal, p, reason, applied=False)
-        return Outcome(uuid, CONFLICT, reason)
-    else:
-        if not notes:
-            return Outcome(uuid, APPLIED)
-        reason = "; ".join(notes)
-        _record_conflict(session, resolver, terminal, p, reason, applied=True)
-        return Outcome(uuid, CONFLICT, reason)
-    # The physical action happened: book it whatever the books say, flagged.
-    resolver.forget()  # the savepoint's rollback expired what was loaded
-    args = resolver.movement_args(p)
-    notes = args.pop("notes")
-    post(session, actor, movement_uuid=uuid, allow_negative=True, **args)
-    reason = "; ".join([reason, *notes])
-    _record_conflict(session, resolver, terminal, p, reason, applied=True)
-    return Outcome(uuid, CONFLICT, reason)
+def _operators(session: Session, badges) -> dict[str, int]:
+    badges = {b for b in badges if b}
+    return dict(session.execute(select(Operator.badge, Operator.id).where(Operator.badge.in_(badges))).all()) if badges else {}
 
 
 def _describe(p: dict) -> str:
     where = f"{p.get('from_container') or p.get('from_bin') or '—'} → {p.get('to_container') or p.get('to_bin') or '—'}"
-    what = p.get("sku", "?") + (f" lot {p['lot']}" if p.get("lot") else "") + (f" serial {p['serial']}" if p.get("serial") else "")
+    what = str(p.get("sku", "?")) + (f" lot {p['lot']}" if p.get("lot") else "") + (f" serial {p['serial']}" if p.get("serial") else "")
     return f"{p.get('kind', '?')} {p.get('qty', '?')} × {what} {where}"
 
 
-def _record_conflict(session: Session, resolver: _Resolver, terminal: str, p: dict, reason: str, *, applied: bool) -> None:
-    who = p.get("terminal") or terminal
+def _record_conflict(session: Session, operators: dict[str, int], terminal: str, p: dict, reason: str, *, booked: bool) -> None:
+    who = str(p.get("terminal") or terminal)
     detail = f"{who}: {_describe(p)} at {p.get('at', '?')}: {reason}"
-    if not applied:
+    if not booked:
         detail += " — not booked upstream"
-    operator = resolver.operator(p.get("operator"))
     session.add(WarehouseException(
         kind=SYNC_CONFLICT, ref=str(p.get("ref") or p.get("sku") or "")[:64], detail=detail, status="open",
-        created_by=operator.id if operator else None, terminal=who[:64],
-        data={"entry": p, "reason": reason, "booked": applied,
+        created_by=operators.get(p.get("operator")), terminal=who[:64],
+        data={"entry": p, "reason": reason, "booked": booked,
               "bins": sorted({b for b in (p.get("from_bin"), p.get("to_bin")) if b})},
     ))
-
-
-class _Resolver:
-    """Natural keys -> upstream rows, cached for one batch."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.forget()
-
-    def forget(self) -> None:
-        self.items: dict[tuple[str, str], Item] = {}
-        self.bins: dict[str, Bin] = {}
-        self.operators: dict[str, Operator | None] = {}
-
-    def item(self, sku: str, owner_code: str | None) -> Item:
-        key = (sku, owner_code or "")
-        if key not in self.items:
-            query = select(Item).where(Item.sku == sku)
-            found = self.session.scalars(query.join(Owner).where(Owner.code == owner_code)).one_or_none() if owner_code else None
-            if found is None:
-                candidates = self.session.scalars(query).all()
-                if len(candidates) != 1:
-                    raise NotFound(f"item {sku} of owner {owner_code} is not known upstream")
-                found = candidates[0]
-            self.items[key] = found
-        return self.items[key]
-
-    def bin(self, code: str | None) -> Bin | None:
-        if code is None:
-            return None
-        if code not in self.bins:
-            found = self.session.scalars(select(Bin).where(Bin.code == code)).one_or_none()
-            if found is None:
-                raise NotFound(f"bin {code} is not known upstream")
-            self.bins[code] = found
-        return self.bins[code]
-
-    def operator(self, badge: str | None) -> Operator | None:
-        if badge is None:
-            return None
-        if badge not in self.operators:
-            self.operators[badge] = self.session.scalars(select(Operator).where(Operator.badge == badge)).one_or_none()
-        return self.operators[badge]
-
-    def lot(self, item: Item, code: str | None, expiry: str | None, notes: list[str]) -> Lot | None:
-        return resolve_lot(self.session, item, code, expiry, notes)
-
-    def container(self, code: str | None, kind: str | None) -> Container | None:
-        return resolve_container(self.session, code, kind)
-
-    def movement_args(self, p: dict) -> dict:
-        notes: list[str] = []
-        item = self.item(p["sku"], p.get("owner"))
-        owner = self.session.scalars(select(Owner).where(Owner.code == p["owner"])).one_or_none() if p.get("owner") else None
-        return {
-            "kind": p["kind"], "item": item, "qty": p["qty"], "lot": self.lot(item, p.get("lot"), p.get("expiry"), notes),
-            "serial": p.get("serial"), "from_bin": self.bin(p.get("from_bin")), "to_bin": self.bin(p.get("to_bin")),
-            "from_container": self.container(p.get("from_container"), p.get("from_container_kind")),
-            "to_container": self.container(p.get("to_container"), p.get("to_container_kind")),
-            "from_status": p.get("from_status") or "available", "to_status": p.get("to_status") or "available",
-            "owner": owner, "doc_ref": p.get("ref"), "consume_reserved": int(p.get("consume_reserved") or 0),
-            "at": parse_time(p.get("at")), "notes": notes,
-        }
-
-
-def parse_time(value: str | None) -> dt.datetime | None:
-    if not value:
-        return None
-    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return parsed
-
-
-def resolve_lot(session: Session, item: Item, code: str | None, expiry: str | None, notes: list[str]) -> Lot | None:
-    """The item's lot by code, created if new; an expiry that differs is kept as it is and noted."""
-    if code is None:
-        return None
-    when = dt.date.fromisoformat(expiry) if expiry else None
-    found = session.scalars(select(Lot).where(Lot.item_id == item.id, Lot.code == code)).one_or_none()
-    if found is None:
-        found = Lot(item_id=item.id, code=code, expiry=when)
-        session.add(found)
-        session.flush()
-    elif when is not None and found.expiry is None:
-        found.expiry = when
-    elif when is not None and found.expiry != when:
-        notes.append(f"lot {code} of {item.sku} expires {found.expiry:%Y-%m-%d} here, {when:%Y-%m-%d} on the terminal")
-    return found
-
-
-def resolve_container(session: Session, code: str | None, kind: str | None) -> Container | None:
-    if code is None:
-        return None
-    found = session.scalars(select(Container).where(Container.code == code)).one_or_none()
-    if found is None:
-        valid = {k.value for k in ContainerKind}
-        found = Container(code=code, kind=kind if kind in valid else ContainerKind.LPN.value)
-        session.add(found)
-        session.flush()
-    return found

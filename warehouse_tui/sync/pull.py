@@ -12,10 +12,10 @@ Movements:
 - one made here (its uuid is in the local ledger) is not applied again; it
   takes the upstream's order (`upstream_seq`) and, if the upstream found a
   conflict, its conflict flag;
-- one made elsewhere goes through `ledger.post` with `allow_negative` (the
-  upstream booked it; the local books may differ only by local movements not
-  pushed yet), keeps its uuid and time, is marked origin "pulled", and has no
-  outbox entry (it is not this terminal's to push). It is flagged conflict when
+- one made elsewhere is booked as `ledger.post` with `allow_negative` books
+  (booking.BatchLedger: the upstream booked it; the local books may differ only
+  by local movements not pushed yet), keeps its uuid and time, is marked origin
+  "pulled", and has no outbox entry (it is not this terminal's to push). It is flagged conflict when
   the upstream flagged it, or when it leaves a local quant negative because a
   local movement not yet pushed took the same stock (that one will conflict).
 
@@ -33,7 +33,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import case, delete, select, update
+from sqlalchemy import bindparam, case, delete, select, update
 from sqlalchemy.orm import Session
 
 from warehouse_tui.db.models import (
@@ -52,9 +52,8 @@ from warehouse_tui.db.models import (
     utcnow,
 )
 from warehouse_tui.errors import WarehouseError
-from warehouse_tui.services.ledger import Actor, find_quant, post
 from warehouse_tui.sync import feed
-from warehouse_tui.sync.apply import parse_time, resolve_container, resolve_lot
+from warehouse_tui.sync.booking import REFUSED, BatchLedger, parse_time
 from warehouse_tui.sync.push import crash_point
 
 PAGE = 20_000  # feed rows read per upstream round trip
@@ -237,91 +236,59 @@ def apply_exceptions(session: Session, snaps: list[dict]) -> int:
 # --------------------------------------------------------------------------- movements
 
 
-class _Local:
-    """Natural keys -> local rows for pulled movements; master data must already be here."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self.items: dict[tuple[str, str], Item] = {}
-        self.bins: dict[str, Bin] = {}
-        self.operators: dict[str, Operator | None] = {}
-
-    def item(self, sku: str, owner_code: str) -> Item:
-        key = (sku, owner_code)
-        if key not in self.items:
-            found = self.session.scalars(select(Item).join(Owner, Owner.id == Item.owner_id)
-                                         .where(Item.sku == sku, Owner.code == owner_code)).one_or_none()
-            if found is None:
-                raise PullError(f"item {sku} of owner {owner_code} is not known here — the upstream feed is missing it; "
-                                "run `warehouse-tui upstream init` on the upstream to republish")
-            self.items[key] = found
-        return self.items[key]
-
-    def bin(self, code: str | None) -> Bin | None:
-        if code is None:
-            return None
-        if code not in self.bins:
-            found = self.session.scalars(select(Bin).where(Bin.code == code)).one_or_none()
-            if found is None:
-                raise PullError(f"bin {code} is not known here — the upstream feed is missing it")
-            self.bins[code] = found
-        return self.bins[code]
-
-    def operator(self, badge: str | None) -> Operator | None:
-        if badge is None:
-            return None
-        if badge not in self.operators:
-            self.operators[badge] = self.session.scalars(select(Operator).where(Operator.badge == badge)).one_or_none()
-        return self.operators[badge]
-
-
 def apply_movements(session: Session, snaps: list[dict]) -> int:
-    known = _ids_by(session, Movement.seq, Movement.uuid, [s["id"] for s in snaps])
-    local = _Local(session)
-    pulled: list[str] = []
-    serials: set[tuple[int, str]] = set()
-    containers: set[int] = set()
-    for s in snaps:
-        item = local.item(s["sku"], s["owner"])
-        if s["id"] in known:
-            values = {"upstream_seq": s["upstream_seq"]}
-            if s["conflict"]:
-                values["conflict"] = True
-            session.execute(update(Movement).where(Movement.uuid == s["id"]).values(**values))
-        else:
-            owner = session.scalars(select(Owner).where(Owner.code == s["owner"])).one()
-            lot = resolve_lot(session, item, s["lot"], s["expiry"], [])
-            from_bin, to_bin = local.bin(s["from_bin"]), local.bin(s["to_bin"])
-            from_container = resolve_container(session, s["from_container"], s["from_container_kind"])
-            to_container = resolve_container(session, s["to_container"], s["to_container_kind"])
-            movement = post(
-                session, Actor(local.operator(s["operator"]), s["terminal"]), kind=s["kind"], item=item, qty=s["qty"], lot=lot,
-                serial=s["serial"], from_bin=from_bin, to_bin=to_bin, from_container=from_container, to_container=to_container,
-                from_status=s["from_status"], to_status=s["to_status"], owner=owner, doc_ref=s["ref"], allow_negative=True,
-                at=parse_time(s["at"]), movement_uuid=s["id"],
-            )
-            short_here = False
-            if from_bin is not None:
-                quant = find_quant(session, item, from_bin, lot, from_container, owner.id, s["from_status"])
-                short_here = quant is not None and (quant.qty < 0 or quant.reserved > quant.qty)
-            movement.origin = "pulled"
-            movement.upstream_seq = s["upstream_seq"]
-            movement.conflict = bool(s["conflict"] or short_here)
-            pulled.append(s["id"])
-        if s["serial"]:
-            serials.add((item.id, s["serial"]))
-        if s["to_container"]:
-            container = session.scalars(select(Container.id).where(Container.code == s["to_container"])).one_or_none()
-            if container is not None:
-                containers.add(container)
-    session.flush()
-    for start in range(0, len(pulled), 5000):
-        session.execute(delete(OutboxEntry).where(OutboxEntry.uuid.in_(pulled[start:start + 5000])))
+    known = set(_ids_by(session, Movement.seq, Movement.uuid, [s["id"] for s in snaps]))
+    own = [s for s in snaps if s["id"] in known]
+    others = [s for s in snaps if s["id"] not in known]
+    table = Movement.__table__
+    if own:
+        session.execute(table.update().where(table.c.uuid == bindparam("b_uuid")).values(upstream_seq=bindparam("b_seq")),
+                        [{"b_uuid": s["id"], "b_seq": s["upstream_seq"]} for s in own])
+        flagged = [s["id"] for s in own if s["conflict"]]
+        for start in range(0, len(flagged), 5000):
+            session.execute(update(Movement).where(Movement.uuid.in_(flagged[start:start + 5000])).values(conflict=True))
+    if others:
+        booked = BatchLedger(session, strict=False, origin="pulled").book(others, conflicts=[s["conflict"] for s in others])
+        refused = [b for b in booked if b.result == REFUSED]
+        if refused:
+            raise PullError(f"movement {refused[0].uuid} from the upstream cannot be booked here: {refused[0].reason}")
+    _settle(session, own, others)
+    return len(snaps)
+
+
+def _settle(session: Session, own: list[dict], others: list[dict]) -> None:
+    """Serials and containers whose place depends on order: where the upstream's order, then local order, puts them.
+
+    Booking others' movements in upstream order after this terminal's own is right
+    unless the same serial or container also moved here: by an own movement now
+    given its upstream place, or by a local movement the upstream has not confirmed.
+    """
+    pending = select(Movement.item_id, Movement.serial, Movement.to_container_id).where(
+        Movement.upstream_seq.is_(None), Movement.origin == "local")
+    local_serials, local_containers = set(), set()
+    for item_id, serial, container_id in session.execute(pending.where((Movement.serial.is_not(None)) | (Movement.to_container_id.is_not(None)))):
+        if serial is not None:
+            local_serials.add((item_id, serial))
+        if container_id is not None:
+            local_containers.add(container_id)
+    items = dict(((owner, sku), item_id) for item_id, sku, owner in session.execute(
+        select(Item.id, Item.sku, Owner.code).join(Owner, Owner.id == Item.owner_id).where(Item.sku.in_({s["sku"] for s in own + others}))))
+    containers = dict(session.execute(select(Container.code, Container.id).where(
+        Container.code.in_({s["to_container"] for s in own + others if s["to_container"]}))).all())
+    serials, moved = set(), set()
+    for s in own + others:
+        item_id = items.get((s["owner"], s["sku"]))
+        key = (item_id, s["serial"]) if s["serial"] else None
+        container = containers.get(s["to_container"]) if s["to_container"] else None
+        mine = s in own
+        if key is not None and (mine or key in local_serials):
+            serials.add(key)
+        if container is not None and (mine or container in local_containers):
+            moved.add(container)
     for item_id, serial in serials:
         settle_serial(session, item_id, serial)
-    for container_id in containers:
+    for container_id in moved:
         settle_container(session, container_id)
-    return len(snaps)
 
 
 def _last_first():

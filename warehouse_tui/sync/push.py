@@ -26,7 +26,7 @@ import os
 import signal
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from warehouse_tui.db.models import Container, Movement, OutboxEntry, TerminalState, utcnow
 from warehouse_tui.sync.apply import Outcome, apply_batch
@@ -103,17 +103,26 @@ def push(local, upstream, terminal: str, batch_size: int = BATCH_SIZE) -> PushRe
 
 def _acknowledge(session, terminal: str, outcomes: list[Outcome]) -> None:
     now = utcnow()
-    for o in outcomes:
-        detail = o.detail
-        if o.outcome == "duplicate":
-            detail = f"first pushed: {o.first}" + (f" — {o.detail}" if o.detail else "")
-        session.execute(update(OutboxEntry).where(OutboxEntry.uuid == o.uuid, OutboxEntry.pushed_at.is_(None))
-                        .values(pushed_at=now, outcome=o.outcome, outcome_detail=detail))
+    table = OutboxEntry.__table__
+    plain = [o.uuid for o in outcomes if o.outcome == "applied"]
+    for start in range(0, len(plain), 5000):
+        session.execute(table.update().where(table.c.uuid.in_(plain[start:start + 5000]), table.c.pushed_at.is_(None))
+                        .values(pushed_at=now, outcome="applied"))
+    others = [{"b_uuid": o.uuid, "b_outcome": o.outcome, "b_detail": _detail(o)} for o in outcomes if o.outcome != "applied"]
+    if others:
+        session.execute(table.update().where(table.c.uuid == bindparam("b_uuid"), table.c.pushed_at.is_(None))
+                        .values(pushed_at=now, outcome=bindparam("b_outcome"), outcome_detail=bindparam("b_detail")), others)
     conflicts = [o.uuid for o in outcomes if o.conflict]
-    if conflicts:
-        session.execute(update(Movement).where(Movement.uuid.in_(conflicts)).values(conflict=True))
+    for start in range(0, len(conflicts), 5000):
+        session.execute(update(Movement).where(Movement.uuid.in_(conflicts[start:start + 5000])).values(conflict=True))
     state = session.get(TerminalState, terminal)
     if state is None:
         state = TerminalState(name=terminal)
         session.add(state)
     state.last_push_at = now
+
+
+def _detail(o: Outcome) -> str | None:
+    if o.outcome == "duplicate":
+        return f"first pushed: {o.first}" + (f" — {o.detail}" if o.detail else "")
+    return o.detail

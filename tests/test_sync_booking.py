@@ -1,0 +1,192 @@
+"""The sync's batch ledger books exactly as ledger.post does: a differential property test.
+
+The same random movements (valid ones, ones the books refuse, malformed ones;
+quantities, lots, serials, containers, reservations, a blocked bin) are booked
+on two copies of the same SQLite warehouse: one movement at a time through
+`ledger.post` (strict in a savepoint; if the books refuse, again with
+allow_negative — what the upstream does with a pushed movement), and in
+batches through `BatchLedger`. Results (booked / conflict / refused), quants,
+serial units and container places must be identical.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select, update
+from sqlalchemy.orm import aliased
+
+from warehouse_tui.db.engine import Database
+from warehouse_tui.db.models import Bin, Container, Item, Lot, Movement, Quant, SerialUnit
+from warehouse_tui.errors import InvalidInput, InvariantViolation, NotAllowed, NotFound
+from warehouse_tui.services import masterdata as md
+from warehouse_tui.services.ledger import Actor, post
+from warehouse_tui.sync.booking import BOOKED, CONFLICT, REFUSED, BatchLedger
+
+BINS = ["R1", "A1", "A2", "BLK"]
+LOTS = {"L1": "2030-01-31", "L2": "2031-06-30"}
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("booking") / "template.sqlite"
+    db = Database(path)
+    with db.transaction() as s:
+        for code in BINS:
+            md.add_bin(s, code, blocked=code == "BLK")
+        md.add_bin(s, "RCV", kind="receiving")
+        md.add_item(s, "PLAIN")
+        md.add_item(s, "LOTTED", tracking="lot", expiry_required=True)
+        md.add_item(s, "SERIAL", tracking="serial")
+        actor = Actor(None, "SEED")
+        plain, serial = md.item_by_sku(s, "PLAIN"), md.item_by_sku(s, "SERIAL")
+        a1, a2 = md.bin_by_code(s, "A1"), md.bin_by_code(s, "A2")
+        lpn = md.container(s, "LPN1")
+        post(s, actor, kind="receipt", item=plain, qty=5, to_bin=a1)
+        post(s, actor, kind="receipt", item=plain, qty=3, to_bin=a2, to_container=lpn)
+        post(s, actor, kind="receipt", item=serial, qty=1, to_bin=a1, serial="S1")
+        post(s, actor, kind="receipt", item=md.item_by_sku(s, "LOTTED"), qty=4, to_bin=a1,
+             lot=md.lot(s, md.item_by_sku(s, "LOTTED"), "L1", dt.date(2030, 1, 31)))
+        # a reservation for picking on PLAIN in A1
+        s.execute(update(Quant).where(Quant.bin_id == a1.id, Quant.item_id == plain.id).values(reserved=2))
+    db.dispose()
+    return path
+
+
+def payload_strategy():
+    """Mostly well-formed movements (which the books may still refuse), sometimes malformed ones."""
+    place = st.sampled_from([None, "R1", "A1", "A1", "A2", "A2", "BLK"])
+    container = st.sampled_from([None, None, None, "LPN1", "LPN2"])
+    kind = st.sampled_from(["receipt", "move", "move", "pick", "ship", "adjust", "count"])
+
+    def shaped(sku: str):
+        lot = st.sampled_from(["L1", "L1", "L2"]) if sku == "LOTTED" else st.just(None)
+        serial = st.sampled_from(["S1", "S1", "S2"]) if sku == "SERIAL" else st.just(None)
+        qty = st.just(1) if sku == "SERIAL" else st.sampled_from([1, 1, 2, 3, 7])
+        return st.fixed_dictionaries({
+            "kind": kind, "sku": st.just(sku), "qty": qty, "lot": lot, "serial": serial,
+            "from_bin": place, "to_bin": place, "from_container": container, "to_container": container,
+            "consume_reserved": st.sampled_from([0, 0, 0, 1, 2]),
+        })
+
+    malformed = st.fixed_dictionaries({
+        "kind": st.sampled_from(["receipt", "move", "bogus"]), "sku": st.sampled_from(["PLAIN", "LOTTED", "SERIAL", "NOPE"]),
+        "qty": st.sampled_from([0, 1, 2]), "lot": st.sampled_from([None, "L1"]), "serial": st.sampled_from([None, "S1"]),
+        "from_bin": st.sampled_from([None, "A1", "GONE"]), "to_bin": st.sampled_from([None, "A2", "GONE"]),
+        "from_container": st.just(None), "to_container": st.just(None), "consume_reserved": st.just(0),
+    })
+    return st.one_of(*(shaped(sku) for sku in ("PLAIN", "PLAIN", "LOTTED", "SERIAL")), malformed)
+
+
+def complete(p: dict, n: int) -> dict:
+    return {**p, "id": str(uuid.UUID(int=n)), "owner": "MAIN", "expiry": LOTS.get(p["lot"]), "from_status": "available",
+            "to_status": "available", "operator": None, "terminal": "T9", "at": f"2026-01-01T00:00:{n % 60:02d}", "ref": None,
+            "from_container_kind": "lpn", "to_container_kind": "lpn"}
+
+
+def post_one(s, p: dict) -> str:
+    """What the upstream's per-movement path would do: strict, else allow_negative; refused if neither books."""
+    item = s.scalars(select(Item).where(Item.sku == p["sku"])).one_or_none()
+    try:
+        if item is None:
+            raise NotFound("no item")
+        from_bin = md.bin_by_code(s, p["from_bin"]) if p["from_bin"] else None
+        to_bin = md.bin_by_code(s, p["to_bin"]) if p["to_bin"] else None
+        lot = md.lot(s, item, p["lot"], dt.date.fromisoformat(p["expiry"]) if p["expiry"] else None) if p["lot"] else None
+        args = dict(kind=p["kind"], item=item, qty=p["qty"], lot=lot, serial=p["serial"], from_bin=from_bin, to_bin=to_bin,
+                    from_container=md.container(s, p["from_container"]) if p["from_container"] else None,
+                    to_container=md.container(s, p["to_container"]) if p["to_container"] else None,
+                    consume_reserved=p["consume_reserved"], movement_uuid=p["id"], at=dt.datetime.fromisoformat(p["at"]))
+    except (NotFound, InvalidInput):
+        return REFUSED
+    try:
+        with s.begin_nested():
+            post(s, Actor(None, "T9"), **args)
+        return BOOKED
+    except (InvariantViolation, NotAllowed):
+        pass
+    except (InvalidInput, ValueError):
+        return REFUSED
+    try:
+        with s.begin_nested():
+            post(s, Actor(None, "T9"), allow_negative=True, **args)
+        return CONFLICT
+    except (InvalidInput, InvariantViolation, ValueError):
+        return REFUSED
+
+
+def state(db: Database) -> dict:
+    with db.reading() as s:
+        quants = sorted([
+            (sku, b, lot, c, qty, reserved) for sku, b, lot, c, qty, reserved in s.execute(
+                select(Item.sku, Bin.code, Lot.code, Container.code, Quant.qty, Quant.reserved)
+                .join(Item, Item.id == Quant.item_id).join(Bin, Bin.id == Quant.bin_id)
+                .outerjoin(Lot, Lot.id == Quant.lot_id).outerjoin(Container, Container.id == Quant.container_id)
+                .where((Quant.qty != 0) | (Quant.reserved != 0)))], key=repr)
+        ubin, ucont = aliased(Bin), aliased(Container)
+        units = sorted(tuple(map(str, r)) for r in s.execute(
+            select(Item.sku, SerialUnit.serial, SerialUnit.status, ubin.code, ucont.code, Lot.code)
+            .join(Item, Item.id == SerialUnit.item_id).outerjoin(ubin, ubin.id == SerialUnit.bin_id)
+            .outerjoin(ucont, ucont.id == SerialUnit.container_id).outerjoin(Lot, Lot.id == SerialUnit.lot_id)))
+        # where containers stand (a refused movement may leave an empty container record standing nowhere)
+        places = sorted((c, b) for c, b in s.execute(select(Container.code, Bin.code).join(Bin, Bin.id == Container.bin_id)))
+        conflicts = sorted(s.scalars(select(Movement.uuid).where(Movement.conflict.is_(True))))
+    return {"quants": quants, "units": units, "containers": places, "conflicts": conflicts}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(ops=st.lists(payload_strategy(), min_size=1, max_size=25), cut=st.integers(min_value=0, max_value=25))
+def test_batch_booking_matches_ledger_post_movement_for_movement(template, tmp_path_factory, ops, cut):
+    work = tmp_path_factory.mktemp("pair")
+    shutil.copyfile(template, work / "one.sqlite")
+    shutil.copyfile(template, work / "batch.sqlite")
+    one, batch = Database(work / "one.sqlite"), Database(work / "batch.sqlite")
+    try:
+        payloads = [complete(p, n) for n, p in enumerate(ops, start=1)]
+        expected = []
+        with one.transaction() as s:
+            for p in payloads:
+                expected.append(post_one(s, p))
+        got = []
+        for part in (payloads[:cut], payloads[cut:]):  # two batches: state carries over
+            if part:
+                with batch.transaction() as s:
+                    got += [b.result for b in BatchLedger(s, strict=True, origin="upstream").book(part)]
+        assert got == expected
+        assert state(batch) == state(one)
+        for p, result in zip(payloads, got):
+            event(f"{result}{' serial' if p['serial'] else ''}{' container' if p['to_container'] or p['from_container'] else ''}")
+    finally:
+        one.dispose()
+        batch.dispose()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(ops=st.lists(payload_strategy(), min_size=1, max_size=25))
+def test_lenient_batch_booking_matches_allow_negative_posts(template, tmp_path_factory, ops):
+    work = tmp_path_factory.mktemp("lenient")
+    shutil.copyfile(template, work / "one.sqlite")
+    shutil.copyfile(template, work / "batch.sqlite")
+    one, batch = Database(work / "one.sqlite"), Database(work / "batch.sqlite")
+    try:
+        payloads = [complete(p, n) for n, p in enumerate(ops, start=1)]
+        refused = []
+        with one.transaction() as s:
+            for p in payloads:
+                outcome = post_one(s, p)
+                refused.append(outcome == REFUSED)
+        with batch.transaction() as s:
+            results = BatchLedger(s, strict=False, origin="pulled").book(payloads, conflicts=[False] * len(payloads))
+        assert [r.result == REFUSED for r in results] == refused
+        assert all(r.result != CONFLICT for r in results)  # lenient mode never decides conflicts
+        mine, theirs = state(batch), state(one)
+        assert (mine["quants"], mine["units"], mine["containers"]) == (theirs["quants"], theirs["units"], theirs["containers"])
+    finally:
+        one.dispose()
+        batch.dispose()
