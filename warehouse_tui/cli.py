@@ -182,10 +182,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return _run_app(settings)
 
 
+def _log_to_file() -> None:
+    """The app owns the terminal, so its log (bugs behind "Internal error" flashes) goes to a file."""
+    import logging
+    from logging.handlers import RotatingFileHandler
+
+    from warehouse_tui.config import data_dir
+
+    path = data_dir() / "warehouse-tui.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = RotatingFileHandler(path, maxBytes=5_000_000, backupCount=3, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger("warehouse_tui").addHandler(handler)
+    logging.getLogger("warehouse_tui").setLevel(logging.INFO)
+
+
 def _run_app(settings: Settings) -> int:
     from warehouse_tui.app import WarehouseApp
     from warehouse_tui.db.engine import Database
 
+    _log_to_file()
     db = Database(settings.resolved_db())
     WarehouseApp(db, settings).run()
     return 0
