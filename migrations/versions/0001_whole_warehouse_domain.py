@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 06:19:02.521407
+Create Date: 2026-11-27 06:55:51.090416
 """
 
 from __future__ import annotations
@@ -245,6 +245,7 @@ def upgrade() -> None:
 
     op.create_table('inbound_lines',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('uuid', sa.String(length=36), nullable=False),
     sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('item_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('qty_expected', sa.BigInteger(), nullable=False),
@@ -254,7 +255,8 @@ def upgrade() -> None:
     sa.CheckConstraint('qty_expected >= 0', name=op.f('ck_inbound_lines_expected_not_negative')),
     sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_inbound_lines_item_id_items')),
     sa.ForeignKeyConstraint(['order_id'], ['inbound_orders.id'], name=op.f('fk_inbound_lines_order_id_inbound_orders')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_inbound_lines'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_inbound_lines')),
+    sa.UniqueConstraint('uuid', name=op.f('uq_inbound_lines_uuid'))
     )
     with op.batch_alter_table('inbound_lines', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_inbound_lines_order_id'), ['order_id'], unique=False)
@@ -285,6 +287,7 @@ def upgrade() -> None:
 
     op.create_table('outbound_lines',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('uuid', sa.String(length=36), nullable=False),
     sa.Column('order_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('item_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('qty', sa.BigInteger(), nullable=False),
@@ -295,7 +298,8 @@ def upgrade() -> None:
     sa.CheckConstraint('qty > 0', name=op.f('ck_outbound_lines_qty_positive')),
     sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_outbound_lines_item_id_items')),
     sa.ForeignKeyConstraint(['order_id'], ['outbound_orders.id'], name=op.f('fk_outbound_lines_order_id_outbound_orders')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbound_lines'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbound_lines')),
+    sa.UniqueConstraint('uuid', name=op.f('uq_outbound_lines_uuid'))
     )
     with op.batch_alter_table('outbound_lines', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_outbound_lines_order_id'), ['order_id'], unique=False)
@@ -333,6 +337,7 @@ def upgrade() -> None:
 
     op.create_table('count_lines',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('uuid', sa.String(length=36), nullable=False),
     sa.Column('task_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('item_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('lot_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
@@ -345,7 +350,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_count_lines_item_id_items')),
     sa.ForeignKeyConstraint(['lot_id'], ['lots.id'], name=op.f('fk_count_lines_lot_id_lots')),
     sa.ForeignKeyConstraint(['task_id'], ['count_tasks.id'], name=op.f('fk_count_lines_task_id_count_tasks')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_count_lines'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_count_lines')),
+    sa.UniqueConstraint('uuid', name=op.f('uq_count_lines_uuid'))
     )
     with op.batch_alter_table('count_lines', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_count_lines_task_id'), ['task_id'], unique=False)
@@ -440,6 +446,7 @@ def upgrade() -> None:
 
     op.create_table('pick_tasks',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('uuid', sa.String(length=36), nullable=False),
     sa.Column('pick_list_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('order_line_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('item_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -457,7 +464,8 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['order_line_id'], ['outbound_lines.id'], name=op.f('fk_pick_tasks_order_line_id_outbound_lines')),
     sa.ForeignKeyConstraint(['pick_list_id'], ['pick_lists.id'], name=op.f('fk_pick_tasks_pick_list_id_pick_lists')),
     sa.ForeignKeyConstraint(['quant_id'], ['quants.id'], name=op.f('fk_pick_tasks_quant_id_quants'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_pick_tasks'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_pick_tasks')),
+    sa.UniqueConstraint('uuid', name=op.f('uq_pick_tasks_uuid'))
     )
     with op.batch_alter_table('pick_tasks', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_pick_tasks_pick_list_id'), ['pick_list_id'], unique=False)

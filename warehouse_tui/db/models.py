@@ -285,6 +285,8 @@ class InboundLine(Base):
     __tablename__ = "inbound_lines"
     __table_args__ = (CheckConstraint("qty_expected >= 0", name="expected_not_negative"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # The line's identity across databases (a terminal may add lines): sync matches on it.
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
     order_id: Mapped[int] = mapped_column(ForeignKey("inbound_orders.id"), index=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
     qty_expected: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -313,6 +315,7 @@ class OutboundLine(Base):
     __tablename__ = "outbound_lines"
     __table_args__ = (CheckConstraint("qty > 0", name="qty_positive"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)  # identity across databases
     order_id: Mapped[int] = mapped_column(ForeignKey("outbound_orders.id"), index=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
     qty: Mapped[int] = mapped_column(BigInteger)
@@ -349,6 +352,7 @@ class PickTask(Base):
     __tablename__ = "pick_tasks"
     __table_args__ = (CheckConstraint("qty > 0", name="qty_positive"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)  # identity across databases
     pick_list_id: Mapped[int] = mapped_column(ForeignKey("pick_lists.id"), index=True)
     order_line_id: Mapped[int] = mapped_column(ForeignKey("outbound_lines.id"))
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
@@ -413,6 +417,7 @@ class CountTask(Base):
 class CountLine(Base):
     __tablename__ = "count_lines"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)  # identity across databases
     task_id: Mapped[int] = mapped_column(ForeignKey("count_tasks.id"), index=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
     lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"), nullable=True)

@@ -29,13 +29,14 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from warehouse_tui.db.engine import Database, make_engine, redact, to_url
 from warehouse_tui.errors import ConfigError, WarehouseError
-from warehouse_tui.sync import feed
+from warehouse_tui.sync import documents, feed
 from warehouse_tui.sync.pull import PullResult
 from warehouse_tui.sync.pull import pull as pull_changes
 from warehouse_tui.sync.push import BATCH_SIZE, PushResult, pending_count
 from warehouse_tui.sync.push import push as push_outbox
 
 CONNECT_TIMEOUT_S = 5
+documents._register_appliers()
 
 
 class UpstreamUnavailable(WarehouseError):
@@ -119,6 +120,10 @@ def sync_once(local: Database, upstream: Database, terminal: str, *, batch_size:
     """Push, then pull: one full sync. Raises UpstreamUnavailable when the upstream goes away half-way."""
     started = time.perf_counter()
     result = SyncResult()
+    if not getattr(local, "_documents_captured", False):
+        with local.transaction() as session:
+            feed.mark_terminal(session)
+        documents.capture(local)
     try:
         result.push = push_outbox(local, upstream, terminal, batch_size)
         result.pull = pull_changes(local, upstream, terminal)

@@ -65,6 +65,7 @@ from warehouse_tui.db.models import (
 
 ROLE = "role"
 UPSTREAM = "upstream"
+TERMINAL = "terminal"
 # pg_advisory_xact_lock keys ("WTFEED", "WTPUSH" as numbers): per database.
 FEED_LOCK = 0x5754_4645_4544
 PUSH_LOCK = 0x5754_5055_5348
@@ -113,14 +114,17 @@ def _aggregate(obj: object) -> tuple[str, int] | None:
 # --------------------------------------------------------------------------- the upstream role
 
 
-def is_upstream(conn: Connection) -> bool:
-    """True when this database was made an upstream; False also for an empty, unmigrated one."""
+def role(conn: Connection) -> str | None:
+    """This database's part in sync: "upstream", "terminal" (it has synced) or None; None also when unmigrated."""
     try:
-        value = conn.execute(select(SyncMeta.value).where(SyncMeta.key == ROLE)).scalar()
+        return conn.execute(select(SyncMeta.value).where(SyncMeta.key == ROLE)).scalar()
     except DBAPIError:  # no sync_meta table: not migrated yet
         conn.rollback()
-        return False
-    return value == UPSTREAM
+        return None
+
+
+def is_upstream(conn: Connection) -> bool:
+    return role(conn) == UPSTREAM
 
 
 def mark_upstream(session: Session) -> bool:
@@ -135,23 +139,35 @@ def mark_upstream(session: Session) -> bool:
     return True
 
 
-def watch(db) -> bool:
-    """Install the feed hooks on `db` (a Database) when it is an upstream; returns whether it is.
+def mark_terminal(session: Session) -> None:
+    """Remember that this database syncs as a terminal (its document changes are sent up from now on)."""
+    meta = session.get(SyncMeta, ROLE)
+    if meta is None:
+        session.add(SyncMeta(key=ROLE, value=TERMINAL))
 
-    Called by Database itself, so every writer of an upstream feeds the feed.
+
+def watch(db) -> bool:
+    """Install the sync hooks `db` (a Database) needs; returns whether it is an upstream.
+
+    Called by Database itself: on an upstream every writer feeds the feed; on a
+    terminal every document change is queued in the outbox (documents.capture).
     """
     with db.engine.connect() as conn:
         conn = conn.execution_options(sqlite_begin="DEFERRED")
-        upstream = is_upstream(conn)
+        part = role(conn)
         conn.rollback()
-    if upstream and not getattr(db, "_feed_watched", False):
+    if part == UPSTREAM and not getattr(db, "_feed_watched", False):
         event.listen(db.sessions, "before_flush", _before_flush)
         event.listen(db.sessions, "after_flush", _after_flush)
         if not event.contains(db.engine, "commit", _on_commit):
             event.listen(db.engine, "commit", _on_commit)
             event.listen(db.engine, "rollback", _on_rollback)
         db._feed_watched = True
-    return upstream
+    elif part == TERMINAL:
+        from warehouse_tui.sync.documents import capture
+
+        capture(db)
+    return part == UPSTREAM
 
 
 def _before_flush(session: Session, _context, _instances) -> None:
@@ -344,9 +360,19 @@ def _exceptions(session: Session, ids: list[int]) -> list[dict]:
         .outerjoin(resolver, resolver.id == WarehouseException.resolved_by)
         .where(ids.of(WarehouseException.id))
     )
+    rows = rows.all()
+    tasks = {e.data["count_task"] for e, _, _ in rows if isinstance(e.data, dict) and isinstance(e.data.get("count_task"), int)}
+    uuids = dict(session.execute(select(CountTask.id, CountTask.uuid).where(CountTask.id.in_(tasks))).all()) if tasks else {}
+
+    def data(e):
+        # Ids are local to each database: a variance names its count task by uuid on the way down.
+        if isinstance(e.data, dict) and isinstance(e.data.get("count_task"), int):
+            return {**e.data, "count_task_uuid": uuids.get(e.data["count_task"])}
+        return e.data
+
     return [{"uuid": e.uuid, "kind": e.kind, "ref": e.ref, "detail": e.detail, "status": e.status, "created_at": _iso(e.created_at),
              "created_by": created_by, "terminal": e.terminal, "resolved_by": resolved_by, "resolved_at": _iso(e.resolved_at),
-             "resolution": e.resolution, "data": e.data} for e, created_by, resolved_by in rows]
+             "resolution": e.resolution, "data": data(e)} for e, created_by, resolved_by in rows]
 
 
 def movement_query():

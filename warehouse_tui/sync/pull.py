@@ -125,6 +125,12 @@ def pull(local, upstream, terminal: str, page: int = PAGE) -> PullResult:
             for start in range(0, len(batch), APPLY_CHUNK):
                 with local.transaction() as session:
                     result.applied[kind] += APPLIERS[kind](session, batch[start:start + APPLY_CHUNK])
+        if snaps.get("pick_list"):
+            # Reservations follow the open tasks; set them once the page's stock is booked too.
+            from warehouse_tui.sync.documents import recompute_for_lists
+
+            with local.transaction() as session:
+                recompute_for_lists(session, [s["ref"] for s in snaps["pick_list"]])
         after = rows[-1][0]
         crash_point("before_pull_cursor")
         with local.transaction() as session:
@@ -178,6 +184,10 @@ def apply_owners(session: Session, snaps: list[dict]) -> int:
 
 
 def apply_operators(session: Session, snaps: list[dict]) -> int:
+    from warehouse_tui.sync.documents import pending_documents
+
+    pending = pending_documents(session)  # a lockout here not pushed yet stays until it is
+    snaps = [s for s in snaps if ("operator", s["badge"]) not in pending]
     upsert(session, Operator.__table__, snaps, ["badge"], ["name", "role", "pin_hash", "failed_logins", "locked", "active"])
     return len(snaps)
 
@@ -222,12 +232,25 @@ def _operator_ids(session: Session, badges) -> dict[str, int]:
     return _ids_by(session, Operator.id, Operator.badge, [b for b in badges if b])
 
 
+def _local_data(session: Session, data):
+    """An exception's data with its count task named by this database's id."""
+    if isinstance(data, dict) and data.get("count_task_uuid"):
+        from warehouse_tui.db.models import CountTask
+
+        return {**data, "count_task": session.scalar(select(CountTask.id).where(CountTask.uuid == data["count_task_uuid"]))}
+    return data
+
+
 def apply_exceptions(session: Session, snaps: list[dict]) -> int:
+    from warehouse_tui.sync.documents import pending_documents
+
+    pending = pending_documents(session)
+    snaps = [s for s in snaps if ("exception", s["uuid"]) not in pending]
     ops = _operator_ids(session, [s["created_by"] for s in snaps] + [s["resolved_by"] for s in snaps])
     rows = [{"uuid": s["uuid"], "kind": s["kind"], "ref": s["ref"], "detail": s["detail"], "status": s["status"],
              "created_at": parse_time(s["created_at"]), "created_by": ops.get(s["created_by"]), "terminal": s["terminal"],
              "resolved_by": ops.get(s["resolved_by"]), "resolved_at": parse_time(s["resolved_at"]),
-             "resolution": s["resolution"], "data": s["data"]} for s in snaps]
+             "resolution": s["resolution"], "data": _local_data(session, s["data"])} for s in snaps]
     upsert(session, WarehouseException.__table__, rows, ["uuid"],
            ["kind", "ref", "detail", "status", "created_at", "created_by", "terminal", "resolved_by", "resolved_at", "resolution", "data"])
     return len(snaps)

@@ -1,0 +1,800 @@
+"""Documents in sync: inbound and outbound orders, pick lists, count tasks, exceptions, operators' lock state.
+
+Down (pull): the upstream's document as it is, by natural keys — order refs,
+pick list refs, and uuids for rows a terminal may also create (lines, tasks,
+count tasks and lines, exceptions). A terminal replaces its copy with it, except
+for a document it changed itself and has not pushed yet: its own change goes up
+first and comes back merged. After a pick list comes down, the reservations of
+the quants its tasks name are set to what the open tasks still need.
+
+Up (push): what an operator changes in a document leaves through the outbox
+like a movement, in the same transaction: a session hook on every terminal
+database (`capture`) turns each flush's changes into field operations, written
+at commit as one outbox entry of kind "document":
+
+- add: counters (received, picked, packed, shipped, allocated) travel as
+  differences, so two terminals receiving on one PO both count;
+- set: states and values (a list done, a task skipped, a count closed);
+- create / delete: rows a terminal makes (a blind receipt and its lines, an
+  unexpected lot's line, a count task, count lines, an exception) or drops;
+- claim: who took a pick list or a count task. Upstream, a claim on a document
+  nobody holds (or the same operator holds) is taken; one held by another
+  operator stays theirs and the entry's outcome is a conflict: a double claim
+  made offline becomes a `sync_conflict` exception for the supervisor, while
+  the work done under it (movements, counts) is kept.
+
+Upstream (`apply_document_entry`), the operations are applied in order to the
+rows found by natural key; a change to a document the upstream already closed
+is applied too and reported as a conflict (the physical work happened).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from sqlalchemy import Connection, delete, event, func, insert, inspect, select, update
+from sqlalchemy.orm import Session
+
+from warehouse_tui.db.models import (
+    Bin,
+    Container,
+    ContainerKind,
+    CountLine,
+    CountTask,
+    InboundLine,
+    InboundOrder,
+    Item,
+    Lot,
+    Operator,
+    OutboundLine,
+    OutboundOrder,
+    OutboxEntry,
+    Owner,
+    PickList,
+    PickListOrder,
+    PickTask,
+    Quant,
+    WarehouseException,
+    new_uuid,
+    quant_key,
+    utcnow,
+)
+from warehouse_tui.sync import feed
+from warehouse_tui.sync.booking import parse_time
+
+_INFO_KEY = "warehouse_doc_ops"
+TO_PICK = ("open", "skipped")
+CLOSED = {"inbound": {"closed"}, "outbound": {"shipped", "cancelled"}, "pick_list": {"done"},
+          "count_task": {"closed", "approved", "rejected"}, "exception": {"approved", "rejected"}}
+
+
+def _iso(value):
+    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
+
+
+# =========================================================================== down: snapshots (upstream side)
+
+
+def _badges(session, ids) -> dict[int, str]:
+    ids = {i for i in ids if i is not None}
+    return dict(session.execute(select(Operator.id, Operator.badge).where(Operator.id.in_(ids))).all()) if ids else {}
+
+
+def _item_keys(session, ids) -> dict[int, tuple[str, str]]:
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    return {i: (owner, sku) for i, sku, owner in session.execute(
+        select(Item.id, Item.sku, Owner.code).join(Owner, Owner.id == Item.owner_id).where(Item.id.in_(ids)))}
+
+
+def inbound_snapshots(session: Session, ids) -> list[dict]:
+    lines = defaultdict(list)
+    rows = session.execute(select(InboundLine).where(ids.of(InboundLine.order_id)).order_by(InboundLine.id)).scalars().all()
+    items = _item_keys(session, [r.item_id for r in rows])
+    for r in rows:
+        owner, sku = items[r.item_id]
+        lines[r.order_id].append({"uuid": r.uuid, "owner": owner, "sku": sku, "qty_expected": r.qty_expected,
+                                  "qty_received": r.qty_received, "lot": r.lot, "expiry": _iso(r.expiry)})
+    return [{"ref": o.ref, "kind": o.kind, "supplier": o.supplier, "status": o.status, "created_at": _iso(o.created_at),
+             "closed_at": _iso(o.closed_at), "lines": lines[o.id]}
+            for o in session.execute(select(InboundOrder).where(ids.of(InboundOrder.id))).scalars()]
+
+
+def outbound_snapshots(session: Session, ids) -> list[dict]:
+    lines = defaultdict(list)
+    rows = session.execute(select(OutboundLine).where(ids.of(OutboundLine.order_id)).order_by(OutboundLine.id)).scalars().all()
+    items = _item_keys(session, [r.item_id for r in rows])
+    for r in rows:
+        owner, sku = items[r.item_id]
+        lines[r.order_id].append({"uuid": r.uuid, "owner": owner, "sku": sku, "qty": r.qty, "qty_allocated": r.qty_allocated,
+                                  "qty_picked": r.qty_picked, "qty_packed": r.qty_packed, "qty_shipped": r.qty_shipped})
+    return [{"ref": o.ref, "channel": o.channel, "ship_to": o.ship_to, "priority": o.priority, "status": o.status,
+             "created_at": _iso(o.created_at), "lines": lines[o.id]}
+            for o in session.execute(select(OutboundOrder).where(ids.of(OutboundOrder.id))).scalars()]
+
+
+def pick_list_snapshots(session: Session, ids) -> list[dict]:
+    lists = session.execute(select(PickList).where(ids.of(PickList.id))).scalars().all()
+    slots = session.execute(
+        select(PickListOrder.pick_list_id, OutboundOrder.ref, Container.code, Container.kind)
+        .join(OutboundOrder, OutboundOrder.id == PickListOrder.order_id).outerjoin(Container, Container.id == PickListOrder.tote_id)
+        .where(ids.of(PickListOrder.pick_list_id)).order_by(PickListOrder.id)).all()
+    tasks = session.execute(select(PickTask, OutboundLine.uuid, Bin.code, Lot.code, Lot.expiry)
+                            .join(OutboundLine, OutboundLine.id == PickTask.order_line_id).join(Bin, Bin.id == PickTask.bin_id)
+                            .outerjoin(Lot, Lot.id == PickTask.lot_id).where(ids.of(PickTask.pick_list_id)).order_by(PickTask.id)).all()
+    items = _item_keys(session, [t.item_id for t, *_ in tasks])
+    badges = _badges(session, [p.claimed_by for p in lists])
+    by_list = defaultdict(lambda: {"orders": [], "tasks": []})
+    for list_id, order, tote, tote_kind in slots:
+        by_list[list_id]["orders"].append({"order": order, "tote": tote, "tote_kind": tote_kind})
+    for t, line_uuid, bin_code, lot_code, expiry in tasks:
+        owner, sku = items[t.item_id]
+        by_list[t.pick_list_id]["tasks"].append({"uuid": t.uuid, "line": line_uuid, "owner": owner, "sku": sku, "bin": bin_code,
+                                                 "lot": lot_code, "expiry": _iso(expiry), "qty": t.qty, "qty_picked": t.qty_picked,
+                                                 "seq": t.seq, "status": t.status})
+    return [{"ref": p.ref, "priority": p.priority, "status": p.status, "claimed_by": badges.get(p.claimed_by),
+             "claimed_terminal": p.claimed_terminal, "created_at": _iso(p.created_at), **by_list[p.id]} for p in lists]
+
+
+def count_task_snapshots(session: Session, ids) -> list[dict]:
+    tasks = session.execute(select(CountTask, Bin.code).join(Bin, Bin.id == CountTask.bin_id).where(ids.of(CountTask.id))).all()
+    lines = session.execute(select(CountLine, Lot.code, Lot.expiry, Container.code).outerjoin(Lot, Lot.id == CountLine.lot_id)
+                            .outerjoin(Container, Container.id == CountLine.container_id)
+                            .where(ids.of(CountLine.task_id)).order_by(CountLine.id)).all()
+    items = _item_keys(session, [line.item_id for line, *_ in lines])
+    badges = _badges(session, [t.claimed_by for t, _ in tasks] + [t.created_by for t, _ in tasks])
+    by_task = defaultdict(list)
+    for line, lot, expiry, container in lines:
+        owner, sku = items[line.item_id]
+        by_task[line.task_id].append({"uuid": line.uuid, "owner": owner, "sku": sku, "lot": lot, "expiry": _iso(expiry),
+                                      "container": container, "serial": line.serial, "attempt": line.attempt,
+                                      "expected": line.expected, "counted": line.counted})
+    return [{"uuid": t.uuid, "bin": bin_code, "blind": bool(t.blind), "status": t.status, "attempt": t.attempt, "reason": t.reason,
+             "claimed_by": badges.get(t.claimed_by), "claimed_terminal": t.claimed_terminal, "created_by": badges.get(t.created_by),
+             "created_at": _iso(t.created_at), "started_at": _iso(t.started_at), "lines": by_task[t.id]} for t, bin_code in tasks]
+
+
+feed.register("inbound", inbound_snapshots)
+feed.register("outbound", outbound_snapshots)
+feed.register("pick_list", pick_list_snapshots)
+feed.register("count_task", count_task_snapshots)
+
+
+# =========================================================================== down: applying (terminal side)
+
+
+def _upsert(session, table, rows, keys, columns):
+    from warehouse_tui.sync.pull import upsert
+
+    upsert(session, table, rows, keys, columns)
+
+
+def pending_documents(session: Session) -> set[tuple[str, str]]:
+    """Documents this terminal changed and has not pushed yet: (kind, key)."""
+    found = set()
+    for (payload,) in session.execute(select(OutboxEntry.payload).where(OutboxEntry.pushed_at.is_(None), OutboxEntry.kind == "document")):
+        for op in payload.get("ops", []):
+            found.add((op["doc"], op["key"]))
+    return found
+
+
+class _Local:
+    """Natural keys -> local ids, cached for one applied chunk."""
+
+    def __init__(self, session: Session) -> None:
+        self.s = session
+        self.items: dict[tuple[str, str], tuple[int, int]] = {}
+        self.bins: dict[str, int] = {}
+        self.ops: dict[str, int | None] = {}
+
+    def item(self, owner: str, sku: str) -> tuple[int, int]:
+        """(item id, owner id)."""
+        if (owner, sku) not in self.items:
+            row = self.s.execute(select(Item.id, Item.owner_id).join(Owner, Owner.id == Item.owner_id)
+                                 .where(Item.sku == sku, Owner.code == owner)).first()
+            if row is None:
+                from warehouse_tui.sync.pull import PullError
+
+                raise PullError(f"item {sku} of owner {owner} is not known here — the upstream feed is missing it")
+            self.items[(owner, sku)] = (row[0], row[1])
+        return self.items[(owner, sku)]
+
+    def bin(self, code: str) -> int:
+        if code not in self.bins:
+            found = self.s.scalar(select(Bin.id).where(Bin.code == code))
+            if found is None:
+                from warehouse_tui.sync.pull import PullError
+
+                raise PullError(f"bin {code} is not known here — the upstream feed is missing it")
+            self.bins[code] = found
+        return self.bins[code]
+
+    def operator(self, badge: str | None) -> int | None:
+        if badge is None:
+            return None
+        if badge not in self.ops:
+            self.ops[badge] = self.s.scalar(select(Operator.id).where(Operator.badge == badge))
+        return self.ops[badge]
+
+    def lot(self, item_id: int, code: str | None, expiry: str | None) -> int | None:
+        if code is None:
+            return None
+        found = self.s.scalar(select(Lot.id).where(Lot.item_id == item_id, Lot.code == code))
+        if found is None:
+            self.s.execute(insert(Lot.__table__).values(item_id=item_id, code=code, expiry=dt.date.fromisoformat(expiry) if expiry else None))
+            found = self.s.scalar(select(Lot.id).where(Lot.item_id == item_id, Lot.code == code))
+        return found
+
+    def container(self, code: str | None, kind: str | None) -> int | None:
+        if code is None:
+            return None
+        found = self.s.scalar(select(Container.id).where(Container.code == code))
+        if found is None:
+            valid = {k.value for k in ContainerKind}
+            self.s.execute(insert(Container.__table__).values(code=code, kind=kind if kind in valid else ContainerKind.TOTE.value, status="active"))
+            found = self.s.scalar(select(Container.id).where(Container.code == code))
+        return found
+
+
+def _replace_children(session, table, parent_column, parent_id: int, rows: list[dict], update_columns: list[str]) -> None:
+    keep = [r["uuid"] for r in rows]
+    stale = delete(table).where(table.c[parent_column] == parent_id)
+    if keep:
+        stale = stale.where(table.c.uuid.not_in(keep))
+    session.execute(stale)
+    _upsert(session, table, rows, ["uuid"], update_columns)
+
+
+def apply_inbound(session: Session, snaps: list[dict]) -> int:
+    local, pending = _Local(session), pending_documents(session)
+    applied = 0
+    for s in snaps:
+        if ("inbound", s["ref"]) in pending:
+            continue
+        _upsert(session, InboundOrder.__table__, [{"ref": s["ref"], "kind": s["kind"], "supplier": s["supplier"], "status": s["status"],
+                                                   "created_at": parse_time(s["created_at"]), "closed_at": parse_time(s["closed_at"])}],
+                ["ref"], ["kind", "supplier", "status", "created_at", "closed_at"])
+        order_id = session.scalar(select(InboundOrder.id).where(InboundOrder.ref == s["ref"]))
+        rows = [{"uuid": line["uuid"], "order_id": order_id, "item_id": local.item(line["owner"], line["sku"])[0],
+                 "qty_expected": line["qty_expected"], "qty_received": line["qty_received"], "lot": line["lot"],
+                 "expiry": dt.date.fromisoformat(line["expiry"]) if line["expiry"] else None} for line in s["lines"]]
+        _replace_children(session, InboundLine.__table__, "order_id", order_id, rows,
+                          ["order_id", "item_id", "qty_expected", "qty_received", "lot", "expiry"])
+        applied += 1
+    return applied
+
+
+def apply_outbound(session: Session, snaps: list[dict]) -> int:
+    local, pending = _Local(session), pending_documents(session)
+    applied = 0
+    for s in snaps:
+        if ("outbound", s["ref"]) in pending:
+            continue
+        _upsert(session, OutboundOrder.__table__, [{"ref": s["ref"], "channel": s["channel"], "ship_to": s["ship_to"],
+                                                    "priority": s["priority"], "status": s["status"],
+                                                    "created_at": parse_time(s["created_at"])}],
+                ["ref"], ["channel", "ship_to", "priority", "status", "created_at"])
+        order_id = session.scalar(select(OutboundOrder.id).where(OutboundOrder.ref == s["ref"]))
+        counters = ["qty", "qty_allocated", "qty_picked", "qty_packed", "qty_shipped"]
+        rows = [{"uuid": line["uuid"], "order_id": order_id, "item_id": local.item(line["owner"], line["sku"])[0],
+                 **{c: line[c] for c in counters}} for line in s["lines"]]
+        _replace_children(session, OutboundLine.__table__, "order_id", order_id, rows, ["order_id", "item_id", *counters])
+        applied += 1
+    return applied
+
+
+def apply_pick_lists(session: Session, snaps: list[dict]) -> int:
+    local, pending = _Local(session), pending_documents(session)
+    applied = 0
+    touched: set[tuple[int, int, int | None]] = set()
+    for s in snaps:
+        if ("pick_list", s["ref"]) in pending:
+            continue
+        _upsert(session, PickList.__table__, [{"ref": s["ref"], "priority": s["priority"], "status": s["status"],
+                                               "claimed_by": local.operator(s["claimed_by"]), "claimed_terminal": s["claimed_terminal"],
+                                               "created_at": parse_time(s["created_at"])}],
+                ["ref"], ["priority", "status", "claimed_by", "claimed_terminal", "created_at"])
+        list_id = session.scalar(select(PickList.id).where(PickList.ref == s["ref"]))
+        touched |= set(session.execute(select(PickTask.item_id, PickTask.bin_id, PickTask.lot_id).where(PickTask.pick_list_id == list_id)).all())
+        orders = dict(session.execute(select(OutboundOrder.ref, OutboundOrder.id).where(OutboundOrder.ref.in_([o["order"] for o in s["orders"]]))).all())
+        session.execute(delete(PickListOrder).where(PickListOrder.pick_list_id == list_id,
+                                                    PickListOrder.order_id.not_in(list(orders.values()) or [-1])))
+        _upsert(session, PickListOrder.__table__, [{"pick_list_id": list_id, "order_id": orders[o["order"]],
+                                                    "tote_id": local.container(o["tote"], o["tote_kind"])} for o in s["orders"]],
+                ["pick_list_id", "order_id"], ["tote_id"])
+        lines = dict(session.execute(select(OutboundLine.uuid, OutboundLine.id).where(OutboundLine.uuid.in_([t["line"] for t in s["tasks"]]))).all())
+        rows = []
+        for t in s["tasks"]:
+            item_id, owner_id = local.item(t["owner"], t["sku"])
+            bin_id, lot_id = local.bin(t["bin"]), local.lot(item_id, t["lot"], t["expiry"])
+            touched.add((item_id, bin_id, lot_id))
+            rows.append({"uuid": t["uuid"], "pick_list_id": list_id, "order_line_id": lines[t["line"]], "item_id": item_id, "bin_id": bin_id,
+                         "lot_id": lot_id, "quant_id": None, "qty": t["qty"], "qty_picked": t["qty_picked"], "seq": t["seq"], "status": t["status"]})
+        _replace_children(session, PickTask.__table__, "pick_list_id", list_id, rows,
+                          ["pick_list_id", "order_line_id", "item_id", "bin_id", "lot_id", "qty", "qty_picked", "seq", "status"])
+        applied += 1
+    recompute_reservations(session, touched)
+    return applied
+
+
+def recompute_for_lists(session: Session, refs: list[str]) -> None:
+    places = set()
+    for start in range(0, len(refs), 2000):
+        places |= set(session.execute(select(PickTask.item_id, PickTask.bin_id, PickTask.lot_id).join(PickList, PickList.id == PickTask.pick_list_id)
+                                      .where(PickList.ref.in_(refs[start:start + 2000]))).all())
+    recompute_reservations(session, places)
+
+
+def recompute_reservations(session: Session, places) -> None:
+    """Set each quant's reservation to what the open pick tasks on it still need (item, bin, lot; loose, available)."""
+    places = {p for p in places if p[0] is not None}
+    if not places:
+        return
+    owners = dict(session.execute(select(Item.id, Item.owner_id).where(Item.id.in_({p[0] for p in places}))).all())
+    for item_id, bin_id, lot_id in places:
+        need = session.scalar(select(func.coalesce(func.sum(PickTask.qty - PickTask.qty_picked), 0)).where(
+            PickTask.item_id == item_id, PickTask.bin_id == bin_id,
+            PickTask.lot_id == lot_id if lot_id is not None else PickTask.lot_id.is_(None), PickTask.status.in_(TO_PICK))) or 0
+        key = quant_key(item_id, bin_id, lot_id, None, owners[item_id], "available")
+        quant = session.execute(select(Quant.id, Quant.qty).where(Quant.key == key)).first()
+        if quant is None:
+            continue
+        session.execute(update(Quant).where(Quant.id == quant.id).values(reserved=max(0, int(need))))
+        session.execute(update(PickTask).where(PickTask.item_id == item_id, PickTask.bin_id == bin_id,
+                                               PickTask.lot_id == lot_id if lot_id is not None else PickTask.lot_id.is_(None),
+                                               PickTask.quant_id.is_(None)).values(quant_id=quant.id))
+
+
+def apply_count_tasks(session: Session, snaps: list[dict]) -> int:
+    local, pending = _Local(session), pending_documents(session)
+    applied = 0
+    for s in snaps:
+        if ("count_task", s["uuid"]) in pending:
+            continue
+        _upsert(session, CountTask.__table__, [{"uuid": s["uuid"], "bin_id": local.bin(s["bin"]), "blind": s["blind"], "status": s["status"],
+                                                "attempt": s["attempt"], "reason": s["reason"], "claimed_by": local.operator(s["claimed_by"]),
+                                                "claimed_terminal": s["claimed_terminal"], "created_by": local.operator(s["created_by"]),
+                                                "created_at": parse_time(s["created_at"]), "started_at": parse_time(s["started_at"])}],
+                ["uuid"], ["bin_id", "blind", "status", "attempt", "reason", "claimed_by", "claimed_terminal", "created_by",
+                           "created_at", "started_at"])
+        task_id = session.scalar(select(CountTask.id).where(CountTask.uuid == s["uuid"]))
+        rows = []
+        for line in s["lines"]:
+            item_id, _ = local.item(line["owner"], line["sku"])
+            rows.append({"uuid": line["uuid"], "task_id": task_id, "item_id": item_id, "lot_id": local.lot(item_id, line["lot"], line["expiry"]),
+                         "container_id": local.container(line["container"], None), "serial": line["serial"], "attempt": line["attempt"],
+                         "expected": line["expected"], "counted": line["counted"]})
+        _replace_children(session, CountLine.__table__, "task_id", task_id, rows,
+                          ["task_id", "item_id", "lot_id", "container_id", "serial", "attempt", "expected", "counted"])
+        applied += 1
+    return applied
+
+
+def _register_appliers() -> None:
+    from warehouse_tui.sync import pull
+
+    pull.register("inbound", apply_inbound)
+    pull.register("outbound", apply_outbound)
+    pull.register("pick_list", apply_pick_lists)
+    pull.register("count_task", apply_count_tasks)
+
+
+# =========================================================================== up: capturing a terminal's changes
+
+
+def _op(doc: str, key: str, row: str, rid, op: str, field: str | None = None, value=None) -> dict:
+    return {"doc": doc, "key": key, "row": row, "id": rid, "op": op, "field": field, "value": _iso(value)}
+
+
+def _history(obj, field: str):
+    """(old, new) of a changed attribute, or None when unchanged."""
+    hist = inspect(obj).attrs[field].history
+    if not hist.has_changes():
+        return None
+    old = hist.deleted[0] if hist.deleted else None
+    new = hist.added[0] if hist.added else None
+    return old, new
+
+
+def _badge(session, operator_id):
+    return session.get(Operator, operator_id).badge if operator_id is not None and session.get(Operator, operator_id) else None
+
+
+def _item_key(session, item_id) -> tuple[str, str]:
+    item = session.get(Item, item_id)
+    return session.get(Owner, item.owner_id).code, item.sku
+
+
+def _lot_key(session, lot_id):
+    lot = session.get(Lot, lot_id) if lot_id is not None else None
+    return (lot.code, _iso(lot.expiry)) if lot is not None else (None, None)
+
+
+def _capture(session: Session, obj, new: bool) -> list[dict]:
+    """The field operations of one changed row (empty for rows that do not sync up)."""
+    s = session
+    ops: list[dict] = []
+
+    def changed(*fields):
+        for f in fields:
+            h = _history(obj, f) if not new else (None, getattr(obj, f))
+            if h is not None and h[0] != h[1]:
+                yield f, h[0], h[1]
+
+    if isinstance(obj, InboundOrder):
+        if new:
+            return [_op("inbound", obj.ref, "order", obj.ref, "create", value={
+                "kind": obj.kind, "supplier": obj.supplier, "status": obj.status, "created_at": _iso(obj.created_at)})]
+        return [_op("inbound", obj.ref, "order", obj.ref, "set", f, v) for f, _, v in changed("status", "closed_at")]
+    if isinstance(obj, InboundLine):
+        ref = s.get(InboundOrder, obj.order_id).ref
+        if new:
+            owner, sku = _item_key(s, obj.item_id)
+            return [_op("inbound", ref, "line", obj.uuid, "create", value={
+                "owner": owner, "sku": sku, "qty_expected": obj.qty_expected, "qty_received": obj.qty_received,
+                "lot": obj.lot, "expiry": _iso(obj.expiry)})]
+        return [_op("inbound", ref, "line", obj.uuid, "add", f, (v or 0) - (o or 0)) for f, o, v in changed("qty_received")]
+    if isinstance(obj, OutboundOrder):
+        return [] if new else [_op("outbound", obj.ref, "order", obj.ref, "set", f, v) for f, _, v in changed("status")]
+    if isinstance(obj, OutboundLine):
+        if new:
+            return []
+        ref = s.get(OutboundOrder, obj.order_id).ref
+        return [_op("outbound", ref, "line", obj.uuid, "add", f, (v or 0) - (o or 0))
+                for f, o, v in changed("qty_allocated", "qty_picked", "qty_packed", "qty_shipped")]
+    if isinstance(obj, PickList):
+        if new:
+            return []
+        ops = [_op("pick_list", obj.ref, "list", obj.ref, "set", f, v) for f, _, v in changed("status")]
+        if any(True for _ in changed("claimed_by", "claimed_terminal")):
+            ops.append(_op("pick_list", obj.ref, "list", obj.ref, "claim", "claimed_by",
+                           {"badge": _badge(s, obj.claimed_by), "terminal": obj.claimed_terminal}))
+        return ops
+    if isinstance(obj, PickListOrder):
+        ref = s.get(PickList, obj.pick_list_id).ref
+        order = s.get(OutboundOrder, obj.order_id).ref
+        for _f, _o, tote_id in changed("tote_id"):
+            tote = s.get(Container, tote_id) if tote_id is not None else None
+            return [_op("pick_list", ref, "order", order, "set", "tote",
+                        {"code": tote.code, "kind": tote.kind} if tote is not None else None)]
+        return []
+    if isinstance(obj, PickTask):
+        if new:
+            return []
+        ref = s.get(PickList, obj.pick_list_id).ref
+        ops = [_op("pick_list", ref, "task", obj.uuid, "add", f, (v or 0) - (o or 0)) for f, o, v in changed("qty_picked")]
+        return ops + [_op("pick_list", ref, "task", obj.uuid, "set", f, v) for f, _, v in changed("status", "seq")]
+    if isinstance(obj, CountTask):
+        if new:
+            return [_op("count_task", obj.uuid, "task", obj.uuid, "create", value={
+                "bin": s.get(Bin, obj.bin_id).code, "blind": bool(obj.blind), "status": obj.status, "attempt": obj.attempt,
+                "reason": obj.reason, "claimed_by": _badge(s, obj.claimed_by), "claimed_terminal": obj.claimed_terminal,
+                "created_by": _badge(s, obj.created_by), "created_at": _iso(obj.created_at), "started_at": _iso(obj.started_at)})]
+        ops = [_op("count_task", obj.uuid, "task", obj.uuid, "set", f, v) for f, _, v in changed("status", "attempt", "started_at", "reason")]
+        if any(True for _ in changed("claimed_by", "claimed_terminal")):
+            ops.append(_op("count_task", obj.uuid, "task", obj.uuid, "claim", "claimed_by",
+                           {"badge": _badge(s, obj.claimed_by), "terminal": obj.claimed_terminal}))
+        return ops
+    if isinstance(obj, CountLine):
+        task = s.get(CountTask, obj.task_id)
+        if new:
+            owner, sku = _item_key(s, obj.item_id)
+            lot, expiry = _lot_key(s, obj.lot_id)
+            container = s.get(Container, obj.container_id) if obj.container_id else None
+            return [_op("count_task", task.uuid, "line", obj.uuid, "create", value={
+                "owner": owner, "sku": sku, "lot": lot, "expiry": expiry, "container": container.code if container else None,
+                "serial": obj.serial, "attempt": obj.attempt, "expected": obj.expected, "counted": obj.counted})]
+        return [_op("count_task", task.uuid, "line", obj.uuid, "set", f, v) for f, _, v in changed("expected", "counted")]
+    if isinstance(obj, WarehouseException):
+        if new:
+            return [_op("exception", obj.uuid, "exception", obj.uuid, "create", value=_exception_values(s, obj))]
+        ops = [_op("exception", obj.uuid, "exception", obj.uuid, "set", f, v)
+               for f, _, v in changed("status", "resolved_at", "resolution")]
+        for _f, _o, v in changed("resolved_by"):
+            ops.append(_op("exception", obj.uuid, "exception", obj.uuid, "set", "resolved_by", _badge(s, v)))
+        return ops
+    if isinstance(obj, Operator):
+        return [] if new else [_op("operator", obj.badge, "operator", obj.badge, "set", f, v) for f, _, v in changed("failed_logins", "locked")]
+    return []
+
+
+def _exception_values(s: Session, e: WarehouseException) -> dict:
+    data = dict(e.data) if isinstance(e.data, dict) else e.data
+    if isinstance(data, dict) and isinstance(data.get("count_task"), int):
+        task = s.get(CountTask, data["count_task"])
+        data["count_task_uuid"] = task.uuid if task is not None else None  # ids are local; the uuid travels
+    return {"kind": e.kind, "ref": e.ref, "detail": e.detail, "status": e.status, "created_at": _iso(e.created_at),
+            "created_by": _badge(s, e.created_by), "terminal": e.terminal, "resolved_by": _badge(s, e.resolved_by),
+            "resolved_at": _iso(e.resolved_at), "resolution": e.resolution, "data": data}
+
+
+def _capture_deleted(session: Session, obj) -> list[dict]:
+    if isinstance(obj, CountLine):
+        task = session.get(CountTask, obj.task_id)
+        if task is not None:
+            return [_op("count_task", task.uuid, "line", obj.uuid, "delete")]
+    return []
+
+
+def _after_flush(session: Session, _context) -> None:
+    ops: list[dict] = []
+    for obj in session.new:
+        ops += _capture(session, obj, True)
+    for obj in session.dirty:
+        if session.is_modified(obj, include_collections=False):
+            ops += _capture(session, obj, False)
+    for obj in session.deleted:
+        ops += _capture_deleted(session, obj)
+    if ops:
+        session.connection().info.setdefault(_INFO_KEY, []).extend(ops)
+
+
+def _on_commit(conn: Connection) -> None:
+    ops = conn.info.pop(_INFO_KEY, None)
+    if not ops:
+        return
+    entry = new_uuid()
+    now = utcnow()
+    conn.execute(insert(OutboxEntry.__table__).values(uuid=entry, kind="document", payload={"ops": ops}, terminal="",
+                                                      created_at=now))
+
+
+def _on_rollback(conn: Connection) -> None:
+    conn.info.pop(_INFO_KEY, None)
+
+
+def capture(db) -> None:
+    """Install the hooks that send a terminal's document changes up (Database calls this for non-upstream databases)."""
+    if getattr(db, "_documents_captured", False):
+        return
+    event.listen(db.sessions, "after_flush", _after_flush)
+    if not event.contains(db.engine, "commit", _on_commit):
+        event.listen(db.engine, "commit", _on_commit)
+        event.listen(db.engine, "rollback", _on_rollback)
+    db._documents_captured = True
+
+
+# =========================================================================== up: applying on the upstream
+
+_DOC_RANK = {"operator": 0, "inbound": 1, "outbound": 2, "pick_list": 3, "count_task": 4, "exception": 5}
+_ROW_RANK = {"order": 0, "list": 0, "task": 1, "line": 2, "exception": 0, "operator": 0}
+
+
+def ordered(ops: list[dict]) -> list[dict]:
+    """Parents before children, count tasks before the exceptions naming them; otherwise as captured."""
+    def rank(pair):
+        n, op = pair
+        row = 0 if (op["doc"], op["row"]) == ("count_task", "task") else _ROW_RANK.get(op["row"], 1)
+        return _DOC_RANK.get(op["doc"], 9), row, n
+    return [op for _, op in sorted(enumerate(ops), key=rank)]
+
+
+class _Upstream:
+    """Finds upstream rows by natural key for one entry's operations."""
+
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def one(self, model, **where):
+        query = select(model)
+        for column, value in where.items():
+            query = query.where(getattr(model, column) == value)
+        return self.s.scalars(query).one_or_none()
+
+    def operator_id(self, badge: str | None) -> int | None:
+        if badge is None:
+            return None
+        found = self.one(Operator, badge=badge)
+        return found.id if found else None
+
+    def item_id(self, owner: str, sku: str) -> int:
+        found = self.s.scalar(select(Item.id).join(Owner, Owner.id == Item.owner_id).where(Item.sku == sku, Owner.code == owner))
+        if found is None:
+            raise _Skip(f"item {sku} of owner {owner} is not known upstream")
+        return found
+
+    def lot_id(self, item_id: int, code: str | None, expiry: str | None) -> int | None:
+        if code is None:
+            return None
+        found = self.one(Lot, item_id=item_id, code=code)
+        if found is None:
+            found = Lot(item_id=item_id, code=code, expiry=dt.date.fromisoformat(expiry) if expiry else None)
+            self.s.add(found)
+            self.s.flush()
+        return found.id
+
+    def container_id(self, code: str | None, kind: str | None) -> int | None:
+        if code is None:
+            return None
+        found = self.one(Container, code=code)
+        if found is None:
+            valid = {k.value for k in ContainerKind}
+            found = Container(code=code, kind=kind if kind in valid else ContainerKind.TOTE.value)
+            self.s.add(found)
+            self.s.flush()
+        return found.id
+
+
+class _Skip(Exception):
+    """An operation that cannot be applied upstream (its document or row is unknown)."""
+
+
+def apply_document_entry(session: Session, payload: dict) -> list[str]:
+    """Apply one entry's operations in the caller's upstream transaction; returns the conflicts found (empty: applied)."""
+    up = _Upstream(session)
+    conflicts: list[str] = []
+    places: set[tuple[int, int, int | None]] = set()
+    for op in ordered(payload.get("ops", [])):
+        try:
+            note = _APPLY[op["doc"]](up, op, places)
+        except _Skip as exc:
+            note = f"{op['doc'].replace('_', ' ')} {op['key']}: {exc} — not applied"
+        if note:
+            conflicts.append(note)
+    session.flush()
+    recompute_reservations(session, places)
+    return conflicts
+
+
+def _parse(field: str, value):
+    return parse_time(value) if field in ("closed_at", "started_at", "resolved_at", "created_at") else value
+
+
+def _set_state(doc: str, row, field: str, value, what: str) -> str | None:
+    """Set a field; a closed document is not reopened (the change is reported as a conflict instead)."""
+    if field == "status" and row.status in CLOSED.get(doc, ()) and value != row.status:
+        return f"{what} is already {row.status} upstream; {value} from the terminal kept out"
+    setattr(row, field, _parse(field, value))
+    return None
+
+
+def _claim(up: _Upstream, row, op: dict, what: str) -> str | None:
+    value = op["value"] or {}
+    badge, terminal = value.get("badge"), value.get("terminal")
+    holder = up.s.get(Operator, row.claimed_by) if row.claimed_by is not None else None
+    if badge is None or holder is None or holder.badge == badge:
+        row.claimed_by = up.operator_id(badge)
+        row.claimed_terminal = terminal if badge is not None else None
+        return None
+    return (f"{what} claimed twice: by {holder.badge} on {row.claimed_terminal or '?'} and by {badge} on {terminal or '?'} — "
+            f"it stays with {holder.badge}; the work done by {badge} is kept")
+
+
+def _inbound(up: _Upstream, op: dict, places) -> str | None:
+    order = up.one(InboundOrder, ref=op["key"])
+    what = f"receipt {op['key']}"
+    if op["row"] == "order" and op["op"] == "create":
+        if order is None:
+            v = op["value"]
+            up.s.add(InboundOrder(ref=op["key"], kind=v["kind"], supplier=v["supplier"], status=v["status"], created_at=parse_time(v["created_at"])))
+            up.s.flush()
+        return None
+    if order is None:
+        raise _Skip("the document is not known upstream")
+    if op["row"] == "order":
+        return _set_state("inbound", order, op["field"], op["value"], what)
+    line = up.one(InboundLine, uuid=op["id"])
+    if op["op"] == "create":
+        if line is None:
+            v = op["value"]
+            up.s.add(InboundLine(uuid=op["id"], order_id=order.id, item_id=up.item_id(v["owner"], v["sku"]), qty_expected=v["qty_expected"],
+                                 qty_received=v["qty_received"], lot=v["lot"], expiry=dt.date.fromisoformat(v["expiry"]) if v["expiry"] else None))
+    elif line is None:
+        raise _Skip("the line is not known upstream")
+    else:
+        setattr(line, op["field"], getattr(line, op["field"]) + op["value"])
+    if order.status == "closed":
+        return f"{what} was closed upstream; received on it at the terminal anyway (kept)"
+    return None
+
+
+def _outbound(up: _Upstream, op: dict, places) -> str | None:
+    order = up.one(OutboundOrder, ref=op["key"])
+    if order is None:
+        raise _Skip("the order is not known upstream")
+    if op["row"] == "order":
+        return _set_state("outbound", order, op["field"], op["value"], f"order {op['key']}")
+    line = up.one(OutboundLine, uuid=op["id"])
+    if line is None:
+        raise _Skip("the order line is not known upstream")
+    setattr(line, op["field"], getattr(line, op["field"]) + op["value"])
+    return None
+
+
+def _pick_list(up: _Upstream, op: dict, places) -> str | None:
+    pick_list = up.one(PickList, ref=op["key"])
+    if pick_list is None:
+        raise _Skip("the pick list is not known upstream")
+    what = f"pick list {op['key']}"
+    if op["row"] == "list":
+        return _claim(up, pick_list, op, what) if op["op"] == "claim" else _set_state("pick_list", pick_list, op["field"], op["value"], what)
+    if op["row"] == "order":
+        order = up.one(OutboundOrder, ref=op["id"])
+        slot = up.one(PickListOrder, pick_list_id=pick_list.id, order_id=order.id) if order is not None else None
+        if slot is None:
+            raise _Skip(f"order {op['id']} is not on it upstream")
+        tote = op["value"]
+        slot.tote_id = up.container_id(tote["code"], tote["kind"]) if tote else None
+        return None
+    task = up.one(PickTask, uuid=op["id"])
+    if task is None:
+        raise _Skip("the pick task is not known upstream")
+    places.add((task.item_id, task.bin_id, task.lot_id))
+    if op["op"] == "add":
+        setattr(task, op["field"], getattr(task, op["field"]) + op["value"])
+    else:
+        setattr(task, op["field"], op["value"])
+    return None
+
+
+def _count_task(up: _Upstream, op: dict, places) -> str | None:
+    task = up.one(CountTask, uuid=op["key"])
+    what = f"count task of {op['key'][:8]}"
+    if op["row"] == "task" and op["op"] == "create":
+        if task is None:
+            v = op["value"]
+            bin_ = up.one(Bin, code=v["bin"])
+            if bin_ is None:
+                raise _Skip(f"bin {v['bin']} is not known upstream")
+            up.s.add(CountTask(uuid=op["key"], bin_id=bin_.id, blind=v["blind"], status=v["status"], attempt=v["attempt"], reason=v["reason"],
+                               claimed_by=up.operator_id(v["claimed_by"]), claimed_terminal=v["claimed_terminal"],
+                               created_by=up.operator_id(v["created_by"]), created_at=parse_time(v["created_at"]),
+                               started_at=parse_time(v["started_at"])))
+            up.s.flush()
+        return None
+    if task is None:
+        raise _Skip("the count task is not known upstream")
+    bin_code = up.s.get(Bin, task.bin_id).code
+    what = f"count of bin {bin_code}"
+    if op["row"] == "task":
+        return _claim(up, task, op, what) if op["op"] == "claim" else _set_state("count_task", task, op["field"], op["value"], what)
+    line = up.one(CountLine, uuid=op["id"])
+    if op["op"] == "create":
+        if line is None:
+            v = op["value"]
+            item_id = up.item_id(v["owner"], v["sku"])
+            up.s.add(CountLine(uuid=op["id"], task_id=task.id, item_id=item_id, lot_id=up.lot_id(item_id, v["lot"], v["expiry"]),
+                               container_id=up.container_id(v["container"], None), serial=v["serial"], attempt=v["attempt"],
+                               expected=v["expected"], counted=v["counted"]))
+    elif op["op"] == "delete":
+        if line is not None:
+            up.s.delete(line)
+    elif line is not None:
+        setattr(line, op["field"], op["value"])
+    return None
+
+
+def _exception(up: _Upstream, op: dict, places) -> str | None:
+    found = up.one(WarehouseException, uuid=op["key"])
+    if op["op"] == "create":
+        if found is None:
+            v = dict(op["value"])
+            data = v.get("data")
+            if isinstance(data, dict) and data.get("count_task_uuid"):
+                task = up.one(CountTask, uuid=data["count_task_uuid"])
+                data = {**data, "count_task": task.id if task is not None else None}
+            up.s.add(WarehouseException(uuid=op["key"], kind=v["kind"], ref=v["ref"], detail=v["detail"], status=v["status"],
+                                        created_at=parse_time(v["created_at"]), created_by=up.operator_id(v["created_by"]),
+                                        terminal=v["terminal"], resolved_by=up.operator_id(v["resolved_by"]),
+                                        resolved_at=parse_time(v["resolved_at"]), resolution=v["resolution"], data=data))
+        return None
+    if found is None:
+        raise _Skip("the exception is not known upstream")
+    if op["field"] == "resolved_by":
+        found.resolved_by = up.operator_id(op["value"])
+        return None
+    return _set_state("exception", found, op["field"], op["value"], f"exception {found.kind} {found.ref}")
+
+
+def _operator(up: _Upstream, op: dict, places) -> str | None:
+    found = up.one(Operator, badge=op["key"])
+    if found is None:
+        raise _Skip("the badge is not known upstream")
+    setattr(found, op["field"], op["value"])
+    return None
+
+
+_APPLY = {"inbound": _inbound, "outbound": _outbound, "pick_list": _pick_list, "count_task": _count_task,
+          "exception": _exception, "operator": _operator}
