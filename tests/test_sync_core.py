@@ -364,3 +364,10 @@ def test_a_database_not_made_upstream_is_refused(pg_url):
     with pytest.raises(UpstreamUnavailable, match="not an upstream yet"):
         open_upstream(pg_url)
 
+
+
+def test_syncing_the_upstream_with_itself_is_refused(site):
+    from warehouse_tui.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="is the upstream itself"):
+        sync_once(site.upstream, open_upstream(site.url), "T1")

@@ -243,3 +243,38 @@ def test_receiving_on_a_po_closed_upstream_is_kept_and_reported(wh):
         (conflict,) = s.scalars(select(WarehouseException).where(WarehouseException.kind == "sync_conflict")).all()
         assert "receipt PO-1 was closed upstream" in conflict.detail
     assert stock(t1) == stock(wh.upstream)
+
+
+def test_a_count_created_upstream_is_counted_on_a_terminal_and_its_variance_approved_upstream(wh):
+    from warehouse_tui.services import counting, supervisor
+
+    with wh.upstream.transaction() as s:
+        counting.create_counts(s, operator(s, "SUP", "UP"), bins=["A2"], blind=True)
+    t1 = wh.terminal("T1")
+    wh.sync("T1")
+    # the operator counts 4 OTHER in A2 (the books say 5) twice: a variance for the supervisor
+    with t1.transaction() as s:
+        view = counting.next_task(s, operator(s, "U1", "T1"))
+        other = md.item_by_sku(s, "OTHER").id
+    for _ in range(2):
+        with t1.transaction() as s:
+            counting.record(s, operator(s, "U1", "T1"), view.task_id, item_id=other, qty=4)
+            closed = counting.close_bin(s, operator(s, "U1", "T1"), view.task_id)
+    assert closed.outcome == "review"
+    wh.sync("T1")
+    with wh.upstream.reading() as s:
+        (task,) = s.scalars(select(CountTask)).all()
+        assert (task.status, task.attempt, s.get(Operator, task.claimed_by).badge) == ("review", 2, "U1")
+        (variance,) = s.scalars(select(WarehouseException).where(WarehouseException.kind == "variance")).all()
+        assert variance.data["count_task"] == task.id  # the upstream's own id for the terminal's task
+    # the supervisor approves upstream; the adjustment comes down
+    with wh.upstream.transaction() as s:
+        supervisor.approve(s, operator(s, "SUP", "UP"), variance.id)
+    wh.sync("T1")
+    assert ("OTHER", "A2", None, None, None, "MAIN", "available", 4) in stock(t1)
+    with t1.reading() as s:
+        assert s.scalars(select(CountTask.status)).one() == "approved"
+        assert s.scalars(select(WarehouseException.status).where(WarehouseException.kind == "variance")).one() == "approved"
+    for db in (wh.upstream, t1):
+        assert stock(db) == stock(wh.upstream)
+        assert check_ok(db)

@@ -120,6 +120,8 @@ def sync_once(local: Database, upstream: Database, terminal: str, *, batch_size:
     """Push, then pull: one full sync. Raises UpstreamUnavailable when the upstream goes away half-way."""
     started = time.perf_counter()
     result = SyncResult()
+    if getattr(local, "is_upstream", False):
+        raise ConfigError(f"{local.url} is the upstream itself — a terminal syncs its own database with it (check --db)")
     if not getattr(local, "_documents_captured", False):
         with local.transaction() as session:
             feed.mark_terminal(session)
