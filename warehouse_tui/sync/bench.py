@@ -91,7 +91,7 @@ def _outbox_receipts(path: Path, count: int, items: int, bins: int) -> list[dict
     return payloads
 
 
-def measure_push(admin_url: str, workdir: Path, movements: int = 20_000, batch_size: int = 2_000) -> dict:
+def measure_push(admin_url: str, workdir: Path, movements: int = 20_000, batch_size: int = 5_000) -> dict:
     from warehouse_tui.sync import open_upstream
     from warehouse_tui.sync.push import push
 

@@ -503,12 +503,18 @@ class BatchLedger:
             ct = Container.__table__
             s.execute(ct.update().where(ct.c.id == bindparam("b_id")).values(bin_id=bindparam("bin_id")), moved)
         self._inserted: dict[str, int] = {}
-        if self.movements:
-            # A plain executemany (psycopg pipelines it), then the seqs by the unique uuid: faster than RETURNING here.
+        if self.movements and self.postgres:
+            # Take the seqs first (in booking order) and COPY the rows with them: no read-back.
+            seqs = s.execute(text("SELECT nextval(pg_get_serial_sequence('movements', 'seq')) FROM generate_series(1, :n)"),
+                             {"n": len(self.movements)}).scalars().all()
+            for movement, seq in zip(self.movements, sorted(seqs)):
+                movement["seq"] = seq
+                self._inserted[movement["uuid"]] = seq
             insert_rows(s.connection(), Movement.__table__, self.movements)
-            uuids = [m["uuid"] for m in self.movements]
-            for chunk in _chunks(uuids):
-                self._inserted.update({u: seq for u, seq in s.execute(select(Movement.uuid, Movement.seq).where(among(Movement.uuid, chunk, self.postgres)))})
+        elif self.movements:
+            insert_rows(s.connection(), Movement.__table__, self.movements)
+            for chunk in _chunks([m["uuid"] for m in self.movements]):
+                self._inserted.update(s.execute(select(Movement.uuid, Movement.seq).where(Movement.uuid.in_(chunk))).all())
 
 
 class _Refused(Exception):

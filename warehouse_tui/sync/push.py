@@ -31,7 +31,7 @@ from sqlalchemy import bindparam, func, select, update
 from warehouse_tui.db.models import Container, Movement, OutboxEntry, TerminalState, utcnow
 from warehouse_tui.sync.apply import Outcome, apply_batch
 
-BATCH_SIZE = 500
+BATCH_SIZE = 5000  # entries per upstream transaction (DESIGN §9's push rate wants big batches)
 CRASH_ENV = "WAREHOUSE_SYNC_CRASH"
 
 
