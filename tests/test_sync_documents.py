@@ -278,3 +278,25 @@ def test_a_count_created_upstream_is_counted_on_a_terminal_and_its_variance_appr
     for db in (wh.upstream, t1):
         assert stock(db) == stock(wh.upstream)
         assert check_ok(db)
+
+
+def test_an_online_claim_is_taken_upstream_first_so_a_second_terminal_is_told_no_before_any_work(wh):
+    from warehouse_tui.sync.claims import PROVISIONAL, TAKEN, claim_upstream
+    from warehouse_tui.sync.worker import SyncWorker
+
+    t1, t2 = wh.terminal("T1"), wh.terminal("T2")
+    wh.sync("T1"), wh.sync("T2")
+    ref = wh.lists[0]
+    w1, w2 = SyncWorker(t1, wh.url, "T1"), SyncWorker(t2, wh.url, "T2")
+    w1.run_once(), w2.run_once()
+    assert w1.claim("pick_list", ref, "U1") == TAKEN
+    with pytest.raises(NotAllowed, match="being worked by U1 on T1"):
+        w2.claim("pick_list", ref, "U2")  # T2 has not pulled the claim yet: the upstream says no
+    assert claim_upstream(wh.link, "pick_list", "PL-99999", "U2", "T2") == PROVISIONAL
+    begin(t1, "U1", "T1", ref)  # the local claim; its push changes nothing upstream
+    assert wh.sync("T1").push.conflict == 0
+    offline = SyncWorker(t2, CLOSED_PORT_URL, "T2")
+    offline.run_once()
+    assert offline.claim("pick_list", wh.lists[1], "U2") == PROVISIONAL
+    for w in (w1, w2, offline):
+        w.stop()

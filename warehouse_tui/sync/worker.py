@@ -70,6 +70,30 @@ class SyncWorker:
             self._upstream.dispose()
             self._upstream = None
 
+    def claim(self, kind: str, key: str, badge: str) -> str:
+        """Claim a pick list or count task on the upstream first, when online (claims.claim_upstream).
+
+        Returns "taken" or "provisional" (offline, or the upstream does not know it yet:
+        the local claim goes up with the next push). Raises NotAllowed when another
+        operator holds it upstream. Called from the workflow's thread; it talks to the
+        network only when the last round found the upstream reachable.
+        """
+        from warehouse_tui.sync import UpstreamUnavailable, open_upstream
+        from warehouse_tui.sync.claims import PROVISIONAL, claim_upstream
+
+        if not self.status.online:
+            return PROVISIONAL
+        try:
+            upstream = open_upstream(self.upstream_url)
+        except UpstreamUnavailable:
+            return PROVISIONAL
+        try:
+            return claim_upstream(upstream, kind, key, badge, self.terminal)
+        except UpstreamUnavailable:
+            return PROVISIONAL
+        finally:
+            upstream.dispose()
+
     def run_once(self) -> SyncStatus:
         """One round (what the thread does each time): sync, or record why not."""
         from warehouse_tui.sync import UpstreamUnavailable, open_upstream, sync_once
