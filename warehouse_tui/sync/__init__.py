@@ -12,9 +12,13 @@ URL, made an upstream once with `warehouse-tui upstream init URL`.
   (push.py); the upstream applies each exactly once and answers applied,
   duplicate or conflict (apply.py, which also says how stock looks after a
   conflict).
+- Documents both ways (documents.py): a terminal's changes to orders, pick
+  lists, count tasks, exceptions and badges go up as field operations with the
+  outbox; claims taken online are taken on the upstream first (claims.py).
 - One sync = push, then pull: afterwards the terminal shows exactly the
   upstream's stock. The app runs it in a background thread (worker.py) that
   never holds a scan up on the network.
+- Movements are booked in batches by booking.py (ledger.post's rules, set-based).
 
 Credentials: the upstream URL comes from --upstream, WAREHOUSE_UPSTREAM or the
 0600 config file; only its redacted form (engine.redact) is ever printed.

@@ -22,6 +22,11 @@ on push order, and pushes never deadlock each other). For each entry:
   `applied_entries` and in a `sync_conflict` exception holding the whole entry,
   but no stock moves: nothing to book it against.
 
+A "document" entry (an operator's change to an order, pick list, count task,
+exception or badge; see documents.py) is applied operation by operation; a
+double claim or a change to a document the upstream already closed makes its
+outcome a conflict, with a `sync_conflict` exception, and the rest is applied.
+
 How stock looks upstream after a conflict: exactly the sum of all movements,
 conflicting ones included. A quantity conflict leaves the source quant negative
 (or below its reservation); a serial conflict leaves the serial where its last

@@ -29,7 +29,6 @@ not yet confirmed in local order — the order the upstream will book them in.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -44,7 +43,6 @@ from warehouse_tui.db.models import (
     Movement,
     MovementKind,
     Operator,
-    OutboxEntry,
     Owner,
     SerialUnit,
     TerminalState,
