@@ -50,6 +50,7 @@ class WarehouseApp(App):
         self._last_activity = time.monotonic()
         self._thread_id = threading.get_ident()
         self.floor: FloorScreen | None = None
+        self.sync_worker = None
         self._status_shown: tuple | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -61,11 +62,27 @@ class WarehouseApp(App):
         self.terminal.scanner_state = self.scanner.state.value
         self.set_interval(2.0, self._tick)
         self._count_unsynced()
+        if self.terminal.settings.upstream:
+            from warehouse_tui.sync.worker import SyncWorker
+
+            # Sync runs in its own thread: a scan never waits on the network.
+            self.sync_worker = SyncWorker(self.terminal.db, self.terminal.settings.upstream, self.terminal.name,
+                                          on_status=lambda status: self.call_from_thread(self._show_sync, status))
+            self.sync_worker.start()
+            self.terminal.upstream_claim = self.sync_worker.claim
 
     def on_resize(self, event) -> None:
         self.refresh_status()  # the status line abbreviates below 60 columns
 
+    def _show_sync(self, status) -> None:
+        self.online = "online" if status.online else "offline"
+        self.unsynced = status.pending
+        self.refresh_status()
+
     def on_unmount(self) -> None:
+        if self.sync_worker is not None:
+            self.sync_worker.on_status = None
+            self.sync_worker.stop()
         self.scanner._on_state = None  # the screen is gone: nothing left to show state on
         self.scanner.close()
 
@@ -147,7 +164,12 @@ class WarehouseApp(App):
                 self.bell()
             return
         if command == "SYNC":
-            floor.workflow.outcome = Outcome(False, "No upstream configured — sync is off on this terminal")
+            if self.sync_worker is None:
+                floor.workflow.outcome = Outcome(False, "No upstream configured — sync is off on this terminal")
+                self.bell()
+            else:
+                self.sync_worker.sync_now()
+                floor.workflow.outcome = Outcome(True, "Sync started")
             floor.render_workflow()
             return
         cls = self.workflows.get(command)

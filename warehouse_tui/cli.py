@@ -17,6 +17,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", help="SQLAlchemy URL or SQLite file path (env WAREHOUSE_DB)")
     parser.add_argument("--config", help="TOML config file")
     parser.add_argument("--terminal", help="this terminal's name (env WAREHOUSE_TERMINAL)")
+    parser.add_argument("--upstream", help="upstream SQLAlchemy URL (env WAREHOUSE_UPSTREAM; keep passwords in the env or config)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,6 +94,16 @@ def build_parser() -> argparse.ArgumentParser:
                                  "zpl without --out goes to stdout")
     p.add_argument("--printer", help="printer URL: socket://host:9100, serial://…, file:///dir")
 
+    p = sub.add_parser("sync", help="push and pull once with the upstream (--watch to keep going)")
+    _common(p)
+    p.add_argument("--watch", action="store_true", help="keep syncing every --interval seconds until Ctrl+C")
+    p.add_argument("--interval", type=float, default=5.0)
+
+    p = sub.add_parser("upstream", help="create or upgrade the upstream database (idempotent)")
+    _common(p)
+    p.add_argument("action", choices=("init",))
+    p.add_argument("url", nargs="?", help="default: --upstream / WAREHOUSE_UPSTREAM / config")
+
     p = sub.add_parser("check", help="verify the ledger invariants; exit 1 with a report when one is broken")
     _common(p)
 
@@ -108,7 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(getattr(args, "config", None), db=getattr(args, "db", None), terminal=getattr(args, "terminal", None))
+    return load_settings(getattr(args, "config", None), db=getattr(args, "db", None), terminal=getattr(args, "terminal", None),
+                         upstream=getattr(args, "upstream", None))
 
 
 def _open(args: argparse.Namespace, *, migrate: bool = True):
@@ -323,6 +335,20 @@ def cmd_labels(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sync(args: argparse.Namespace) -> int:
+    from warehouse_tui.sync import sync_command
+
+    settings = _settings(args)
+    return sync_command(_open(args), settings.upstream or "", settings.resolved_terminal(), watch=args.watch, interval=args.interval)
+
+
+def cmd_upstream(args: argparse.Namespace) -> int:
+    from warehouse_tui.sync import init_upstream
+
+    print(init_upstream(args.url or _settings(args).upstream or ""))
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from warehouse_tui.bench import run_bench
 
@@ -339,6 +365,8 @@ COMMANDS = {
     "count": cmd_count,
     "scanner": cmd_scanner,
     "labels": cmd_labels,
+    "sync": cmd_sync,
+    "upstream": cmd_upstream,
     "import": cmd_import,
     "export": cmd_export,
     "demo": cmd_demo,

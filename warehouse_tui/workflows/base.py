@@ -13,7 +13,7 @@ database is unchanged (each handler writes in one transaction at most).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from drivers.base import RawScan
@@ -60,10 +60,18 @@ class Terminal:
     name: str
     operator: Operator | None = None
     scanner_state: str = "none"
+    # Set when the terminal syncs: claims a pick list or count task on the upstream
+    # first (sync.worker.SyncWorker.claim); raises NotAllowed when another holds it.
+    upstream_claim: Callable[[str, str, str], str] | None = None
 
     @property
     def actor(self) -> Actor:
         return Actor(self.operator, self.name)
+
+    def claim_upstream(self, kind: str, key: str) -> None:
+        """Online, a document another terminal took upstream is refused before any work starts."""
+        if self.upstream_claim is not None and self.operator is not None:
+            self.upstream_claim(kind, key, self.operator.badge)
 
 
 def kinds(*names: ScanKind) -> frozenset[ScanKind]:

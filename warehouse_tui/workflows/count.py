@@ -144,12 +144,21 @@ class Count(Workflow):
     def on_start(self, scan: Scan) -> Outcome:
         with self.terminal.db.transaction() as session:
             self.view = counting.start_bin(session, self.terminal.actor, scan.bin_code)
+            self._claim_upstream(session)
         return self._begin()
 
     def cmd_next(self) -> Outcome:
         with self.terminal.db.transaction() as session:
             self.view = counting.next_task(session, self.terminal.actor)
+            self._claim_upstream(session)
         return self._begin()
+
+    def _claim_upstream(self, session) -> None:
+        # Inside the local transaction: refused upstream, the local claim rolls back too.
+        if self.terminal.upstream_claim is not None:
+            from warehouse_tui.db.models import CountTask
+
+            self.terminal.claim_upstream("count_task", session.get(CountTask, self.view.task_id).uuid)
 
     def _begin(self) -> Outcome:
         self.lpn, self.goods, self.variances, self.state = None, None, (), "item"

@@ -135,6 +135,8 @@ class Pick(Workflow):
     def _claim(self, ref: str | None) -> Outcome:
         with self.terminal.db.transaction() as session:
             self.view = picking.claim(session, self.terminal.actor, ref)
+            # Inside the local transaction: refused upstream, the local claim rolls back too.
+            self.terminal.claim_upstream("pick_list", self.view.ref)
             self.summary = []
             message = f"{self.view.ref}: {len(self.view.orders)} order(s), {self.view.total - self.view.finished} task(s) to pick"
             return self._after_totes(session, message)
