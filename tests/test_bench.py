@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from sqlalchemy import func, select
 
 from warehouse_tui.bench import percentiles
@@ -14,10 +15,11 @@ from warehouse_tui.db.models import Movement, Quant
 from warehouse_tui.services.check import run_checks
 
 
-def run_bench(workdir, samples: int, serials: int = 0) -> dict:
+def run_bench(workdir, samples: int, serials: int = 0, pg: str = "none") -> dict:
     done = subprocess.run(
         [sys.executable, "-m", "warehouse_tui.cli", "bench", "--quants", "2000", "--items", "200", "--bins", "100",
-         "--samples", str(samples), "--serials", str(serials), "--workdir", str(workdir)],
+         "--samples", str(samples), "--serials", str(serials), "--workdir", str(workdir),
+         "--pg", pg, "--sync-movements", "400", "--sync-items", "300"],
         capture_output=True, text=True, timeout=300, cwd=workdir,
     )
     assert done.returncode == 0, done.stderr
@@ -70,3 +72,15 @@ def test_bench_reports_ledger_receipt_against_bare_sql_at_both_sizes(tmp_path):
 def test_percentiles_are_in_milliseconds_and_ordered():
     figures = percentiles([i / 1000 for i in range(1, 101)])  # 1 .. 100 ms
     assert figures["p50_ms"] == 50.5 and figures["p99_ms"] == 99.01 and figures["max_ms"] == 100
+
+
+@pytest.mark.postgres
+def test_bench_reports_the_sync_figures_against_postgresql(tmp_path, pg_server):
+    report = run_bench(tmp_path, samples=3, pg=pg_server)
+    sync = report["sync"]
+    assert sync["sync_push"]["movements"] == 400 and positive(sync["sync_push"]["movements_per_s"])
+    assert positive(sync["empty_sync"]["p95_ms"])
+    assert sync["pull_items"]["items"] == 300 and positive(sync["pull_items"]["seconds"])
+    budgets = report["budgets"]
+    assert budgets["sync_push_movements_per_s"]["measured"] == sync["sync_push"]["movements_per_s"]
+    assert budgets["pull_100k_items_s"]["note"] == "300 items pulled"

@@ -50,7 +50,7 @@ import platformdirs
 from sqlalchemy import select
 
 from warehouse_tui.config import APP
-from warehouse_tui.db.engine import BUSY_TIMEOUT_MS, Database, to_url
+from warehouse_tui.db.engine import BUSY_TIMEOUT_MS, Database, redact, to_url
 from warehouse_tui.db.models import Bin, Item, Lot, Operator
 from warehouse_tui.errors import InvalidInput
 from warehouse_tui.services.demo import OPERATOR_BADGE
@@ -342,6 +342,13 @@ def _budgets(largest: dict | None, result: dict | None = None) -> dict:
         budgets["serial_receipts_10k_s"]["measured"] = round(got["seconds"] * 10_000 / got["count"], 2)
         if got["count"] != 10_000:
             budgets["serial_receipts_10k_s"]["note"] = f"extrapolated from {got['count']} receipts"
+    sync = result.get("sync")
+    if sync:
+        budgets["sync_push_movements_per_s"]["measured"] = sync["sync_push"]["movements_per_s"]
+        budgets["empty_sync_ms"]["measured"] = sync["empty_sync"]["p95_ms"]
+        budgets["pull_100k_items_s"]["measured"] = sync["pull_items"]["seconds"]
+        if sync["pull_items"].get("items", 100_000) != 100_000:
+            budgets["pull_100k_items_s"]["note"] = f"{sync['pull_items'].get('items')} items pulled"
     if "cold_start" in result:
         budgets["cold_start_s"]["measured"] = result["cold_start"]["process_wall_s"]
     for figure in budgets.values():
@@ -380,6 +387,12 @@ def run_bench(args: argparse.Namespace) -> int:
         _log(f"ledger receipt on {int(key):,} quants: {samples} samples each, ledger and bare")
         result["ledger_receipt"][key] = measure_ledger_receipt(datasets[key], samples, rng)
     result.update(measure_app(datasets, workdir, samples, int(getattr(args, "serials", 10_000))))
+    pg = getattr(args, "pg", None)
+    if pg and pg != "none":
+        from warehouse_tui.sync.bench import measure_sync
+
+        _log(f"sync figures against {redact(pg)}")
+        result["sync"] = measure_sync(pg, workdir / "sync", movements=int(args.sync_movements), items=int(args.sync_items))
     small, big = result["ledger_receipt"][str(BASE_QUANTS)], result["ledger_receipt"][str(large.quants)]
     result["growth_p95"] = round(big["p95_ms"] / small["p95_ms"], 2)
     result["bare_growth_p95"] = round(big["bare_p95_ms"] / small["bare_p95_ms"], 2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -115,6 +116,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--samples", type=int, default=500, help="timed transactions per measurement")
     p.add_argument("--workdir", help="where to build (or reuse) the datasets")
     p.add_argument("--serials", type=int, default=10_000, help="serial receipts through the full app (0 = skip)")
+    p.add_argument("--pg", default=os.environ.get("WAREHOUSE_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
+                   help="PostgreSQL server for the sync figures (scratch databases are made and dropped); 'none' skips them")
+    p.add_argument("--sync-movements", type=int, default=20_000, help="movements pushed for the push figure")
+    p.add_argument("--sync-items", type=int, default=100_000, help="items pulled for the pull figure")
     return parser
 
 
