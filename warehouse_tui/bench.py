@@ -117,7 +117,10 @@ def scaled(quants: int, items: int, bins: int, at: int) -> tuple[int, int]:
 
 def ensure_dataset(workdir: Path, quants: int, items: int, bins: int) -> Dataset:
     """The dataset of this size in `workdir`, built (in a child process) unless already there."""
-    path = workdir / f"large-v{DATASET_VERSION}-q{quants}-i{items}-b{bins}.sqlite"
+    from warehouse_tui.db.migrate import head_revision
+
+    # The schema revision is in the name: a dataset cached under an older schema is never reused.
+    path = workdir / f"large-v{DATASET_VERSION}-r{head_revision()}-q{quants}-i{items}-b{bins}.sqlite"
     if path.exists():
         _log(f"reusing {path}")
         return Dataset(path, quants, items, bins, None)
