@@ -317,6 +317,8 @@ def measure_app(datasets: dict[str, Dataset], workdir: Path, samples: int, seria
             if key == keys[-1]:
                 _log("cold start to the login screen")
                 out["cold_start"] = run_child("coldstart", str(copy))
+                _log(f"serial driver over a pseudo-terminal to committed receipt: {samples} scans")
+                out["serial_driver_to_commit"] = run_child("serial-driver", str(copy), "--samples", str(samples))
                 if serials:
                     _log(f"{serials:,} serial receipts through the full app")
                     out["serial_receipts"] = run_child("serials", str(copy), "--count", str(serials))

@@ -157,6 +157,68 @@ async def _serials(db_path: str, count: int) -> dict:
     return {"count": count, "seconds": round(total, 2), "per_scan_ms": round(total / count * 1000, 3), "peak_rss_mb": _peak_rss_mb()}
 
 
+async def _serial_driver(db_path: str, samples: int) -> dict:
+    """Scan-to-app through the real serial driver: a frame written to a pseudo-terminal (the scanner's
+    side) until the app has committed the receipt; the driver's reader thread hands it over."""
+    import asyncio
+    import os
+    import pty
+    import tty
+
+    from drivers.registry import scanner_for
+
+    master, slave = pty.openpty()
+    tty.setraw(slave)
+    path = os.ttyname(slave)
+    db, _ = _app(db_path)
+    plain, _ = prepare(db)
+    from warehouse_tui.app import WarehouseApp
+    from warehouse_tui.config import Settings
+
+    settings = Settings(db=db_path, terminal="BENCH", receiving_bin="BENCH-RCV", idle_logout_seconds=0)
+    app = WarehouseApp(db, settings, scanner=scanner_for(f"serial://{path}?baud=115200&suffix=CR"), terminal_name="BENCH",
+                       cursor_blink=False)
+    handled: list[float] = []
+    original = app.handle_raw
+
+    def timed_handle(raw):
+        outcome = original(raw)
+        handled.append(time.perf_counter())
+        return outcome
+
+    app.handle_raw = timed_handle
+    times = []
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            deadline = time.monotonic() + 10
+            while app.terminal.scanner_state != "connected" and time.monotonic() < deadline:
+                await pilot.pause(0.05)
+
+            async def scan(text: str) -> float:
+                count = len(handled)
+                t = time.perf_counter()
+                os.write(master, text.encode() + b"\r")
+                while len(handled) == count:
+                    await asyncio.sleep(0.0005)
+                return handled[-1] - t
+
+            for text in (BENCH_BADGE,):
+                await scan(text)
+            app.submit_typed(BENCH_PIN)
+            await scan("@RECEIVE")
+            await scan("@BLIND")
+            for i in range(samples + 20):
+                elapsed = await scan(f"]C101{plain[i % len(plain)]}301")
+                if not app.floor.workflow.outcome.ok:
+                    raise RuntimeError(f"bench scan refused: {app.floor.workflow.outcome.message}")
+                if i >= 20:
+                    times.append(elapsed)
+    finally:
+        os.close(master)
+        os.close(slave)
+    return {**_percentiles(times), "peak_rss_mb": _peak_rss_mb()}
+
+
 async def _coldstart(db_path: str) -> dict:
     _, app = _app(db_path)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -169,13 +231,15 @@ async def _coldstart(db_path: str) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m warehouse_tui.bench_app")
-    parser.add_argument("what", choices=("scans", "serials", "coldstart"))
+    parser.add_argument("what", choices=("scans", "serials", "coldstart", "serial-driver"))
     parser.add_argument("db")
     parser.add_argument("--samples", type=int, default=500)
     parser.add_argument("--count", type=int, default=10_000)
     args = parser.parse_args(argv)
     if args.what == "scans":
         result = asyncio.run(_scans(args.db, args.samples))
+    elif args.what == "serial-driver":
+        result = asyncio.run(_serial_driver(args.db, args.samples))
     elif args.what == "serials":
         result = asyncio.run(_serials(args.db, args.count))
     else:
