@@ -97,7 +97,9 @@ def test_reopening_a_migrated_database_does_not_run_migrations_again(tmp_path, m
     first.dispose()
 
     calls = []
-    monkeypatch.setattr(migrate.command, "upgrade", lambda *a, **k: calls.append(a))
+    import alembic.command
+
+    monkeypatch.setattr(alembic.command, "upgrade", lambda *a, **k: calls.append(a))
     second = Database(path)
     try:
         assert calls == []
@@ -227,3 +229,10 @@ def test_reading_session_does_not_block_writers(db):
     with db.reading() as s:
         s.execute(text("SELECT count(*) FROM quants")).scalar()
         assert _try_begin_immediate(path) is True
+
+
+def test_head_constant_names_the_newest_migration():
+    """migrate.HEAD lets an up-to-date database open without Alembic: it must follow the scripts."""
+    from warehouse_tui.db import migrate
+
+    assert migrate.HEAD == migrate.head_revision()

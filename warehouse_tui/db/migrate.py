@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# The newest migration's revision. Checked against the scripts by a test; it lets
+# a database that is already up to date open without loading Alembic at all
+# (a third of the app's cold start).
+HEAD = "0001"
 
 
 def script_location() -> Path:
@@ -24,6 +30,8 @@ def script_location() -> Path:
 
 
 def alembic_config(connection=None) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(script_location()))
     if connection is not None:
@@ -32,17 +40,33 @@ def alembic_config(connection=None) -> Config:
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+def _is_at_head(engine: Engine) -> bool:
+    """One query, no Alembic: whether the database already stands at HEAD."""
+    try:
+        with engine.connect() as conn:
+            versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except DBAPIError:  # no alembic_version table: a new database
+        return False
+    return versions == [HEAD]
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Migrate to `revision`; a database already there costs one query."""
-    if revision == "head" and current_revision(engine) == head_revision():
+    """Migrate to `revision`; a database already at head costs one query."""
+    if revision == "head" and _is_at_head(engine):
         return
+    from alembic import command
+
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), revision)
