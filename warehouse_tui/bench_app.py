@@ -219,6 +219,83 @@ async def _serial_driver(db_path: str, samples: int) -> dict:
     return {**_percentiles(times), "peak_rss_mb": _peak_rss_mb()}
 
 
+async def _picks(workdir: str) -> dict:
+    """Pick scans through the full app on the demo warehouse with every order waved: each bin, item, lot,
+    serial and qty entry timed from the scan to the painted screen (the receipt figure's method)."""
+    import shutil
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from warehouse_tui import cli
+    from warehouse_tui.db.models import ItemCode, SerialUnit
+    from warehouse_tui.services.demo import build_demo
+
+    path = Path(workdir) / "bench-picks.sqlite"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    build_demo(path)
+    if cli.main(["wave", "--db", str(path), "--terminal", "BENCH"]) != 0:
+        raise RuntimeError("wave failed")
+    db, app = _app(str(path))
+    times: dict[str, list[float]] = {}
+
+    async def timed(state: str, action) -> None:
+        t = time.perf_counter()
+        action()
+        await pilot._wait_for_screen()
+        app.screen._on_timer_update()
+        times.setdefault(state, []).append(time.perf_counter() - t)
+        await pilot.pause()
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.scanner.feed("U1001")
+        app.submit_typed("1234")
+        app.scanner.feed("@PICK")
+        await pilot.pause()
+        totes = iter(f"TOTE-{n:04d}" for n in range(1, 21))
+        for _ in range(2000):
+            wf = app.floor.workflow
+            state, task = wf.state, getattr(wf, "task", None)
+            if state == "list":
+                app.scanner.feed("@NEXT")
+                await pilot.pause()
+                if wf.state == "list":  # nothing left to pick
+                    break
+            elif state == "tote":
+                app.scanner.feed(next(totes))
+                await pilot.pause()
+            elif state == "bin":
+                await timed("bin", lambda: app.scanner.feed(task.bin_code))
+            elif state == "item":
+                with db.reading() as s:
+                    code = s.scalars(select(ItemCode.code).where(ItemCode.item_id == task.item_id, ItemCode.kind == "gtin")).first()
+                await timed("item", lambda: app.scanner.feed(code))
+            elif state == "lot":
+                await timed("lot", lambda: app.scanner.feed(task.lot_code))
+            elif state == "expiry":
+                await timed("expiry", lambda: app.submit_typed(f"{task.expiry:%y%m%d}"))
+            elif state == "serial":
+                with db.reading() as s:
+                    serial = s.scalars(select(SerialUnit.serial).where(SerialUnit.item_id == task.item_id, SerialUnit.status == "in_stock",
+                                                                     SerialUnit.container_id.is_(None))).first()
+                await timed("serial", lambda: app.scanner.feed(serial))
+            elif state == "qty":
+                await timed("qty", lambda: app.submit_typed(str(task.remaining)))
+            elif state == "zero":
+                await timed("zero", lambda: app.scanner.feed("@YES"))
+            elif state == "done":
+                app.scanner.feed("@DONE")
+                await pilot.pause()
+            else:
+                raise RuntimeError(f"pick bench: unexpected state {state}: {wf.outcome}")
+            if wf.outcome is not None and not wf.outcome.ok and state != "list":
+                raise RuntimeError(f"pick bench: {state} refused: {wf.outcome.message}")
+    shutil.rmtree(Path(workdir) / "labels", ignore_errors=True)
+    every = [t for ts in times.values() for t in ts]
+    return {**_percentiles(every), "by_prompt": {k: _percentiles(v) for k, v in times.items()}, "peak_rss_mb": _peak_rss_mb()}
+
+
 async def _coldstart(db_path: str) -> dict:
     _, app = _app(db_path)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -231,13 +308,15 @@ async def _coldstart(db_path: str) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m warehouse_tui.bench_app")
-    parser.add_argument("what", choices=("scans", "serials", "coldstart", "serial-driver"))
+    parser.add_argument("what", choices=("scans", "serials", "coldstart", "serial-driver", "picks"))
     parser.add_argument("db")
     parser.add_argument("--samples", type=int, default=500)
     parser.add_argument("--count", type=int, default=10_000)
     args = parser.parse_args(argv)
     if args.what == "scans":
         result = asyncio.run(_scans(args.db, args.samples))
+    elif args.what == "picks":
+        result = asyncio.run(_picks(args.db))
     elif args.what == "serial-driver":
         result = asyncio.run(_serial_driver(args.db, args.samples))
     elif args.what == "serials":
