@@ -236,3 +236,31 @@ def test_head_constant_names_the_newest_migration():
     from warehouse_tui.db import migrate
 
     assert migrate.HEAD == migrate.head_revision()
+
+
+def test_upgrading_a_0001_database_gives_every_existing_carton_line_its_own_uuid(tmp_path):
+    # given a database at 0001 holding a packed carton of two lines
+    engine = make_engine(tmp_path / "old.sqlite")
+    migrate.upgrade(engine, "0001")
+    with engine.begin() as conn:
+        for sql in (
+            "INSERT INTO owners (id, code, name) VALUES (1, 'OWN', 'Owner')",
+            "INSERT INTO items (id, owner_id, sku, description, uom, tracking, expiry_required) "
+            "VALUES (1, 1, 'SKU', 'thing', 'EA', 'none', 0)",
+            "INSERT INTO containers (id, code, kind, status) VALUES (1, 'ORD-1-1', 'carton', 'closed')",
+            "INSERT INTO outbound_orders (id, ref, channel, ship_to, priority, status, created_at) "
+            "VALUES (1, 'ORD-1', 'web', 'x', 0, 'packed', '2026-01-01')",
+            "INSERT INTO outbound_lines (id, uuid, order_id, item_id, qty, qty_allocated, qty_picked, qty_packed, qty_shipped) "
+            "VALUES (1, 'l1', 1, 1, 2, 2, 2, 2, 0)",
+            "INSERT INTO cartons (id, container_id, order_id, sscc, status) VALUES (1, 1, 1, '009501100000000011', 'closed')",
+            "INSERT INTO carton_lines (id, carton_id, order_line_id, item_id, qty) VALUES (1, 1, 1, 1, 1), (2, 1, 1, 1, 1)",
+        ):
+            conn.execute(text(sql))
+    # when it is upgraded to head
+    migrate.upgrade(engine)
+    # then each line has a uuid of its own and nothing else changed
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, uuid, qty FROM carton_lines ORDER BY id")).all()
+    engine.dispose()
+    assert [(r.id, r.qty) for r in rows] == [(1, 1), (2, 1)]
+    assert all(len(r.uuid) == 36 for r in rows) and rows[0].uuid != rows[1].uuid

@@ -843,7 +843,6 @@ def test_every_exception_left_in_the_queue_can_be_decided_by_a_supervisor(day):
         assert undecidable == [], (name, undecidable)
 
 
-@pytest.mark.xfail(reason="cartons do not sync yet (issue 6)", strict=True)
 def test_cartons_packed_on_one_terminal_are_the_same_on_every_database(day):
     site = day.site
     expected = cartons(site.t2)  # packed on T2

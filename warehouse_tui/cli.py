@@ -344,7 +344,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from warehouse_tui.sync import sync_command
 
     settings = _settings(args)
-    return sync_command(_open(args), settings.upstream or "", settings.resolved_terminal(), watch=args.watch, interval=args.interval)
+    return sync_command(_open(args), settings.upstream or "", settings.resolved_terminal(), watch=args.watch, interval=args.interval,
+                        company_prefixes=(settings.gs1_company_prefix,))
 
 
 def cmd_upstream(args: argparse.Namespace) -> int:

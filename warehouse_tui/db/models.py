@@ -368,7 +368,8 @@ class PickTask(Base):
 class Carton(Base):
     __tablename__ = "cartons"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    container_id: Mapped[int] = mapped_column(ForeignKey("containers.id"))
+    # A carton is one container; sync finds it by the container's code.
+    container_id: Mapped[int] = mapped_column(ForeignKey("containers.id"), index=True, unique=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("outbound_orders.id"), index=True)
     sscc: Mapped[str | None] = mapped_column(String(18), unique=True, nullable=True)
     weight_kg: Mapped[float | None] = mapped_column(Numeric(10, 3), nullable=True)
@@ -379,6 +380,7 @@ class Carton(Base):
 class CartonLine(Base):
     __tablename__ = "carton_lines"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)  # identity across databases
     carton_id: Mapped[int] = mapped_column(ForeignKey("cartons.id"), index=True)
     order_line_id: Mapped[int] = mapped_column(ForeignKey("outbound_lines.id"))
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
@@ -393,6 +395,23 @@ class SsccCounter(Base):
     __tablename__ = "sscc_counters"
     company_prefix: Mapped[str] = mapped_column(String(12), primary_key=True)
     last_serial: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class SsccRange(Base):
+    """A block of SSCC numbers the upstream leased to one terminal, so terminals packing offline never share one.
+
+    Upstream: one row per lease (the counter moved past it). On a terminal: its own
+    leases, used from `next_serial` up to `last_serial`.
+    """
+
+    __tablename__ = "sscc_ranges"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    company_prefix: Mapped[str] = mapped_column(String(12), index=True)
+    terminal: Mapped[str] = mapped_column(String(64))
+    first_serial: Mapped[int] = mapped_column(BigInteger)
+    last_serial: Mapped[int] = mapped_column(BigInteger)
+    next_serial: Mapped[int] = mapped_column(BigInteger)
+    leased_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class CountTask(Base):

@@ -13,7 +13,8 @@ The rules (DESIGN §5 Pack):
   only lot of it there, else the packer is asked. A serial item packs one
   scanned serial at a time, which must be in the order's tote.
 - Closing a carton takes its weight (more than 0, at most MAX_CARTON_KG) and
-  gives it the next SSCC of the company prefix (`sscc_counters`). The counter
+  gives it the next SSCC of the company prefix (`sscc_counters`; on a syncing
+  terminal the blocks the upstream leased to it, see sync/sscc.py). The counter
   moves in the same transaction as the carton, so an SSCC exists only on a
   committed carton: the label is written after the commit, and a rolled-back
   close leaves no label and no number behind.
@@ -52,6 +53,8 @@ from warehouse_tui.db.models import (
     Quant,
     SerialUnit,
     SsccCounter,
+    SsccRange,
+    SyncMeta,
     Tracking,
     utcnow,
 )
@@ -436,17 +439,33 @@ def carton_weight(value: Decimal | str | int | float) -> Decimal:
 
 
 def allocate_sscc(session: Session, company_prefix: str) -> str:
-    """The next SSCC of the company prefix; the counter moves in the caller's transaction.
+    """The next SSCC of the company prefix; the counter (or lease) moves in the caller's transaction.
 
     The extension digit takes over when the serial reference runs out, so a prefix
     issues 10 × 10^(16 - len(prefix)) SSCCs before InvalidInput says it is used up.
+    A terminal that syncs takes numbers only from the blocks the upstream leased to it
+    and raises NotAllowed (sync first) when none is left.
     """
     make_sscc(0, company_prefix, 0)  # validates the prefix before anything is written
+    width = 16 - len(company_prefix)
+    role = session.get(SyncMeta, "role")
+    if role is not None and role.value == "terminal":
+        # A syncing terminal uses only numbers the upstream leased to it (sync/sscc.py): offline
+        # terminals of one site never issue the same SSCC.
+        block = session.scalars(select(SsccRange).where(
+            SsccRange.company_prefix == company_prefix, SsccRange.next_serial <= SsccRange.last_serial)
+            .order_by(SsccRange.first_serial).limit(1).with_for_update()).first()
+        if block is None:
+            raise NotAllowed(f"No SSCC numbers of prefix {company_prefix} left on this terminal — "
+                             "sync with the upstream to lease more, then close the carton again")
+        number = block.next_serial
+        block.next_serial = number + 1
+        session.flush()
+        return make_sscc(number // 10**width, company_prefix, number % 10**width)
     counter = session.get(SsccCounter, company_prefix, with_for_update=True)
     if counter is None:
         counter = SsccCounter(company_prefix=company_prefix, last_serial=0)
         session.add(counter)
-    width = 16 - len(company_prefix)
     number = counter.last_serial + 1
     if number >= 10 * 10**width:
         raise InvalidInput(f"Every SSCC of company prefix {company_prefix} is used — configure a new prefix")

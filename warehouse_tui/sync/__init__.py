@@ -27,19 +27,22 @@ Credentials: the upstream URL comes from --upstream, WAREHOUSE_UPSTREAM or the
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from warehouse_tui.config import Settings
 from warehouse_tui.db.engine import Database, make_engine, redact, to_url
 from warehouse_tui.errors import ConfigError, WarehouseError
-from warehouse_tui.sync import documents, feed
+from warehouse_tui.sync import documents, feed, sscc
 from warehouse_tui.sync.pull import PullResult
 from warehouse_tui.sync.pull import pull as pull_changes
 from warehouse_tui.sync.push import BATCH_SIZE, PushResult, pending_count
 from warehouse_tui.sync.push import push as push_outbox
 
 CONNECT_TIMEOUT_S = 5
+DEFAULT_COMPANY_PREFIX = Settings.gs1_company_prefix  # what a terminal without a config file packs with
 documents._register_appliers()
 
 
@@ -53,6 +56,7 @@ class SyncResult:
     pull: PullResult = field(default_factory=PullResult)
     pending: int = 0
     seconds: float = 0.0
+    sscc_leased: int = 0
 
     def render(self) -> str:
         p, q = self.push, self.pull
@@ -120,8 +124,12 @@ def init_upstream(url: str) -> str:
     return f"Upstream {redact(parsed)}: {schema}; {role}."
 
 
-def sync_once(local: Database, upstream: Database, terminal: str, *, batch_size: int = BATCH_SIZE) -> SyncResult:
-    """Push, then pull: one full sync. Raises UpstreamUnavailable when the upstream goes away half-way."""
+def sync_once(local: Database, upstream: Database, terminal: str, *, batch_size: int = BATCH_SIZE,
+              company_prefixes: Iterable[str] = (DEFAULT_COMPANY_PREFIX,)) -> SyncResult:
+    """Push, pull, then top up this terminal's SSCC leases for the company prefixes it packs with (sync/sscc.py).
+
+    Raises UpstreamUnavailable when the upstream goes away half-way.
+    """
     started = time.perf_counter()
     result = SyncResult()
     if getattr(local, "is_upstream", False):
@@ -133,6 +141,7 @@ def sync_once(local: Database, upstream: Database, terminal: str, *, batch_size:
     try:
         result.push = push_outbox(local, upstream, terminal, batch_size)
         result.pull = pull_changes(local, upstream, terminal)
+        result.sscc_leased = sscc.refill(local, upstream, terminal, company_prefixes)
     except (DBAPIError, SQLAlchemyError, OSError) as exc:
         raise UpstreamUnavailable(f"Upstream {upstream.url} went away during sync ({_reason(exc, upstream.engine.url)}) — "
                                   "nothing is lost; sync again when the network is back") from None
@@ -142,7 +151,8 @@ def sync_once(local: Database, upstream: Database, terminal: str, *, batch_size:
     return result
 
 
-def sync_command(local: Database, upstream_url: str, terminal: str, *, watch: bool = False, interval: float = 5.0, out=None) -> int:
+def sync_command(local: Database, upstream_url: str, terminal: str, *, watch: bool = False, interval: float = 5.0, out=None,
+                 company_prefixes: Iterable[str] = (DEFAULT_COMPANY_PREFIX,)) -> int:
     """`warehouse-tui sync [--watch]`: 0 when synced, 1 with a clear message when the upstream is unavailable."""
     import sys
 
@@ -153,7 +163,7 @@ def sync_command(local: Database, upstream_url: str, terminal: str, *, watch: bo
         try:
             if upstream is None:
                 upstream = open_upstream(upstream_url)
-            result = sync_once(local, upstream, terminal)
+            result = sync_once(local, upstream, terminal, company_prefixes=company_prefixes)
             print(f"{terminal}: {result.render()}", file=out, flush=True)
         except UpstreamUnavailable as exc:
             if not watch:

@@ -1,4 +1,5 @@
-"""Documents in sync: inbound and outbound orders, pick lists, count tasks, exceptions, operators' lock state.
+"""Documents in sync: inbound and outbound orders (with their cartons), pick lists, count tasks, exceptions,
+operators' lock state, and (up only) audit events.
 
 Down (pull): the upstream's document as it is, by natural keys — order refs,
 pick list refs, and uuids for rows a terminal may also create (lines, tasks,
@@ -16,7 +17,8 @@ at commit as one outbox entry of kind "document":
   differences, so two terminals receiving on one PO both count;
 - set: states and values (a list done, a task skipped, a count closed);
 - create / delete: rows a terminal makes (a blind receipt and its lines, an
-  unexpected lot's line, a count task, count lines, an exception) or drops;
+  unexpected lot's line, a count task, count lines, an exception, a carton and
+  its lines, an audit event) or drops;
 - claim: who took a pick list or a count task. Upstream, a claim on a document
   nobody holds (or the same operator holds) is taken; one held by another
   operator stays theirs and the entry's outcome is a conflict: a double claim
@@ -26,18 +28,29 @@ at commit as one outbox entry of kind "document":
 Upstream (`apply_document_entry`), the operations are applied in order to the
 rows found by natural key; a change to a document the upstream already closed
 is applied too and reported as a conflict (the physical work happened).
+
+Cartons are found by their container's code, carton lines by uuid. An SSCC is
+unique: one that reaches the upstream already on another carton (possible only
+for a terminal that issued SSCCs before it first synced; synced terminals use
+leased blocks, sync/sscc.py) is kept off the second carton and reported as a
+conflict so someone relabels it. Audit events are appended upstream once and
+never come back down.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from decimal import Decimal
 
 from sqlalchemy import Connection, delete, event, func, insert, inspect, select, update
 from sqlalchemy.orm import Session
 
 from warehouse_tui.db.models import (
+    AuditEvent,
     Bin,
+    Carton,
+    CartonLine,
     Container,
     ContainerKind,
     CountLine,
@@ -71,6 +84,15 @@ CLOSED = {"inbound": {"closed"}, "outbound": {"shipped", "cancelled"}, "pick_lis
 
 def _iso(value):
     return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else value
+
+
+def _kg(value) -> str | None:
+    """A weight as text: Decimal does not survive JSON, and float would round it."""
+    return None if value is None else str(value)
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
 
 
 # =========================================================================== down: snapshots (upstream side)
@@ -110,9 +132,32 @@ def outbound_snapshots(session: Session, ids) -> list[dict]:
         owner, sku = items[r.item_id]
         lines[r.order_id].append({"uuid": r.uuid, "owner": owner, "sku": sku, "qty": r.qty, "qty_allocated": r.qty_allocated,
                                   "qty_picked": r.qty_picked, "qty_packed": r.qty_packed, "qty_shipped": r.qty_shipped})
+    cartons = _carton_snapshots(session, ids)
     return [{"ref": o.ref, "channel": o.channel, "ship_to": o.ship_to, "priority": o.priority, "status": o.status,
-             "created_at": _iso(o.created_at), "lines": lines[o.id]}
+             "created_at": _iso(o.created_at), "lines": lines[o.id], "cartons": cartons[o.id]}
             for o in session.execute(select(OutboundOrder).where(ids.of(OutboundOrder.id))).scalars()]
+
+
+def _carton_snapshots(session: Session, ids) -> dict[int, list[dict]]:
+    """The orders' cartons by order id, each with its lines, named by container code and line uuids."""
+    by_order: dict[int, list[dict]] = defaultdict(list)
+    cartons = session.execute(select(Carton, Container.code).join(Container, Container.id == Carton.container_id)
+                              .where(ids.of(Carton.order_id)).order_by(Carton.id)).all()
+    if not cartons:
+        return by_order
+    rows = session.execute(select(CartonLine, OutboundLine.uuid, Lot.code, Lot.expiry)
+                           .join(OutboundLine, OutboundLine.id == CartonLine.order_line_id).outerjoin(Lot, Lot.id == CartonLine.lot_id)
+                           .where(CartonLine.carton_id.in_([c.id for c, _ in cartons])).order_by(CartonLine.id)).all()
+    items = _item_keys(session, [r.item_id for r, *_ in rows])
+    lines = defaultdict(list)
+    for r, line_uuid, lot, expiry in rows:
+        owner, sku = items[r.item_id]
+        lines[r.carton_id].append({"uuid": r.uuid, "line": line_uuid, "owner": owner, "sku": sku, "lot": lot,
+                                   "expiry": _iso(expiry), "serial": r.serial, "qty": r.qty})
+    for c, code in cartons:
+        by_order[c.order_id].append({"code": code, "sscc": c.sscc, "weight_kg": _kg(c.weight_kg), "status": c.status,
+                                     "closed_at": _iso(c.closed_at), "lines": lines[c.id]})
+    return by_order
 
 
 def pick_list_snapshots(session: Session, ids) -> list[dict]:
@@ -281,8 +326,40 @@ def apply_outbound(session: Session, snaps: list[dict]) -> int:
         rows = [{"uuid": line["uuid"], "order_id": order_id, "item_id": local.item(line["owner"], line["sku"])[0],
                  **{c: line[c] for c in counters}} for line in s["lines"]]
         _replace_children(session, OutboundLine.__table__, "order_id", order_id, rows, ["order_id", "item_id", *counters])
+        _apply_cartons(session, local, order_id, s.get("cartons", []))
         applied += 1
     return applied
+
+
+def _apply_cartons(session: Session, local: _Local, order_id: int, cartons: list[dict]) -> None:
+    """The order's cartons as the upstream has them (cartons are only ever added, so none is dropped here)."""
+    lines_by_uuid = dict(session.execute(select(OutboundLine.uuid, OutboundLine.id).where(OutboundLine.order_id == order_id)).all())
+    for c in cartons:
+        container_id = local.container(c["code"], ContainerKind.CARTON.value)
+        _container_follows(session, container_id, c["status"])
+        if c["sscc"]:
+            # The upstream's carton owns its SSCC; a local one with the same number (a cloned terminal) is a
+            # sync conflict already, to be relabelled.
+            session.execute(update(Carton).where(Carton.sscc == c["sscc"], Carton.container_id != container_id).values(sscc=None))
+        _upsert(session, Carton.__table__, [{"container_id": container_id, "order_id": order_id, "sscc": c["sscc"],
+                                             "weight_kg": _decimal(c["weight_kg"]), "status": c["status"], "closed_at": parse_time(c["closed_at"])}],
+                ["container_id"], ["order_id", "sscc", "weight_kg", "status", "closed_at"])
+        carton_id = session.scalar(select(Carton.id).where(Carton.container_id == container_id))
+        rows = []
+        for line in c["lines"]:
+            item_id = local.item(line["owner"], line["sku"])[0]
+            rows.append({"uuid": line["uuid"], "carton_id": carton_id, "order_line_id": lines_by_uuid[line["line"]], "item_id": item_id,
+                         "lot_id": local.lot(item_id, line["lot"], line["expiry"]), "serial": line["serial"], "qty": line["qty"]})
+        _replace_children(session, CartonLine.__table__, "carton_id", carton_id, rows,
+                          ["carton_id", "order_line_id", "item_id", "lot_id", "serial", "qty"])
+
+
+def _container_follows(session: Session, container_id: int, carton_status: str) -> None:
+    """A carton's box is closed with it, and leaves the warehouse (no bin) when it ships — as packing.ship_order does."""
+    if carton_status == "shipped":
+        session.execute(update(Container).where(Container.id == container_id).values(status="shipped", bin_id=None))
+    elif carton_status == "closed":
+        session.execute(update(Container).where(Container.id == container_id).values(status="closed"))
 
 
 def apply_pick_lists(session: Session, snaps: list[dict]) -> int:
@@ -495,6 +572,28 @@ def _capture(session: Session, obj, new: bool) -> list[dict]:
         for _f, _o, v in changed("resolved_by"):
             ops.append(_op("exception", obj.uuid, "exception", obj.uuid, "set", "resolved_by", _badge(s, v)))
         return ops
+    if isinstance(obj, Carton):
+        ref = s.get(OutboundOrder, obj.order_id).ref
+        code = s.get(Container, obj.container_id).code
+        if new:
+            return [_op("outbound", ref, "carton", code, "create", value={
+                "status": obj.status, "sscc": obj.sscc, "weight_kg": _kg(obj.weight_kg), "closed_at": _iso(obj.closed_at)})]
+        return [_op("outbound", ref, "carton", code, "set", f, _kg(v) if f == "weight_kg" else v)
+                for f, _, v in changed("sscc", "weight_kg", "status", "closed_at")]
+    if isinstance(obj, CartonLine):
+        carton = s.get(Carton, obj.carton_id)
+        ref = s.get(OutboundOrder, carton.order_id).ref
+        if new:
+            owner, sku = _item_key(s, obj.item_id)
+            lot, expiry = _lot_key(s, obj.lot_id)
+            return [_op("outbound", ref, "carton_line", obj.uuid, "create", value={
+                "carton": s.get(Container, carton.container_id).code, "line": s.get(OutboundLine, obj.order_line_id).uuid,
+                "owner": owner, "sku": sku, "lot": lot, "expiry": expiry, "serial": obj.serial, "qty": obj.qty})]
+        return [_op("outbound", ref, "carton_line", obj.uuid, "add", f, (v or 0) - (o or 0)) for f, o, v in changed("qty")]
+    if isinstance(obj, AuditEvent):
+        # Append-only: sent up once (the outbox entry's uuid makes it exactly once), never pulled back.
+        return [_op("audit", obj.kind, "event", None, "create", value={
+            "at": _iso(obj.at), "kind": obj.kind, "badge": obj.badge, "terminal": obj.terminal, "detail": obj.detail})] if new else []
     if isinstance(obj, Operator):
         return [] if new else [_op("operator", obj.badge, "operator", obj.badge, "set", f, v) for f, _, v in changed("failed_logins", "locked")]
     return []
@@ -558,8 +657,9 @@ def capture(db) -> None:
 
 # =========================================================================== up: applying on the upstream
 
-_DOC_RANK = {"operator": 0, "inbound": 1, "outbound": 2, "pick_list": 3, "count_task": 4, "exception": 5}
-_ROW_RANK = {"order": 0, "list": 0, "task": 1, "line": 2, "exception": 0, "operator": 0}
+_DOC_RANK = {"operator": 0, "inbound": 1, "outbound": 2, "pick_list": 3, "count_task": 4, "exception": 5, "audit": 6}
+_ROW_RANK = {"order": 0, "list": 0, "task": 1, "line": 2, "carton": 3, "carton_line": 4, "exception": 0, "operator": 0,
+             "event": 0}
 
 
 def ordered(ops: list[dict]) -> list[dict]:
@@ -696,10 +796,95 @@ def _outbound(up: _Upstream, op: dict, places) -> str | None:
         raise _Skip("the order is not known upstream")
     if op["row"] == "order":
         return _set_state("outbound", order, op["field"], op["value"], f"order {op['key']}")
+    if op["row"] == "carton":
+        return _carton(up, order, op)
+    if op["row"] == "carton_line":
+        return _carton_line(up, order, op)
     line = up.one(OutboundLine, uuid=op["id"])
     if line is None:
         raise _Skip("the order line is not known upstream")
     setattr(line, op["field"], getattr(line, op["field"]) + op["value"])
+    return None
+
+
+def _sscc_taken(up: _Upstream, sscc: str | None, carton_id: int | None) -> str | None:
+    """Another carton's code when that SSCC is already on one upstream (two labels with one number)."""
+    if not sscc:
+        return None
+    other = up.s.execute(select(Container.code).join(Carton, Carton.container_id == Container.id)
+                         .where(Carton.sscc == sscc, Carton.id != (carton_id or -1))).scalar()
+    return other
+
+
+def _carton(up: _Upstream, order: OutboundOrder, op: dict) -> str | None:
+    """A carton packed on a terminal: created or changed upstream; an SSCC already on another carton is kept out."""
+    container_id = up.container_id(op["id"], ContainerKind.CARTON.value)
+    carton = up.one(Carton, container_id=container_id)
+    if op["op"] == "create":
+        if carton is not None:
+            return None
+        v = op["value"]
+        other = _sscc_taken(up, v["sscc"], None)
+        carton = Carton(container_id=container_id, order_id=order.id, sscc=None if other else v["sscc"], weight_kg=_decimal(v["weight_kg"]),
+                        status=v["status"], closed_at=parse_time(v["closed_at"]))
+        up.s.add(carton)
+        up.s.flush()
+        _box_follows(up, container_id, v["status"])
+        return _sscc_clash(op["id"], v["sscc"], other)
+    if carton is None:
+        raise _Skip(f"carton {op['id']} is not known upstream")
+    if op["field"] == "sscc":
+        other = _sscc_taken(up, op["value"], carton.id)
+        if other:
+            return _sscc_clash(op["id"], op["value"], other)
+    value = _decimal(op["value"]) if op["field"] == "weight_kg" else _parse(op["field"], op["value"])
+    setattr(carton, op["field"], value)
+    up.s.flush()
+    if op["field"] == "status":
+        _box_follows(up, container_id, op["value"])
+    return None
+
+
+def _sscc_clash(code: str, sscc: str | None, other: str | None) -> str | None:
+    if not other:
+        return None
+    return f"SSCC {sscc} of carton {code} is already on carton {other} upstream — relabel {code}; it is kept without an SSCC"
+
+
+def _box_follows(up: _Upstream, container_id: int, status: str) -> None:
+    box = up.s.get(Container, container_id)
+    if status in ("closed", "shipped"):
+        box.status = status
+    if status == "shipped":
+        box.bin_id = None
+
+
+def _carton_line(up: _Upstream, order: OutboundOrder, op: dict) -> str | None:
+    line = up.one(CartonLine, uuid=op["id"])
+    if op["op"] == "create":
+        if line is not None:
+            return None
+        v = op["value"]
+        container = up.one(Container, code=v["carton"])
+        carton = up.one(Carton, container_id=container.id) if container is not None else None
+        order_line = up.one(OutboundLine, uuid=v["line"])
+        if carton is None or order_line is None:
+            raise _Skip(f"carton {v['carton']} or its order line is not known upstream")
+        item_id = up.item_id(v["owner"], v["sku"])
+        up.s.add(CartonLine(uuid=op["id"], carton_id=carton.id, order_line_id=order_line.id, item_id=item_id,
+                            lot_id=up.lot_id(item_id, v["lot"], v["expiry"]), serial=v["serial"], qty=v["qty"]))
+        return None
+    if line is None:
+        raise _Skip("the carton line is not known upstream")
+    line.qty += op["value"]
+    return None
+
+
+def _audit(up: _Upstream, op: dict, places) -> str | None:
+    """An audit event of a terminal (login, failed login, override, approval): appended upstream, never changed."""
+    v = op["value"]
+    up.s.add(AuditEvent(at=parse_time(v["at"]), kind=v["kind"], operator_id=up.operator_id(v["badge"]), badge=v["badge"],
+                        terminal=v["terminal"], detail=v["detail"]))
     return None
 
 
@@ -797,4 +982,4 @@ def _operator(up: _Upstream, op: dict, places) -> str | None:
 
 
 _APPLY = {"inbound": _inbound, "outbound": _outbound, "pick_list": _pick_list, "count_task": _count_task,
-          "exception": _exception, "operator": _operator}
+          "exception": _exception, "operator": _operator, "audit": _audit}

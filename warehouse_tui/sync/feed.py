@@ -4,7 +4,7 @@ What goes in. A database becomes an upstream with `mark_upstream` (run by
 `warehouse-tui upstream init`). From then on every `Database` opened on it has
 session hooks (`watch`) that note, at each flush, which aggregate changed —
 an owner, item (with its codes), bin, operator, inbound or outbound order (with
-its lines), pick list (with its orders and tasks), count task (with its lines),
+its lines and cartons), pick list (with its orders and tasks), count task (with its lines),
 exception or movement — and at commit write one `change_feed` row per changed
 aggregate: (seq, kind, ref_id = the aggregate's id on the upstream). Rows carry
 no data: a pull reads the aggregate as it is when pulled (`snapshots`), by
@@ -37,10 +37,12 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from sqlalchemy import ARRAY, Connection, any_, bindparam, event, func, insert, literal, select, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, object_session
 
 from warehouse_tui.db.models import (
     Bin,
+    Carton,
+    CartonLine,
     ChangeFeed,
     Container,
     CountLine,
@@ -108,6 +110,11 @@ def _aggregate(obj: object) -> tuple[str, int] | None:
         return "count_task", obj.task_id
     if isinstance(obj, WarehouseException):
         return "exception", obj.id
+    if isinstance(obj, Carton):
+        return "outbound", obj.order_id
+    if isinstance(obj, CartonLine):
+        carton = object_session(obj).get(Carton, obj.carton_id) if obj.carton_id is not None else None
+        return ("outbound", carton.order_id) if carton is not None else None
     return None
 
 

@@ -310,6 +310,11 @@ def _settle(session: Session, own: list[dict], others: list[dict]) -> None:
         settle_serial(session, item_id, serial)
     for container_id in moved:
         settle_container(session, container_id)
+    # Booking a movement into a carton stands the carton in the pack bin; a shipped one has left (its order says so).
+    ids = list(containers.values())
+    for start in range(0, len(ids), 5000):
+        session.execute(update(Container).where(Container.id.in_(ids[start:start + 5000]), Container.status == "shipped")
+                        .values(bin_id=None))
 
 
 def _last_first():
@@ -340,11 +345,12 @@ def settle_serial(session: Session, item_id: int, serial: str) -> None:
 
 
 def settle_container(session: Session, container_id: int) -> None:
-    """Stand a container where the last movement into it put it."""
+    """Stand a container where the last movement into it put it; a shipped one has left the warehouse."""
     last = session.scalars(select(Movement.to_bin_id).where(Movement.to_container_id == container_id)
                            .order_by(*_last_first()).limit(1)).first()
     if last is not None:
-        session.execute(update(Container).where(Container.id == container_id).values(bin_id=last))
+        session.execute(update(Container).where(Container.id == container_id, Container.status != "shipped").values(bin_id=last))
+        session.execute(update(Container).where(Container.id == container_id, Container.status == "shipped").values(bin_id=None))
 
 
 APPLIERS = {
