@@ -12,6 +12,7 @@ serial units and container places must be identical.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import shutil
 import uuid
 from pathlib import Path
@@ -28,6 +29,7 @@ from warehouse_tui.errors import InvalidInput, InvariantViolation, NotAllowed, N
 from warehouse_tui.services import masterdata as md
 from warehouse_tui.services.ledger import Actor, post
 from warehouse_tui.sync.booking import BOOKED, CONFLICT, REFUSED, BatchLedger
+from warehouse_tui.sync.push import cyclic_gc_paused
 
 BINS = ["R1", "A1", "A2", "BLK"]
 LOTS = {"L1": "2030-01-31", "L2": "2031-06-30"}
@@ -190,3 +192,23 @@ def test_lenient_batch_booking_matches_allow_negative_posts(template, tmp_path_f
     finally:
         one.dispose()
         batch.dispose()
+
+
+def test_a_push_holds_the_cyclic_collector_off_and_gives_it_back_as_it_found_it():
+    # given the collector on, and two pushes overlapping (the app's worker and, say, a CLI sync in one process)
+    gc.enable()
+    with cyclic_gc_paused():
+        with cyclic_gc_paused():
+            assert not gc.isenabled()
+        # when the second ends, the first still runs: the collector stays off
+        assert not gc.isenabled()
+    # then on again once the last push ended
+    assert gc.isenabled()
+    # and given a host that keeps it off, a push leaves it off
+    gc.disable()
+    try:
+        with cyclic_gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
