@@ -48,7 +48,7 @@ from warehouse_tui.db.models import AppliedEntry, Operator, WarehouseException, 
 from warehouse_tui.sync import feed
 from warehouse_tui.sync.booking import CONFLICT as BOOK_CONFLICT
 from warehouse_tui.sync.booking import REFUSED, BatchLedger
-from warehouse_tui.sync.documents import apply_document_entry
+from warehouse_tui.sync.documents import apply_document_entry, record_document_conflict
 from warehouse_tui.sync.feed import PUSH_LOCK
 
 APPLIED = "applied"
@@ -106,10 +106,10 @@ def apply_batch(session: Session, terminal: str, entries: list[dict]) -> list[Ou
             outcomes[b.uuid] = Outcome(b.uuid, APPLIED)
     for e in fresh:
         if e["kind"] == "document":
-            conflicts = apply_document_entry(session, e["payload"])
+            conflicts = apply_document_entry(session, e["payload"], terminal)
             if conflicts:
                 reason = "; ".join(conflicts)
-                _record_document_conflict(session, terminal, e["payload"], reason)
+                record_document_conflict(session, terminal, e["uuid"], e["payload"], reason)
                 outcomes[e["uuid"]] = Outcome(e["uuid"], CONFLICT, reason)
             else:
                 outcomes[e["uuid"]] = Outcome(e["uuid"], APPLIED)
@@ -124,15 +124,6 @@ def apply_batch(session: Session, terminal: str, entries: list[dict]) -> list[Ou
              "detail": outcomes[e["uuid"]].detail, "applied_at": now} for e in fresh])
     session.flush()
     return [outcomes[e["uuid"]] for e in entries]
-
-
-def _record_document_conflict(session: Session, terminal: str, payload: dict, reason: str) -> None:
-    docs = sorted({f"{op['doc']} {op['key']}" for op in payload.get("ops", [])})
-    ref = next((op["key"] for op in payload.get("ops", []) if op["doc"] in ("pick_list", "inbound", "outbound")), "")
-    session.add(WarehouseException(
-        kind=SYNC_CONFLICT, ref=str(ref)[:64], detail=f"{terminal}: {reason}", status="open", terminal=terminal[:64],
-        data={"entry": payload, "reason": reason, "booked": True, "documents": docs},
-    ))
 
 
 def _operators(session: Session, badges) -> dict[str, int]:

@@ -674,8 +674,10 @@ def ordered(ops: list[dict]) -> list[dict]:
 class _Upstream:
     """Finds upstream rows by natural key for one entry's operations."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, terminal: str = "") -> None:
         self.s = session
+        self.terminal = terminal  # the pushing terminal
+        self.kept_out: dict[str, str] = {}  # count task uuid -> why this entry's changes to it are kept out
 
     def one(self, model, **where):
         query = select(model)
@@ -721,10 +723,11 @@ class _Skip(Exception):
     """An operation that cannot be applied upstream (its document or row is unknown)."""
 
 
-def apply_document_entry(session: Session, payload: dict) -> list[str]:
+def apply_document_entry(session: Session, payload: dict, terminal: str = "") -> list[str]:
     """Apply one entry's operations in the caller's upstream transaction; returns the conflicts found (empty: applied)."""
-    up = _Upstream(session)
-    conflicts: list[str] = []
+    up = _Upstream(session, terminal)
+    up.kept_out = _counts_kept_out(up, payload.get("ops", []))
+    conflicts: list[str] = list(up.kept_out.values())
     places: set[tuple[int, int, int | None]] = set()
     for op in ordered(payload.get("ops", [])):
         try:
@@ -736,6 +739,79 @@ def apply_document_entry(session: Session, payload: dict) -> list[str]:
     session.flush()
     recompute_reservations(session, places)
     return conflicts
+
+
+DECISIONS = ("approved", "rejected")
+
+
+def record_document_conflict(session: Session, terminal: str, uuid: str, payload: dict, reason: str) -> None:
+    """Put a document entry's conflict in the supervisor queue: one open sync conflict per terminal and document.
+
+    A double claim usually conflicts in every later transaction of the same work (the
+    count's lines, its recount, its variance); those join the open conflict of the first
+    instead of filling the queue with copies. Each entry and reason is kept in its data.
+    """
+    docs = sorted({f"{op['doc']} {op['key']}" for op in payload.get("ops", [])})
+    record = {"uuid": uuid, "entry": payload, "reason": reason}
+    for open_one in session.scalars(select(WarehouseException).where(
+            WarehouseException.kind == "sync_conflict", WarehouseException.status == "open",
+            WarehouseException.terminal == terminal[:64])):
+        data = open_one.data if isinstance(open_one.data, dict) else {}
+        if data.get("documents") == docs:
+            more = [*data.get("more", []), record]
+            open_one.data = {**data, "more": more}
+            open_one.detail = f"{open_one.detail.split(' (+')[0]} (+{len(more)} more from the same work)"
+            return
+    session.add(WarehouseException(
+        kind="sync_conflict", ref=_conflict_ref(session, payload)[:64], detail=f"{terminal}: {reason}", status="open",
+        terminal=terminal[:64], data={**record, "booked": True, "documents": docs},
+    ))
+
+
+def _conflict_ref(session: Session, payload: dict) -> str:
+    """What the queue calls the conflict: the order, receipt or pick list, or the counted bin."""
+    for op in payload.get("ops", []):
+        if op["doc"] in ("pick_list", "inbound", "outbound"):
+            return str(op["key"])
+    for op in payload.get("ops", []):
+        if op["doc"] == "count_task":
+            code = session.scalar(select(Bin.code).join(CountTask, CountTask.bin_id == Bin.id).where(CountTask.uuid == op["key"]))
+            if code:
+                return code
+    return ""
+
+
+def _counts_kept_out(up: _Upstream, ops: list[dict]) -> dict[str, str]:
+    """Count tasks this entry must leave alone, with the reason: one count of a bin stands, not two.
+
+    A count that reaches the upstream after the task was closed there, or while another
+    terminal holds the task (its claim taken first, online or pushed first), is kept out
+    whole — task fields, lines and the variance it raised — and reported as a conflict
+    with the entry, so the supervisor still has what was counted. A supervisor's decision
+    (approve or reject a task in review) may come from any terminal.
+    """
+    by_task: dict[str, list[dict]] = defaultdict(list)
+    for op in ops:
+        if op["doc"] == "count_task":
+            by_task[op["key"]].append(op)
+    kept: dict[str, str] = {}
+    for key, task_ops in by_task.items():
+        task = up.one(CountTask, uuid=key)
+        if task is None:
+            continue
+        where = f"count of bin {up.s.get(Bin, task.bin_id).code}"
+        by = f" from {up.terminal}" if up.terminal else ""
+        decision = all(o["row"] == "task" and o["op"] == "set" and o["field"] == "status" and o["value"] in DECISIONS
+                       for o in task_ops)
+        holder = up.s.get(Operator, task.claimed_by) if task.claimed_by is not None else None
+        who = " ".join(filter(None, (holder.badge if holder is not None else None,
+                                     f"on {task.claimed_terminal}" if task.claimed_terminal else None)))
+        if task.status in CLOSED["count_task"]:
+            kept[key] = f"{where} was already {task.status} upstream" + (f" (counted by {who})" if who else "") + \
+                f"; this count{by} is kept out"
+        elif not decision and task.claimed_terminal and up.terminal and task.claimed_terminal != up.terminal:
+            kept[key] = f"{where} is held by {who}; this count{by} is kept out"
+    return kept
 
 
 def _parse(field: str, value):
@@ -915,6 +991,8 @@ def _pick_list(up: _Upstream, op: dict, places) -> str | None:
 
 
 def _count_task(up: _Upstream, op: dict, places) -> str | None:
+    if op["key"] in up.kept_out:
+        return None  # reported once for the whole entry (apply_document_entry)
     task = up.one(CountTask, uuid=op["key"])
     what = f"count task of {op['key'][:8]}"
     if op["row"] == "task" and op["op"] == "create":
@@ -960,6 +1038,11 @@ def _exception(up: _Upstream, op: dict, places) -> str | None:
             if isinstance(data, dict) and data.get("count_task_uuid"):
                 task = up.one(CountTask, uuid=data["count_task_uuid"])
                 data = {**data, "count_task": task.id if task is not None else None}
+                kept = up.kept_out.get(data["count_task_uuid"])
+                if kept and v["status"] == "open":
+                    # Its count was kept out: nothing left to decide (the sync conflict holds the count).
+                    v.update(status="rejected", resolution=f"Kept out by sync: {kept}"[:300], resolved_at=utcnow().isoformat(),
+                             resolved_by=None)
             up.s.add(WarehouseException(uuid=op["key"], kind=v["kind"], ref=v["ref"], detail=v["detail"], status=v["status"],
                                         created_at=parse_time(v["created_at"]), created_by=up.operator_id(v["created_by"]),
                                         terminal=v["terminal"], resolved_by=up.operator_id(v["resolved_by"]),
