@@ -67,7 +67,8 @@ class WarehouseApp(App):
 
             # Sync runs in its own thread: a scan never waits on the network.
             self.sync_worker = SyncWorker(self.terminal.db, self.terminal.settings.upstream, self.terminal.name,
-                                          on_status=lambda status: self.call_from_thread(self._show_sync, status))
+                                          on_status=lambda status: self.call_from_thread(self._show_sync, status),
+                                          company_prefixes=(self.terminal.settings.gs1_company_prefix,))
             self.sync_worker.start()
             self.terminal.upstream_claim = self.sync_worker.claim
 

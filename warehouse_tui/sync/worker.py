@@ -36,8 +36,9 @@ class SyncWorker:
     """Syncs `local` (the app's Database) with the upstream URL in a daemon thread."""
 
     def __init__(self, local, upstream_url: str, terminal: str, *, interval: float = 5.0,
-                 on_status: Callable[[SyncStatus], None] | None = None) -> None:
+                 on_status: Callable[[SyncStatus], None] | None = None, company_prefixes: tuple[str, ...] = ()) -> None:
         self.local = local
+        self.company_prefixes = company_prefixes  # the GS1 prefixes this terminal packs with: SSCC leases (sync/sscc.py)
         self.upstream_url = upstream_url
         self.terminal = terminal
         self.interval = interval
@@ -101,7 +102,8 @@ class SyncWorker:
         try:
             if self._upstream is None:
                 self._upstream = open_upstream(self.upstream_url)
-            result = sync_once(self.local, self._upstream, self.terminal)
+            result = sync_once(self.local, self._upstream, self.terminal,
+                               **({"company_prefixes": self.company_prefixes} if self.company_prefixes else {}))
             status = SyncStatus(True, result.pending, utcnow(), result.render())
         except UpstreamUnavailable as exc:
             if self._upstream is not None:
