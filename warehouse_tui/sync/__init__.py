@@ -42,6 +42,28 @@ from warehouse_tui.sync.push import BATCH_SIZE, PushResult, pending_count
 from warehouse_tui.sync.push import push as push_outbox
 
 CONNECT_TIMEOUT_S = 5
+# A network that goes bad mid-sync ends the sync as UpstreamUnavailable, never hangs it
+# (DESIGN §8). Three guards, none of which cuts long healthy work:
+# - TCP keepalives and TCP_USER_TIMEOUT (this side's kernel): a link that loses packets is
+#   declared dead once probes or sent data go unacknowledged this long. The server's kernel
+#   acknowledges while a long statement runs, so a 5,000-entry push batch or a 100k-item
+#   pull is never cut by them.
+KEEPALIVE_IDLE_S = 10
+KEEPALIVE_INTERVAL_S = 5
+KEEPALIVE_COUNT = 3
+TCP_USER_TIMEOUT_MS = 30_000
+# - Silence: while a sync waits on the upstream, it gives the connection up after this long
+#   without a byte either way. For a hung server or middlebox the kernels still acknowledge,
+#   so only this notices. The longest silence of healthy work is one statement, or a push
+#   waiting for PUSH_LOCK behind other terminals' batches (each applies in well under a
+#   second at DESIGN §9's rate); a pull streams its rows. It is longer than the idle limit
+#   below, so a push queued behind a vanished terminal outlasts that terminal's session.
+UPSTREAM_SILENCE_S = 30.0
+# - On the upstream: a terminal that vanished inside a transaction (Wi-Fi gone: no FIN ever
+#   arrives) would hold PUSH_LOCK, and with it every other terminal's push, until the server's
+#   own keepalive noticed (two hours by default). The server ends a sync session left idle
+#   inside a transaction this long; a healthy sync is idle there only between its statements.
+UPSTREAM_IDLE_IN_TRANSACTION_S = 20
 DEFAULT_COMPANY_PREFIX = Settings.gs1_company_prefix  # what a terminal without a config file packs with
 documents._register_appliers()
 
@@ -68,6 +90,12 @@ class SyncResult:
 
 def _reason(exc: BaseException, url) -> str:
     """The driver's first line, with the password taken out should it appear."""
+    # Cleaning up after a dropped connection can fail in turn (SQLAlchemy's "Can't reconnect until
+    # invalid transaction is rolled back"): name the drop, the error that started it.
+    cause = exc
+    while cause is not None and not isinstance(cause, (DBAPIError, OSError)):
+        cause = cause.__context__
+    exc = cause or exc
     orig = getattr(exc, "orig", None) or exc
     first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
     password = getattr(url, "password", None)
@@ -76,14 +104,94 @@ def _reason(exc: BaseException, url) -> str:
     return first[:200]
 
 
+def _postgres_connect_args(parsed) -> dict:
+    """libpq settings of an upstream connection (see the constants above); what the URL sets itself wins."""
+    wanted = {"connect_timeout": CONNECT_TIMEOUT_S, "keepalives": 1, "keepalives_idle": KEEPALIVE_IDLE_S,
+              "keepalives_interval": KEEPALIVE_INTERVAL_S, "keepalives_count": KEEPALIVE_COUNT,
+              "tcp_user_timeout": TCP_USER_TIMEOUT_MS}
+    return {key: value for key, value in wanted.items() if key not in parsed.query}
+
+
+def _guard_sync_connections(engine) -> None:
+    """Sync connections give up a silent upstream (UPSTREAM_SILENCE_S); the server ends them when left
+    idle inside a transaction (UPSTREAM_IDLE_IN_TRANSACTION_S). Both read when the upstream is opened."""
+    from sqlalchemy import event
+
+    connection_class = _silence_limited_connection()
+    silence = UPSTREAM_SILENCE_S
+    idle_ms = int(UPSTREAM_IDLE_IN_TRANSACTION_S * 1000)
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(_dialect, _record, cargs, cparams):
+        conn = connection_class.connect(*cargs, **cparams)
+        conn.silence_limit_s = silence
+        return conn
+
+    @event.listens_for(engine, "connect")
+    def _limit_idle_transactions(dbapi_connection, _record) -> None:
+        # A SET rather than libpq's `options`: connection poolers in front of PostgreSQL refuse that one.
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET idle_in_transaction_session_timeout = {idle_ms}")
+        dbapi_connection.commit()
+
+
+_silence_limited: type | None = None
+
+
+def _silence_limited_connection() -> type:
+    """psycopg's Connection, each of whose waits on the server ends once the socket was silent too long."""
+    global _silence_limited
+    if _silence_limited is None:
+        import psycopg
+
+        class SilenceLimitedConnection(psycopg.Connection):
+            silence_limit_s: float | None = None
+
+            def wait(self, gen, *args, **kwargs):
+                if self.silence_limit_s is not None:
+                    gen = _until_silent(self, gen, self.silence_limit_s)
+                return super().wait(gen, *args, **kwargs)
+
+        _silence_limited = SilenceLimitedConnection
+    return _silence_limited
+
+
+def _until_silent(conn, gen, limit: float):
+    """Drive one of psycopg's I/O generators; close `conn` once its socket had nothing to do for `limit` seconds.
+
+    psycopg's wait loop resumes the generator with "nothing ready" (0) every 0.1 s (so Ctrl-C
+    is noticed); a run of those is the silence. Closing the libpq connection makes it broken,
+    so SQLAlchemy discards it instead of pooling it.
+    """
+    import psycopg
+
+    quiet_since = time.monotonic()
+    try:
+        state = next(gen)
+        while True:
+            ready = yield state
+            if ready:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= limit:
+                gen.close()
+                conn.pgconn.finish()
+                raise psycopg.OperationalError(f"nothing from the server for {limit:g} s — connection given up")
+            state = gen.send(ready)
+    except StopIteration as done:
+        return done.value
+
+
 def open_upstream(url: str) -> Database:
     """The upstream as a Database, checked reachable, at this version's schema and made an upstream."""
     if not url:
         raise ConfigError("No upstream configured — set --upstream, WAREHOUSE_UPSTREAM or `upstream` in the config file")
     parsed = to_url(url)
-    kwargs = {"connect_args": {"connect_timeout": CONNECT_TIMEOUT_S}} if parsed.get_backend_name() == "postgresql" else {}
+    postgres = parsed.get_backend_name() == "postgresql"
+    kwargs = {"connect_args": _postgres_connect_args(parsed)} if postgres else {}
     try:
         engine = make_engine(url, **kwargs)
+        if postgres:
+            _guard_sync_connections(engine)
         db = Database(engine, migrate=False)
         from warehouse_tui.db.migrate import current_revision, head_revision
 
@@ -106,7 +214,8 @@ def init_upstream(url: str) -> str:
     from warehouse_tui.db.migrate import current_revision, upgrade
 
     parsed = to_url(url)
-    kwargs = {"connect_args": {"connect_timeout": CONNECT_TIMEOUT_S}} if parsed.get_backend_name() == "postgresql" else {}
+    # TCP guards only: upgrading or publishing a large upstream may keep one statement busy for long.
+    kwargs = {"connect_args": _postgres_connect_args(parsed)} if parsed.get_backend_name() == "postgresql" else {}
     try:
         engine = make_engine(url, **kwargs)
         before = current_revision(engine)
