@@ -14,6 +14,13 @@ pending locally but applied upstream: the next push gets `duplicate` with the
 first outcome for each and acknowledges them. The network is never used inside
 a local write transaction, so scans never wait on it.
 
+The terminal's side runs beside the upstream's: while the upstream applies
+batch N, a helper thread acknowledges batch N-1 and reads batch N+1 (the
+pending entries after N's last position: entries only ever join the outbox at
+its end). Step 3 of a batch still starts only after its own commit returned, so
+the above holds batch by batch; an acknowledgement that failed stops the push
+once the batch being applied has committed.
+
 `WAREHOUSE_SYNC_CRASH=<point>[:N]` kills this process with SIGKILL the Nth time
 (default the first) it passes a named point — `before_upstream_commit`,
 `after_upstream_commit`, `after_local_ack`, or the pull's `before_pull_cursor`:
@@ -29,6 +36,7 @@ import os
 import signal
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sqlalchemy import Text, bindparam, func, select, type_coerce, update
@@ -69,13 +77,14 @@ def pending_count(session) -> int:
     return session.scalar(select(func.count()).select_from(OutboxEntry).where(OutboxEntry.pushed_at.is_(None))) or 0
 
 
-def _pending(session, limit: int) -> list[dict]:
-    """The first `limit` pending entries in outbox order: {"position", "uuid", "kind", "payload"}."""
-    rows = session.execute(
+def _pending(session, limit: int, after: int | None = None) -> list[dict]:
+    """The first `limit` pending entries (after position `after`) in outbox order: {"position", "uuid", "kind", "payload"}."""
+    query = (
         # The payload's JSON text, decoded here: the same json.loads, without the type machinery per row.
         select(OutboxEntry.position, OutboxEntry.uuid, OutboxEntry.kind, type_coerce(OutboxEntry.payload, Text))
         .where(OutboxEntry.pushed_at.is_(None)).order_by(OutboxEntry.position).limit(limit)
-    ).all()
+    )
+    rows = session.execute(query.where(OutboxEntry.position > after) if after is not None else query).all()
     loads = json.loads
     entries = [{"position": n, "uuid": u, "kind": k, "payload": loads(p) if isinstance(p, (str, bytes)) else dict(p)}
                for n, u, k, p in rows]
@@ -94,22 +103,37 @@ def _pending(session, limit: int) -> list[dict]:
 def push(local, upstream, terminal: str, batch_size: int = BATCH_SIZE) -> PushResult:
     """Push every pending outbox entry of `local` (a Database) to `upstream` (a Database)."""
     result = PushResult()
-    with cyclic_gc_paused():
-        while True:
-            with local.reading() as session:
-                entries = _pending(session, batch_size)
-            if not entries:
-                return result
+    with cyclic_gc_paused(), ThreadPoolExecutor(1, thread_name_prefix=f"push-{terminal}") as beside:
+        entries = _read(local, batch_size, None)
+        acknowledged: Future | None = None
+        while entries:
+            # One helper thread, so its tasks run in the order given: read N+1 now, acknowledge N after its commit.
+            following = beside.submit(_read, local, batch_size, entries[-1]["position"])
             with upstream.transaction() as session:
                 outcomes = apply_batch(session, terminal, entries)
                 crash_point("before_upstream_commit")
             crash_point("after_upstream_commit")
-            with local.transaction() as session:
-                _acknowledge(session, terminal, entries, outcomes)
-            crash_point("after_local_ack")
+            if acknowledged is not None:
+                acknowledged.result()  # the previous batch's acknowledgement failed: stop here, and say why
+            acknowledged = beside.submit(_acknowledged, local, terminal, entries, outcomes)
             result.batches += 1
             for o in outcomes:
                 setattr(result, o.outcome, getattr(result, o.outcome) + 1)
+            entries = following.result()
+        if acknowledged is not None:
+            acknowledged.result()
+    return result
+
+
+def _read(local, limit: int, after: int | None) -> list[dict]:
+    with local.reading() as session:
+        return _pending(session, limit, after)
+
+
+def _acknowledged(local, terminal: str, entries: list[dict], outcomes: list[Outcome]) -> None:
+    with local.transaction() as session:
+        _acknowledge(session, terminal, entries, outcomes)
+    crash_point("after_local_ack")
 
 
 _gc_lock = threading.Lock()
