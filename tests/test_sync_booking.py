@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import aliased
 
 from warehouse_tui.db.engine import Database
@@ -212,3 +212,48 @@ def test_a_push_holds_the_cyclic_collector_off_and_gives_it_back_as_it_found_it(
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+@pytest.mark.postgres
+def test_a_push_whose_acknowledgement_fails_stops_and_the_next_push_completes_it_exactly_once(pg_url, tmp_path):
+    from sqlalchemy.exc import DBAPIError
+
+    from test_sync_core import Site, book
+    from warehouse_tui.db.models import AppliedEntry, OutboxEntry
+    from warehouse_tui.sync import open_upstream
+    from warehouse_tui.sync.push import pending_count, push
+
+    site = Site(pg_url, tmp_path)
+    link = open_upstream(pg_url)
+    try:
+        # given 7 receipts waiting on T1, pushed 3 per batch, and a terminal database that refuses to mark the 2nd one pushed
+        t1 = site.terminal("T1")
+        site.sync("T1")
+        uuids = [book(t1, "T1", "receipt", "PLAIN", n, to_bin="R1") for n in range(1, 8)]
+        with t1.engine.begin() as conn:
+            conn.exec_driver_sql(f"CREATE TRIGGER refuse_ack BEFORE UPDATE OF pushed_at ON outbox WHEN NEW.uuid = '{uuids[1]}' "
+                                 "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END")
+        # when T1 pushes
+        with pytest.raises(DBAPIError, match="disk I/O error"):
+            push(t1, link, "T1", batch_size=3)
+        # then it stopped once the batch applied beside the failed acknowledgement had committed: 2 batches upstream,
+        # nothing acknowledged here (the first batch's acknowledgement was rolled back whole)
+        with site.upstream.reading() as s:
+            assert sorted(s.scalars(select(AppliedEntry.uuid).where(AppliedEntry.terminal == "T1"))) == sorted(uuids[:6])
+        with t1.reading() as s:
+            assert pending_count(s) == 7
+        # and when the terminal accepts acknowledgements again, the next push completes it exactly once
+        with t1.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TRIGGER refuse_ack")
+        result = push(t1, link, "T1", batch_size=3)
+        assert (result.applied, result.duplicate, result.conflict) == (1, 6, 0)
+        with site.upstream.reading() as s:
+            assert sorted(s.scalars(select(Movement.uuid).where(Movement.terminal == "T1"))) == sorted(uuids)
+            assert s.scalar(select(func.count()).select_from(AppliedEntry).where(AppliedEntry.terminal == "T1")) == 7
+        with t1.reading() as s:
+            assert pending_count(s) == 0
+            outcomes = dict(s.execute(select(OutboxEntry.uuid, OutboxEntry.outcome).where(OutboxEntry.uuid.in_(uuids))).all())
+        assert outcomes == {u: "duplicate" if n < 6 else "applied" for n, u in enumerate(uuids)}
+    finally:
+        link.dispose()
+        site.close()
