@@ -591,3 +591,37 @@ def test_the_app_keeps_receiving_while_the_link_is_bad_and_catches_up_when_it_he
     assert check_ok(terminal) and check_ok(upstream)
     upstream.dispose()
     terminal.dispose()
+
+
+def test_an_online_claim_on_a_link_gone_bad_goes_provisional_instead_of_freezing_the_screen(demo_upstream, link, tmp_path,
+                                                                                              monkeypatch):
+    # given a released pick list and a terminal whose worker last found the upstream online through the link
+    from warehouse_tui.services import auth, waves
+    from warehouse_tui.sync.claims import PROVISIONAL, TAKEN
+    from warehouse_tui.sync.worker import SyncWorker
+
+    upstream = Database(demo_upstream, migrate=False)
+    with upstream.transaction() as s:
+        released = waves.release(s, Actor(auth.find_operator(s, "S9001"), "OFFICE"), ["ORD-10001"], batch_size=1)
+    ref = released.pick_lists[0].ref
+    t1 = pulled_terminal(tmp_path, "T1", demo_upstream)
+    worker = SyncWorker(t1, link.url_for(demo_upstream), "T1")
+    assert worker.run_once().online
+    # when the link stalls and the operator takes the list: the claim's own limits, not the sync's (made
+    # ten minutes here, so a claim living by them would hang this test)
+    monkeypatch.setattr(sync, "UPSTREAM_SILENCE_S", 600.0)
+    monkeypatch.setattr(sync, "CONNECT_TIMEOUT_S", 600)
+    link.stall()
+    outcome: list = []
+    claim = threading.Thread(target=lambda: outcome.append(worker.claim("pick_list", ref, "U1001")), daemon=True)
+    claim.start()
+    claim.join(60)
+    # then the claim comes back provisional (the screen goes on) rather than hanging on the network
+    assert not claim.is_alive(), "the claim hung on a stalled link"
+    assert outcome == [PROVISIONAL]
+    # and once the link heals the same claim is taken upstream
+    link.heal()
+    assert worker.claim("pick_list", ref, "U1001") == TAKEN
+    worker.stop()
+    t1.dispose()
+    upstream.dispose()

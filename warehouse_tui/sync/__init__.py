@@ -104,21 +104,21 @@ def _reason(exc: BaseException, url) -> str:
     return first[:200]
 
 
-def _postgres_connect_args(parsed) -> dict:
+def _postgres_connect_args(parsed, connect_timeout_s: int | None = None) -> dict:
     """libpq settings of an upstream connection (see the constants above); what the URL sets itself wins."""
-    wanted = {"connect_timeout": CONNECT_TIMEOUT_S, "keepalives": 1, "keepalives_idle": KEEPALIVE_IDLE_S,
+    wanted = {"connect_timeout": connect_timeout_s or CONNECT_TIMEOUT_S, "keepalives": 1, "keepalives_idle": KEEPALIVE_IDLE_S,
               "keepalives_interval": KEEPALIVE_INTERVAL_S, "keepalives_count": KEEPALIVE_COUNT,
               "tcp_user_timeout": TCP_USER_TIMEOUT_MS}
     return {key: value for key, value in wanted.items() if key not in parsed.query}
 
 
-def _guard_sync_connections(engine) -> None:
-    """Sync connections give up a silent upstream (UPSTREAM_SILENCE_S); the server ends them when left
-    idle inside a transaction (UPSTREAM_IDLE_IN_TRANSACTION_S). Both read when the upstream is opened."""
+def _guard_sync_connections(engine, silence_s: float | None = None) -> None:
+    """Sync connections give up a silent upstream (UPSTREAM_SILENCE_S unless told); the server ends them when
+    left idle inside a transaction (UPSTREAM_IDLE_IN_TRANSACTION_S). Both read when the upstream is opened."""
     from sqlalchemy import event
 
     connection_class = _silence_limited_connection()
-    silence = UPSTREAM_SILENCE_S
+    silence = silence_s or UPSTREAM_SILENCE_S
     idle_ms = int(UPSTREAM_IDLE_IN_TRANSACTION_S * 1000)
 
     @event.listens_for(engine, "do_connect")
@@ -181,17 +181,21 @@ def _until_silent(conn, gen, limit: float):
         return done.value
 
 
-def open_upstream(url: str) -> Database:
-    """The upstream as a Database, checked reachable, at this version's schema and made an upstream."""
+def open_upstream(url: str, *, connect_timeout_s: int | None = None, silence_s: float | None = None) -> Database:
+    """The upstream as a Database, checked reachable, at this version's schema and made an upstream.
+
+    `connect_timeout_s` and `silence_s` shorten CONNECT_TIMEOUT_S and UPSTREAM_SILENCE_S for
+    work an operator waits on (an online claim), which would rather go provisional than hang.
+    """
     if not url:
         raise ConfigError("No upstream configured — set --upstream, WAREHOUSE_UPSTREAM or `upstream` in the config file")
     parsed = to_url(url)
     postgres = parsed.get_backend_name() == "postgresql"
-    kwargs = {"connect_args": _postgres_connect_args(parsed)} if postgres else {}
+    kwargs = {"connect_args": _postgres_connect_args(parsed, connect_timeout_s)} if postgres else {}
     try:
         engine = make_engine(url, **kwargs)
         if postgres:
-            _guard_sync_connections(engine)
+            _guard_sync_connections(engine, silence_s)
         db = Database(engine, migrate=False)
         from warehouse_tui.db.migrate import current_revision, head_revision
 

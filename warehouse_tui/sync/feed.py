@@ -222,6 +222,8 @@ def _on_commit(conn: Connection) -> None:
 
 
 def _on_rollback(conn: Connection) -> None:
+    if conn.invalidated:  # a dropped connection: its info went with it, and touching it raises on top of the drop
+        return
     conn.info.pop(_INFO_KEY, None)
 
 

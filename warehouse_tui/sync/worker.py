@@ -22,6 +22,10 @@ from warehouse_tui.errors import WarehouseError
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 60.0
+# An online claim runs while the operator waits at the screen: on a link that went bad since the
+# last round it gives up after a few seconds and the claim goes provisional (sent with the next push).
+CLAIM_CONNECT_TIMEOUT_S = 2
+CLAIM_SILENCE_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,7 @@ class SyncWorker:
         if not self.status.online:
             return PROVISIONAL
         try:
-            upstream = open_upstream(self.upstream_url)
+            upstream = open_upstream(self.upstream_url, connect_timeout_s=CLAIM_CONNECT_TIMEOUT_S, silence_s=CLAIM_SILENCE_S)
         except UpstreamUnavailable:
             return PROVISIONAL
         try:
