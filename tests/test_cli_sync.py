@@ -42,3 +42,31 @@ def test_upstream_init_is_idempotent_and_a_terminal_syncs_from_it(pg_url, tmp_pa
     done = run("sync", "--db", str(tmp_path / "t.sqlite"), "--terminal", "T1", "--upstream", pg_url)
     assert done.returncode == 0, done.stderr
     assert "pushed 0" in done.stdout
+
+
+@pytest.mark.postgres
+def test_a_large_pull_draws_a_progress_bar_to_the_end_and_a_small_one_does_not(pg_url, tmp_path, monkeypatch):
+    import io
+
+    from warehouse_tui.db.engine import Database
+    from warehouse_tui.services.demo import build_demo
+    from warehouse_tui.sync import init_upstream, pull, sync_command
+
+    build_demo(pg_url)
+    init_upstream(pg_url)
+    monkeypatch.setattr(pull, "PAGE", 50)  # the demo's feed is many pages of 50
+    terminal = Database(tmp_path / "t.sqlite")
+    # when a new terminal pulls the whole demo warehouse
+    bar, out = io.StringIO(), io.StringIO()
+    assert sync_command(terminal, pg_url, "T1", out=out, progress=bar) == 0
+    # then the bar is redrawn page by page up to every change, ending its line
+    frames = bar.getvalue().split("\r")[1:]
+    assert len(frames) > 3
+    done, total = frames[-1].split("] ")[1].split(" changes")[0].split("/")
+    assert done == total and int(total.replace(",", "")) > 50 and frames[-1].endswith("\n")
+    assert frames[0].startswith("T1: pulling [....") and " 0/" in frames[0]
+    # and a sync with nothing new to pull draws none
+    quiet = io.StringIO()
+    assert sync_command(terminal, pg_url, "T1", out=out, progress=quiet) == 0
+    assert quiet.getvalue() == ""
+    terminal.dispose()

@@ -27,7 +27,7 @@ Credentials: the upstream URL comes from --upstream, WAREHOUSE_UPSTREAM or the
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
@@ -238,7 +238,8 @@ def init_upstream(url: str) -> str:
 
 
 def sync_once(local: Database, upstream: Database, terminal: str, *, batch_size: int = BATCH_SIZE,
-              company_prefixes: Iterable[str] = (DEFAULT_COMPANY_PREFIX,)) -> SyncResult:
+              company_prefixes: Iterable[str] = (DEFAULT_COMPANY_PREFIX,),
+              on_progress: Callable[[int, int], None] | None = None) -> SyncResult:
     """Push, pull, then top up this terminal's SSCC leases for the company prefixes it packs with (sync/sscc.py).
 
     Raises UpstreamUnavailable when the upstream goes away half-way.
@@ -253,7 +254,7 @@ def sync_once(local: Database, upstream: Database, terminal: str, *, batch_size:
         documents.capture(local)
     try:
         result.push = push_outbox(local, upstream, terminal, batch_size)
-        result.pull = pull_changes(local, upstream, terminal)
+        result.pull = pull_changes(local, upstream, terminal, on_progress=on_progress)
         result.sscc_leased = sscc.refill(local, upstream, terminal, company_prefixes)
     except (DBAPIError, SQLAlchemyError, OSError) as exc:
         raise UpstreamUnavailable(f"Upstream {upstream.url} went away during sync ({_reason(exc, upstream.engine.url)}) — "
@@ -264,19 +265,47 @@ def sync_once(local: Database, upstream: Database, terminal: str, *, batch_size:
     return result
 
 
+class PullProgress:
+    """A progress bar for large pulls (a terminal's first sync, one back after days offline), drawn in place on `stream`.
+
+    Shown only when more than a page of changes waits: an ordinary sync prints its one line.
+    """
+
+    WIDTH = 30
+
+    def __init__(self, stream, terminal: str) -> None:
+        self.stream = stream
+        self.terminal = terminal
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        from warehouse_tui.sync import pull
+
+        if not self.shown and total <= pull.PAGE:
+            return
+        self.shown = True
+        filled = self.WIDTH * done // total if total else self.WIDTH
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        end = "\n" if done >= total else ""
+        print(f"\r{self.terminal}: pulling [{bar}] {done:,}/{total:,} changes", end=end, file=self.stream, flush=True)
+
+
 def sync_command(local: Database, upstream_url: str, terminal: str, *, watch: bool = False, interval: float = 5.0, out=None,
-                 company_prefixes: Iterable[str] = (DEFAULT_COMPANY_PREFIX,)) -> int:
+                 company_prefixes: Iterable[str] = (DEFAULT_COMPANY_PREFIX,), progress=None) -> int:
     """`warehouse-tui sync [--watch]`: 0 when synced, 1 with a clear message when the upstream is unavailable."""
     import sys
 
     out = out or sys.stdout
     err = sys.stderr
+    if progress is None and err.isatty():
+        progress = err  # a bar only where someone watches it; logs and pipes get the summary line
     upstream = None
     while True:
         try:
             if upstream is None:
                 upstream = open_upstream(upstream_url)
-            result = sync_once(local, upstream, terminal, company_prefixes=company_prefixes)
+            bar = PullProgress(progress, terminal) if progress is not None else None
+            result = sync_once(local, upstream, terminal, company_prefixes=company_prefixes, on_progress=bar)
             print(f"{terminal}: {result.render()}", file=out, flush=True)
         except UpstreamUnavailable as exc:
             if not watch:

@@ -295,6 +295,11 @@ def changes(session: Session, after: int, limit: int) -> list[tuple[int, str, in
     return [tuple(r) for r in rows]
 
 
+def waiting(session: Session, after: int) -> int:
+    """How many feed rows a terminal at cursor `after` has still to pull (what a progress bar counts to)."""
+    return session.scalar(select(func.count()).select_from(ChangeFeed).where(ChangeFeed.seq > after)) or 0
+
+
 CHUNK = 5000
 
 

@@ -30,6 +30,7 @@ not yet confirmed in local order — the order the upstream will book them in.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, case, delete, select, update
@@ -108,11 +109,21 @@ def read_page(upstream, after: int, limit: int = PAGE) -> tuple[list[tuple[int, 
     return rows, snaps
 
 
-def pull(local, upstream, terminal: str, page: int = PAGE) -> PullResult:
-    """Pull every change after this terminal's cursor; returns what was applied."""
+def pull(local, upstream, terminal: str, page: int | None = None,
+         on_progress: Callable[[int, int], None] | None = None) -> PullResult:
+    """Pull every change after this terminal's cursor; returns what was applied.
+
+    `on_progress(done, total)` hears of each page applied (feed rows; total as counted at the start).
+    """
+    page = page or PAGE
     result = PullResult()
     with local.reading() as session:
         after = cursor(session, terminal)
+    total = 0
+    if on_progress is not None:
+        with upstream.reading() as session:
+            total = feed.waiting(session, after)
+        on_progress(0, total)
     while True:
         rows, snaps = read_page(upstream, after, page)
         if not rows:
@@ -134,6 +145,9 @@ def pull(local, upstream, terminal: str, page: int = PAGE) -> PullResult:
         with local.transaction() as session:
             _set_cursor(session, terminal, after)
         result.rows += len(rows)
+        if on_progress is not None:
+            total = max(total, result.rows)
+            on_progress(result.rows, total)
         if len(rows) < page:
             result.cursor = after
             return result
