@@ -35,7 +35,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 
-from sqlalchemy import ARRAY, Connection, any_, bindparam, event, func, insert, literal, select, text
+from sqlalchemy import ARRAY, Connection, any_, bindparam, delete, event, func, insert, literal, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, aliased, object_session
 
@@ -135,10 +135,17 @@ def is_upstream(conn: Connection) -> bool:
 
 
 def mark_upstream(session: Session) -> bool:
-    """Make this database an upstream; True when it was not one before."""
+    """Make this database an upstream; True when it was not one before.
+
+    Its outbox is emptied and its movements marked origin "upstream": what was booked
+    here before (an import, the demo, a site that ran standalone) is the upstream's own
+    record now, pushed nowhere — left pending it would count as unsynced forever.
+    """
     meta = session.get(SyncMeta, ROLE)
     if meta is not None and meta.value == UPSTREAM:
         return False
+    session.execute(delete(OutboxEntry))
+    session.execute(update(Movement).where(Movement.origin != UPSTREAM).values(origin=UPSTREAM))
     if meta is None:
         session.add(SyncMeta(key=ROLE, value=UPSTREAM))
     else:
