@@ -46,8 +46,7 @@ from sqlalchemy.orm import Session
 
 from warehouse_tui.db.models import AppliedEntry, Operator, WarehouseException, utcnow
 from warehouse_tui.sync import feed
-from warehouse_tui.sync.booking import CONFLICT as BOOK_CONFLICT
-from warehouse_tui.sync.booking import REFUSED, BatchLedger
+from warehouse_tui.sync.booking import BOOKED, REFUSED, BatchLedger
 from warehouse_tui.sync.documents import apply_document_entry, record_document_conflict
 from warehouse_tui.sync.feed import PUSH_LOCK
 
@@ -73,37 +72,40 @@ class Outcome:
 
 def apply_batch(session: Session, terminal: str, entries: list[dict]) -> list[Outcome]:
     """Apply entries ({"uuid", "kind", "payload"}) in order in the caller's upstream transaction."""
-    if session.bind.dialect.name == "postgresql":
+    postgres = session.bind.dialect.name == "postgresql"
+    if postgres:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PUSH_LOCK})
-    done: dict[str, tuple[str, str | None]] = {}
-    uuids = [e["uuid"] for e in entries]
-    for start in range(0, len(uuids), 5000):
-        done.update({u: (o, d) for u, o, d in session.execute(
-            select(AppliedEntry.uuid, AppliedEntry.outcome, AppliedEntry.detail).where(feed.among(AppliedEntry.uuid, uuids[start:start + 5000], session.bind.dialect.name == "postgresql")))})
-    outcomes: dict[str, Outcome] = {}
+    done = _applied_before(session, [e["uuid"] for e in entries], postgres)
+    outcomes: dict[str, Outcome | None] = {}
     fresh: list[dict] = []
     for e in entries:
-        if e["uuid"] in done:
-            outcome, detail = done[e["uuid"]]
-            outcomes[e["uuid"]] = Outcome(e["uuid"], DUPLICATE, detail, outcome)
-        elif e["uuid"] not in outcomes:
-            outcomes[e["uuid"]] = Outcome(e["uuid"], "pending")
+        uuid = e["uuid"]
+        if uuid in done:
+            outcome, detail = done[uuid]
+            outcomes[uuid] = Outcome(uuid, DUPLICATE, detail, outcome)
+        elif uuid not in outcomes:
+            outcomes[uuid] = None  # decided below
             fresh.append(e)
     movements = [e for e in fresh if e["kind"] == "movement"]
-    booked = BatchLedger(session, strict=True, origin=feed.UPSTREAM).book([{**e["payload"], "id": e["uuid"]} for e in movements])
+    # A movement's payload names its uuid as "id" (ledger.post writes both); the entry's uuid is the one that counts.
+    booked = BatchLedger(session, strict=True, origin=feed.UPSTREAM).book(
+        [p if (p := e["payload"]).get("id") == e["uuid"] else {**p, "id": e["uuid"]} for e in movements])
     feed.note(session.connection(), [("movement", b.seq) for b in booked if b.seq is not None])
     payloads = {e["uuid"]: e["payload"] for e in fresh}
-    operators = _operators(session, [p.get("operator") for p in payloads.values()])
+    # Operators are named only in the conflicts recorded below.
+    recorded = [payloads[b.uuid] for b in booked if b.result != BOOKED]
+    recorded += [e["payload"] for e in fresh if e["kind"] not in ("movement", "document")]
+    operators = _operators(session, [p.get("operator") for p in recorded])
     for b in booked:
-        if b.result == REFUSED:
+        if b.result == BOOKED:
+            outcomes[b.uuid] = Outcome(b.uuid, APPLIED)
+        elif b.result == REFUSED:
             reason = f"not booked: {b.reason}"
             _record_conflict(session, operators, terminal, payloads[b.uuid], reason, booked=False)
             outcomes[b.uuid] = Outcome(b.uuid, CONFLICT, reason)
-        elif b.result == BOOK_CONFLICT:
+        else:
             _record_conflict(session, operators, terminal, payloads[b.uuid], b.reason, booked=True)
             outcomes[b.uuid] = Outcome(b.uuid, CONFLICT, b.reason)
-        else:
-            outcomes[b.uuid] = Outcome(b.uuid, APPLIED)
     for e in fresh:
         if e["kind"] == "document":
             conflicts = apply_document_entry(session, e["payload"], terminal)
@@ -119,11 +121,32 @@ def apply_batch(session: Session, terminal: str, entries: list[dict]) -> list[Ou
             outcomes[e["uuid"]] = Outcome(e["uuid"], CONFLICT, reason)
     now = utcnow()
     if fresh:
+        who = terminal[:64]
         feed.insert_rows(session.connection(), AppliedEntry.__table__, [
-            {"uuid": e["uuid"], "terminal": terminal[:64], "kind": e["kind"], "outcome": outcomes[e["uuid"]].outcome,
-             "detail": outcomes[e["uuid"]].detail, "applied_at": now} for e in fresh])
+            {"uuid": e["uuid"], "terminal": who, "kind": e["kind"], "outcome": (o := outcomes[e["uuid"]]).outcome, "detail": o.detail,
+             "applied_at": now} for e in fresh])
     session.flush()
     return [outcomes[e["uuid"]] for e in entries]
+
+
+def _applied_before(session: Session, uuids: list[str], postgres: bool) -> dict[str, tuple[str, str | None]]:
+    """The entries among `uuids` applied by an earlier push: uuid -> (outcome, detail)."""
+    if not uuids:
+        return {}
+    if postgres:
+        # All the uuids as one binary array: psycopg's text form of thousands of them, and the
+        # server's parsing of it, cost more than the lookup itself.
+        cursor = session.connection().connection.dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT uuid, outcome, detail FROM applied_entries WHERE uuid = ANY(%b)", (uuids,))
+            return {u: (o, d) for u, o, d in cursor.fetchall()}
+        finally:
+            cursor.close()
+    done: dict[str, tuple[str, str | None]] = {}
+    for start in range(0, len(uuids), 5000):
+        done.update({u: (o, d) for u, o, d in session.execute(
+            select(AppliedEntry.uuid, AppliedEntry.outcome, AppliedEntry.detail).where(AppliedEntry.uuid.in_(uuids[start:start + 5000])))})
+    return done
 
 
 def _operators(session: Session, badges) -> dict[str, int]:
