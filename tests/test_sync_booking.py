@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select, update
+from sqlalchemy import create_engine, func, select, text, update
 from sqlalchemy.orm import aliased
 
 from warehouse_tui.db.engine import Database
@@ -35,10 +35,8 @@ BINS = ["R1", "A1", "A2", "BLK"]
 LOTS = {"L1": "2030-01-31", "L2": "2031-06-30"}
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("booking") / "template.sqlite"
-    db = Database(path)
+def seed(db: Database) -> None:
+    """The warehouse both sides start from: stock in A1 and A2 (one in a container), a serial, a lot, a reservation."""
     with db.transaction() as s:
         for code in BINS:
             md.add_bin(s, code, blocked=code == "BLK")
@@ -57,8 +55,33 @@ def template(tmp_path_factory) -> Path:
              lot=md.lot(s, md.item_by_sku(s, "LOTTED"), "L1", dt.date(2030, 1, 31)))
         # a reservation for picking on PLAIN in A1
         s.execute(update(Quant).where(Quant.bin_id == a1.id, Quant.item_id == plain.id).values(reserved=2))
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("booking") / "template.sqlite"
+    db = Database(path)
+    seed(db)
     db.dispose()
     return path
+
+
+@pytest.fixture(scope="module")
+def pg_template(pg_server):
+    """The same warehouse in a PostgreSQL database (each example books in a transaction it rolls back)."""
+    name = f"wt_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(pg_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    db = Database(pg_server.rsplit("/", 1)[0] + f"/{name}")
+    try:
+        seed(db)
+        yield db
+    finally:
+        db.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def payload_strategy():
@@ -125,20 +148,25 @@ def post_one(s, p: dict) -> str:
 
 def state(db: Database) -> dict:
     with db.reading() as s:
-        quants = sorted([
-            (sku, b, lot, c, qty, reserved) for sku, b, lot, c, qty, reserved in s.execute(
-                select(Item.sku, Bin.code, Lot.code, Container.code, Quant.qty, Quant.reserved)
-                .join(Item, Item.id == Quant.item_id).join(Bin, Bin.id == Quant.bin_id)
-                .outerjoin(Lot, Lot.id == Quant.lot_id).outerjoin(Container, Container.id == Quant.container_id)
-                .where((Quant.qty != 0) | (Quant.reserved != 0)))], key=repr)
-        ubin, ucont = aliased(Bin), aliased(Container)
-        units = sorted(tuple(map(str, r)) for r in s.execute(
-            select(Item.sku, SerialUnit.serial, SerialUnit.status, ubin.code, ucont.code, Lot.code)
-            .join(Item, Item.id == SerialUnit.item_id).outerjoin(ubin, ubin.id == SerialUnit.bin_id)
-            .outerjoin(ucont, ucont.id == SerialUnit.container_id).outerjoin(Lot, Lot.id == SerialUnit.lot_id)))
-        # where containers stand (a refused movement may leave an empty container record standing nowhere)
-        places = sorted((c, b) for c, b in s.execute(select(Container.code, Bin.code).join(Bin, Bin.id == Container.bin_id)))
-        conflicts = sorted(s.scalars(select(Movement.uuid).where(Movement.conflict.is_(True))))
+        return state_of(s)
+
+
+def state_of(s) -> dict:
+    """Quants, serial units, container places and conflict flags, by natural keys."""
+    quants = sorted([
+        (sku, b, lot, c, qty, reserved) for sku, b, lot, c, qty, reserved in s.execute(
+            select(Item.sku, Bin.code, Lot.code, Container.code, Quant.qty, Quant.reserved)
+            .join(Item, Item.id == Quant.item_id).join(Bin, Bin.id == Quant.bin_id)
+            .outerjoin(Lot, Lot.id == Quant.lot_id).outerjoin(Container, Container.id == Quant.container_id)
+            .where((Quant.qty != 0) | (Quant.reserved != 0)))], key=repr)
+    ubin, ucont = aliased(Bin), aliased(Container)
+    units = sorted(tuple(map(str, r)) for r in s.execute(
+        select(Item.sku, SerialUnit.serial, SerialUnit.status, ubin.code, ucont.code, Lot.code)
+        .join(Item, Item.id == SerialUnit.item_id).outerjoin(ubin, ubin.id == SerialUnit.bin_id)
+        .outerjoin(ucont, ucont.id == SerialUnit.container_id).outerjoin(Lot, Lot.id == SerialUnit.lot_id)))
+    # where containers stand (a refused movement may leave an empty container record standing nowhere)
+    places = sorted((c, b) for c, b in s.execute(select(Container.code, Bin.code).join(Bin, Bin.id == Container.bin_id)))
+    conflicts = sorted(s.scalars(select(Movement.uuid).where(Movement.conflict.is_(True))))
     return {"quants": quants, "units": units, "containers": places, "conflicts": conflicts}
 
 
@@ -167,6 +195,81 @@ def test_batch_booking_matches_ledger_post_movement_for_movement(template, tmp_p
     finally:
         one.dispose()
         batch.dispose()
+
+
+@pytest.mark.postgres
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(ops=st.lists(payload_strategy(), min_size=1, max_size=25), cut=st.integers(min_value=0, max_value=25))
+def test_batch_booking_on_postgresql_matches_ledger_post_and_numbers_movements_in_booking_order(template, pg_template,
+                                                                                               tmp_path_factory, ops, cut):
+    # given the same warehouse in SQLite (booked one movement at a time by ledger.post) and in PostgreSQL
+    # (where BatchLedger streams the booked movements into a COPY with seqs taken up front)
+    work = tmp_path_factory.mktemp("pg-pair")
+    shutil.copyfile(template, work / "one.sqlite")
+    one = Database(work / "one.sqlite")
+    try:
+        payloads = [complete(p, n) for n, p in enumerate(ops, start=1)]
+        expected = []
+        with one.transaction() as s:
+            for p in payloads:
+                expected.append(post_one(s, p))
+        # when the same movements are booked in two batches on PostgreSQL
+        with pg_template.sessions() as s:
+            s.begin()
+            try:
+                results = []
+                for part in (payloads[:cut], payloads[cut:]):
+                    if part:
+                        results += BatchLedger(s, strict=True, origin="upstream").book(part)
+                mine = state_of(s)
+                stored = dict(s.execute(select(Movement.uuid, Movement.seq).where(Movement.uuid.in_([p["id"] for p in payloads]))).all())
+            finally:
+                s.rollback()
+        # then each gets the result and the stock the per-movement ledger gives it
+        assert [r.result for r in results] == expected
+        assert mine == state(one)
+        # and every booked movement (conflicts too) is stored under the seq it was given, in booking order; refused ones are not
+        assert {r.uuid: r.seq for r in results if r.result != REFUSED} == stored
+        seqs = [r.seq for r in results if r.result != REFUSED]
+        assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+        assert all(r.seq is None for r in results if r.result == REFUSED)
+    finally:
+        one.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def warehouse(request, template, tmp_path) -> Database:
+    if request.param == "sqlite":
+        shutil.copyfile(template, tmp_path / "w.sqlite")
+        db = Database(tmp_path / "w.sqlite")
+        yield db
+        db.dispose()
+    else:
+        yield request.getfixturevalue("pg_template")
+
+
+def test_a_lot_without_expiry_takes_the_first_pushed_one_and_a_later_different_one_is_a_conflict(warehouse):
+    # given lot L9 of LOTTED known without an expiry (rolled back afterwards: the PostgreSQL warehouse is shared)
+    with warehouse.sessions() as s:
+        s.begin()
+        try:
+            md.lot(s, md.item_by_sku(s, "LOTTED"), "L9", None)
+            s.flush()
+            receipt = {"kind": "receipt", "sku": "LOTTED", "qty": 2, "lot": "L9", "serial": None, "from_bin": None, "to_bin": "A2",
+                       "from_container": None, "to_container": None, "consume_reserved": 0}
+            first = {**complete(receipt, 1), "expiry": "2032-03-31"}
+            second = {**complete(receipt, 2), "expiry": "2033-01-31"}
+            # when two receipts of it are booked in one batch, naming different expiries
+            results = BatchLedger(s, strict=True, origin="upstream").book([first, second])
+            expiry = s.scalar(select(Lot.expiry).where(Lot.code == "L9"))
+            stock_l9 = s.scalar(select(func.sum(Quant.qty)).join(Lot, Lot.id == Quant.lot_id).where(Lot.code == "L9"))
+        finally:
+            s.rollback()
+    # then the lot keeps the first expiry, both are booked, and the second is a conflict that says why
+    assert expiry == dt.date(2032, 3, 31)
+    assert stock_l9 == 4
+    assert [r.result for r in results] == [BOOKED, CONFLICT]
+    assert "expires 2032-03-31 upstream, 2033-01-31 on the terminal" in results[1].reason
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -257,3 +360,16 @@ def test_a_push_whose_acknowledgement_fails_stops_and_the_next_push_completes_it
     finally:
         link.dispose()
         site.close()
+
+
+@pytest.mark.postgres
+def test_the_push_figure_stands_beside_the_bare_executemany_and_the_bare_copy_of_the_same_movements(pg_server, tmp_path):
+    from warehouse_tui.sync.bench import measure_push
+
+    # when the bench pushes 300 receipts in batches of 100
+    figure = measure_push(pg_server, tmp_path, movements=300, batch_size=100)
+    # then all were pushed, and both bare figures are there with the ratios they give
+    assert figure["movements"] == 300 and figure["batch_size"] == 100
+    assert figure["bare_executemany_per_s"] > 0 and figure["bare_copy_per_s"] > 0
+    assert figure["ratio_to_bare"] == pytest.approx(figure["movements_per_s"] / figure["bare_executemany_per_s"], rel=0.01)
+    assert figure["ratio_to_bare_copy"] == pytest.approx(figure["movements_per_s"] / figure["bare_copy_per_s"], rel=0.01)
