@@ -31,7 +31,7 @@ services only — the business rules, as the screens call them, one transaction 
 Which kinds of work a day favours is drawn per day too (swarm testing), so some days are all receipts and
 moves, others all picking and packing. At the end of a day every terminal comes back online and all sync
 twice in turn. The days run once (module fixture); each test below checks one guarantee over all of them, so
-a bug that breaks one guarantee (a strict xfail naming it) leaves the others checked — why this is a seeded loop
+a bug that breaks one guarantee leaves the others checked — why this is a seeded loop
 rather than a hypothesis state machine, which stops at the first broken invariant and shrinks for minutes:
 
 - every request a service refused, and every sync tried offline, left its database exactly as it was;
@@ -940,21 +940,9 @@ def parts_differing(day: DayEnd, parts: tuple[str, ...]) -> list[str]:
 
 # --------------------------------------------------------------------------- the guarantees, over every day
 
-# Bugs the days found; each is pinned by its smallest example at the end of the module.
-CARTONS_MERGED = (
-    "bug: cartons are named <order>-<n> on each terminal, so two terminals packing one order before they sync both make "
-    "<order>-1, and the upstream (sync/documents.py _carton) takes the second for the first: its lines join it, its SSCC "
-    "replaces the first's (a label that went out names no carton), its status and pack movements put a shipped box back "
-    "in PACK-01 or leave stock in a box standing nowhere (`check` broken), the terminals and the upstream then disagree "
-    "on where the box stands (see test_two_terminals_packing_one_order_offline_keep_two_cartons_with_their_own_labels)")
-LPN_PULLED_AS_TOTE = (
-    "bug: a pull applies count tasks before movements, and sync/documents.py _Local.container(code, None) makes a "
-    "container the terminal does not know yet a tote; the receipt pulled after it keeps that kind "
-    "(see test_an_lpn_first_seen_in_a_pulled_count_stays_an_lpn)")
-RESERVATION_NOT_PULLED = (
-    "bug: sync/documents.py recompute_reservations skips a task's place with no local quant (emptied offline), and the "
-    "pulled movement that brings stock there later books it unreserved "
-    "(see test_stock_coming_back_to_a_bin_emptied_offline_is_reserved_on_the_terminal_too)")
+# Bugs the days found, fixed, each still pinned by its smallest example at the end of the module: one carton code
+# made on two terminals merged two cartons upstream; an LPN first pulled through a count line became a tote; a
+# reservation was lost on a terminal whose quant had been emptied offline.
 
 
 def test_no_day_crashes(days):
@@ -979,7 +967,6 @@ def test_every_quant_is_the_sum_of_its_movements_on_every_database_after_the_day
     assert broken == [], "\n".join(broken)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=CARTONS_MERGED)
 def test_check_holds_on_every_database_after_the_day(days):
     broken = [f"{day.title}, {where}:\n{report.render()}" for day in finished(days) for where, report in day.checks.items()
               if not report.ok]
@@ -1025,19 +1012,16 @@ def test_the_days_did_the_work_this_is_about(days):
     assert sum(len(day.conflicts) for day in finished(days)) > 0
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=LPN_PULLED_AS_TOTE)
 def test_every_terminal_has_the_upstream_containers_where_the_upstream_has_them(days):
     found = [diff for day in finished(days) for diff in parts_differing(day, ("containers",))]
     assert found == [], "\n".join(found)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=RESERVATION_NOT_PULLED)
 def test_every_terminal_holds_the_upstream_reservations(days):
     found = [diff for day in finished(days) for diff in parts_differing(day, ("reservations",))]
     assert found == [], "\n".join(found)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=CARTONS_MERGED)
 def test_cartons_agree_and_every_label_printed_names_its_own_carton_upstream(days):
     for day in finished(days):
         found = parts_differing(day, ("cartons", "carton_heads"))
@@ -1070,7 +1054,6 @@ def require(done: bool, what: str) -> None:
         pytest.fail(f"the example did not get there: {what}")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=CARTONS_MERGED)
 def test_two_terminals_packing_one_order_offline_keep_two_cartons_with_their_own_labels(floor):
     # given ORD-10003's pick list picked twice: by T1 offline (its claim only local) and by T2 online
     site = floor(offline=("T1",))
@@ -1090,7 +1073,6 @@ def test_two_terminals_packing_one_order_offline_keep_two_cartons_with_their_own
         assert labels == sorted([first, second]), (where, cartons(db))
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=LPN_PULLED_AS_TOTE)
 def test_an_lpn_first_seen_in_a_pulled_count_stays_an_lpn(floor):
     site = floor()
     # given T1 receives 4 staplers onto a new LPN in RCV-02 and counts RCV-02 (the LPN as the books say)
@@ -1111,7 +1093,6 @@ def test_an_lpn_first_seen_in_a_pulled_count_stays_an_lpn(floor):
         assert containers(db).get("LPN-X1") == ("lpn", "RCV-02"), where
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=RESERVATION_NOT_PULLED)
 def test_stock_coming_back_to_a_bin_emptied_offline_is_reserved_on_the_terminal_too(floor):
     site = floor(offline=("T2",))
 

@@ -24,7 +24,7 @@ The rules (DESIGN §5 Pack):
 
 Decisions where DESIGN is silent: an order ships only complete (partial
 shipments of short-picked or backordered orders are not offered here);
-cartons are named "<order>-<n>"; an order's open carton is resumed when the
+cartons are named "<order>-<n>" ("<order>-<terminal>-<n>" on a syncing terminal); an order's open carton is resumed when the
 order or its tote is scanned again.
 """
 
@@ -313,12 +313,21 @@ def pack_bin(session: Session) -> Bin:
     return found
 
 
-def _new_carton(session: Session, order: OutboundOrder) -> Carton:
+def _syncing(session: Session) -> bool:
+    """Whether this database is a terminal that syncs with an upstream (sync_meta role "terminal")."""
+    role = session.get(SyncMeta, "role")
+    return role is not None and role.value == "terminal"
+
+
+def _new_carton(session: Session, order: OutboundOrder, terminal: str) -> Carton:
+    # A syncing terminal puts its name in the code: two terminals packing one order before they sync
+    # make two cartons, which must stay two upstream.
+    stem = f"{order.ref}-{terminal}" if terminal and _syncing(session) else order.ref
     n = len(_cartons(session, order)) + 1
-    code = f"{order.ref}-{n}"
+    code = f"{stem}-{n}"
     while len(code) > 64 or session.scalar(select(Container.id).where(Container.code == code)) is not None:
         n += 1
-        code = f"{order.ref[:56]}-{n}"
+        code = f"{stem[:56]}-{n}"
     container = Container(code=code, kind=ContainerKind.CARTON.value, bin_id=pack_bin(session).id)
     session.add(container)
     session.flush()
@@ -352,7 +361,7 @@ def pack_units(
     order = _order(session, order_ref)
     item = session.get(Item, item_id)
     lot = session.scalars(select(Lot).where(Lot.item_id == item.id, Lot.code == goods.lot)).one() if goods.lot else None
-    carton = _open_carton(session, order) or _new_carton(session, order)
+    carton = _open_carton(session, order) or _new_carton(session, order, actor.terminal)
     box = session.get(Container, carton.container_id)
     to_bin = session.get(Bin, box.bin_id)
 
@@ -448,8 +457,7 @@ def allocate_sscc(session: Session, company_prefix: str) -> str:
     """
     make_sscc(0, company_prefix, 0)  # validates the prefix before anything is written
     width = 16 - len(company_prefix)
-    role = session.get(SyncMeta, "role")
-    if role is not None and role.value == "terminal":
+    if _syncing(session):
         # A syncing terminal uses only numbers the upstream leased to it (sync/sscc.py): offline
         # terminals of one site never issue the same SSCC.
         block = session.scalars(select(SsccRange).where(

@@ -185,16 +185,16 @@ def pick_list_snapshots(session: Session, ids) -> list[dict]:
 
 def count_task_snapshots(session: Session, ids) -> list[dict]:
     tasks = session.execute(select(CountTask, Bin.code).join(Bin, Bin.id == CountTask.bin_id).where(ids.of(CountTask.id))).all()
-    lines = session.execute(select(CountLine, Lot.code, Lot.expiry, Container.code).outerjoin(Lot, Lot.id == CountLine.lot_id)
+    lines = session.execute(select(CountLine, Lot.code, Lot.expiry, Container.code, Container.kind).outerjoin(Lot, Lot.id == CountLine.lot_id)
                             .outerjoin(Container, Container.id == CountLine.container_id)
                             .where(ids.of(CountLine.task_id)).order_by(CountLine.id)).all()
     items = _item_keys(session, [line.item_id for line, *_ in lines])
     badges = _badges(session, [t.claimed_by for t, _ in tasks] + [t.created_by for t, _ in tasks])
     by_task = defaultdict(list)
-    for line, lot, expiry, container in lines:
+    for line, lot, expiry, container, container_kind in lines:
         owner, sku = items[line.item_id]
         by_task[line.task_id].append({"uuid": line.uuid, "owner": owner, "sku": sku, "lot": lot, "expiry": _iso(expiry),
-                                      "container": container, "serial": line.serial, "attempt": line.attempt,
+                                      "container": container, "container_kind": container_kind, "serial": line.serial, "attempt": line.attempt,
                                       "expected": line.expected, "counted": line.counted})
     return [{"uuid": t.uuid, "bin": bin_code, "blind": bool(t.blind), "status": t.status, "attempt": t.attempt, "reason": t.reason,
              "claimed_by": badges.get(t.claimed_by), "claimed_terminal": t.claimed_terminal, "created_by": badges.get(t.created_by),
@@ -404,6 +404,20 @@ def recompute_for_lists(session: Session, refs: list[str]) -> None:
     recompute_reservations(session, places)
 
 
+def reserve_for_open_tasks(session: Session, item_ids) -> None:
+    """Reservations of the open pick tasks on these items, set again after pulled movements moved their stock.
+
+    A place emptied here (offline) loses its quant, and with it the reservation;
+    stock a pulled movement brings back must be reserved for the task again.
+    """
+    item_ids = sorted({i for i in item_ids if i is not None})
+    places = set()
+    for start in range(0, len(item_ids), 2000):
+        places |= set(session.execute(select(PickTask.item_id, PickTask.bin_id, PickTask.lot_id).where(
+            PickTask.item_id.in_(item_ids[start:start + 2000]), PickTask.status.in_(TO_PICK))).all())
+    recompute_reservations(session, places)
+
+
 def recompute_reservations(session: Session, places) -> None:
     """Set each quant's reservation to what the open pick tasks on it still need (item, bin, lot; loose, available)."""
     places = {p for p in places if p[0] is not None}
@@ -417,7 +431,13 @@ def recompute_reservations(session: Session, places) -> None:
         key = quant_key(item_id, bin_id, lot_id, None, owners[item_id], "available")
         quant = session.execute(select(Quant.id, Quant.qty).where(Quant.key == key)).first()
         if quant is None:
-            continue
+            if need <= 0:
+                continue
+            # The stock left here (offline, or before the list came down) but the upstream reserved it: hold the
+            # reservation on an empty quant as the upstream does, so stock coming back is reserved and the task can short.
+            session.execute(insert(Quant.__table__).values(key=key, item_id=item_id, bin_id=bin_id, lot_id=lot_id, container_id=None,
+                                                           owner_id=owners[item_id], status="available", qty=0, reserved=int(need)))
+            quant = session.execute(select(Quant.id, Quant.qty).where(Quant.key == key)).first()
         session.execute(update(Quant).where(Quant.id == quant.id).values(reserved=max(0, int(need))))
         session.execute(update(PickTask).where(PickTask.item_id == item_id, PickTask.bin_id == bin_id,
                                                PickTask.lot_id == lot_id if lot_id is not None else PickTask.lot_id.is_(None),
@@ -441,7 +461,8 @@ def apply_count_tasks(session: Session, snaps: list[dict]) -> int:
         for line in s["lines"]:
             item_id, _ = local.item(line["owner"], line["sku"])
             rows.append({"uuid": line["uuid"], "task_id": task_id, "item_id": item_id, "lot_id": local.lot(item_id, line["lot"], line["expiry"]),
-                         "container_id": local.container(line["container"], None), "serial": line["serial"], "attempt": line["attempt"],
+                         "container_id": local.container(line["container"], line.get("container_kind")), "serial": line["serial"],
+                         "attempt": line["attempt"],
                          "expected": line["expected"], "counted": line["counted"]})
         _replace_children(session, CountLine.__table__, "task_id", task_id, rows,
                           ["task_id", "item_id", "lot_id", "container_id", "serial", "attempt", "expected", "counted"])
@@ -562,7 +583,7 @@ def _capture(session: Session, obj, new: bool) -> list[dict]:
             container = s.get(Container, obj.container_id) if obj.container_id else None
             return [_op("count_task", task.uuid, "line", obj.uuid, "create", value={
                 "owner": owner, "sku": sku, "lot": lot, "expiry": expiry, "container": container.code if container else None,
-                "serial": obj.serial, "attempt": obj.attempt, "expected": obj.expected, "counted": obj.counted})]
+                "container_kind": container.kind if container else None, "serial": obj.serial, "attempt": obj.attempt, "expected": obj.expected, "counted": obj.counted})]
         return [_op("count_task", task.uuid, "line", obj.uuid, "set", f, v) for f, _, v in changed("expected", "counted")]
     if isinstance(obj, WarehouseException):
         if new:
@@ -1021,7 +1042,8 @@ def _count_task(up: _Upstream, op: dict, places) -> str | None:
             v = op["value"]
             item_id = up.item_id(v["owner"], v["sku"])
             up.s.add(CountLine(uuid=op["id"], task_id=task.id, item_id=item_id, lot_id=up.lot_id(item_id, v["lot"], v["expiry"]),
-                               container_id=up.container_id(v["container"], None), serial=v["serial"], attempt=v["attempt"],
+                               container_id=up.container_id(v["container"], v.get("container_kind")), serial=v["serial"],
+                               attempt=v["attempt"],
                                expected=v["expected"], counted=v["counted"]))
     elif op["op"] == "delete":
         if line is not None:

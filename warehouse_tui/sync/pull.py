@@ -74,6 +74,17 @@ class PullResult:
         return sum(self.applied.values())
 
 
+def _item_ids(session: Session, keys: set[tuple[str, str]]) -> list[int]:
+    """Local item ids of (owner code, sku) pairs."""
+    skus = sorted({sku for _owner, sku in keys})
+    found = []
+    for start in range(0, len(skus), 2000):
+        found += [i for i, sku, owner in session.execute(
+            select(Item.id, Item.sku, Owner.code).join(Owner, Owner.id == Item.owner_id).where(Item.sku.in_(skus[start:start + 2000])))
+            if (owner, sku) in keys]
+    return found
+
+
 def cursor(session: Session, terminal: str) -> int:
     state = session.get(TerminalState, terminal)
     return int(state.pull_cursor) if state is not None and state.pull_cursor else 0
@@ -134,12 +145,17 @@ def pull(local, upstream, terminal: str, page: int | None = None,
             for start in range(0, len(batch), APPLY_CHUNK):
                 with local.transaction() as session:
                     result.applied[kind] += APPLIERS[kind](session, batch[start:start + APPLY_CHUNK])
-        if snaps.get("pick_list"):
-            # Reservations follow the open tasks; set them once the page's stock is booked too.
-            from warehouse_tui.sync.documents import recompute_for_lists
+        if snaps.get("pick_list") or snaps.get("movement"):
+            # Reservations follow the open tasks; set them once the page's stock is booked too
+            # (pulled movements may bring stock back to a place an open task is reserved on).
+            from warehouse_tui.sync.documents import recompute_for_lists, reserve_for_open_tasks
 
             with local.transaction() as session:
-                recompute_for_lists(session, [s["ref"] for s in snaps["pick_list"]])
+                if snaps.get("pick_list"):
+                    recompute_for_lists(session, [s["ref"] for s in snaps["pick_list"]])
+                if snaps.get("movement"):
+                    keys = {(m["owner"], m["sku"]) for m in snaps["movement"]}
+                    reserve_for_open_tasks(session, _item_ids(session, keys))
         after = rows[-1][0]
         crash_point("before_pull_cursor")
         with local.transaction() as session:
