@@ -7,7 +7,17 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
 
-from warehouse_tui.widgets.floor import COMMAND_KEYS, ContextLines, EntryField, Feedback, KeyBar, PromptBar, StatusLine
+from warehouse_tui.widgets.floor import (
+    COMMAND_KEYS,
+    ContextLines,
+    EntryField,
+    Feedback,
+    FixedText,
+    KeyBar,
+    PromptBar,
+    SizedText,
+    StatusLine,
+)
 from warehouse_tui.workflows.base import Workflow
 
 ALWAYS = ("CANCEL", "HOME", "LOGOUT")
@@ -79,5 +89,7 @@ class FloorScreen(Screen):
             widget.show(*content)
         elif isinstance(widget, KeyBar):
             widget.show(list(content))
+        elif isinstance(widget, (FixedText, SizedText)):
+            widget.show_text(content)
         else:
             widget.update(content)

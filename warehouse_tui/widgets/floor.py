@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from rich.cells import cell_len
 from textual.widgets import Input, Static
 
 # Command -> key. F-keys because letters and digits are data (lots, SKUs, quantities).
@@ -29,41 +30,69 @@ def key_label(command: str) -> str:
     return KEY_LABELS.get(key, key.upper())
 
 
-class StatusLine(Static):
+class FixedText(Static):
+    """A line of text in a box whose size never depends on its text (its height is set in the stylesheet).
+
+    New text only repaints the widget: laying out the whole screen again for it
+    would cost a few milliseconds per scan and change nothing.
+    """
+
+    def show_text(self, text: str) -> None:
+        self.update(text, layout=not self.is_mounted)
+
+
+class SizedText(Static):
+    """Text whose height (or scrollbar) follows the number of lines it has: a new layout only when that can change."""
+
+    _text: str | None = None
+
+    def show_text(self, text: str) -> None:
+        old, self._text = self._text, text
+        self.update(text, layout=old is None or not self._same_height(old, text))
+
+    def _same_height(self, old: str, new: str) -> bool:
+        # Same number of lines, none wrapped and no markup: the content's height cannot have changed.
+        width = self.content_region.width if self.is_mounted else 0
+        if width <= 0 or old.count("\n") != new.count("\n") or "[" in old or "[" in new:
+            return False
+        return all(cell_len(line) <= width for text in (old, new) for line in text.split("\n"))
+
+
+class StatusLine(FixedText):
     """Operator, terminal, scanner state, online/offline, unsynced count: always visible."""
 
     def show(self, *, operator: str, terminal: str, scanner: str, online: str, unsynced: int, narrow: bool = False) -> None:
         if narrow:
             # 40 columns: every field still there, abbreviated.
             state = {"connected": "ok", "disconnected": "OFF", "connecting": "..", "error": "ERR"}.get(scanner, scanner[:4])
-            self.update(f"{operator} {terminal[:8]} scan:{state} {online} {unsynced}↑")
+            self.show_text(f"{operator} {terminal[:8]} scan:{state} {online} {unsynced}↑")
         else:
-            self.update(f"{operator} · {terminal} · scanner {scanner} · {online} · {unsynced} unsynced")
+            self.show_text(f"{operator} · {terminal} · scanner {scanner} · {online} · {unsynced} unsynced")
 
 
-class PromptBar(Static):
+class PromptBar(FixedText):
     """The current prompt: the biggest thing on screen."""
 
 
-class ContextLines(Static):
+class ContextLines(SizedText):
     """What the workflow knows so far: document, item, lot, quantities."""
 
 
-class Feedback(Static):
+class Feedback(SizedText):
     """The last scan's result; stays until the next scan."""
 
     def show(self, ok: bool | None, message: str) -> None:
         if ok is None or not message:
             self.remove_class("-ok", "-error")
-            self.update("")
+            self.show_text("")
             return
         # Only a change of colour restyles; a new message alone is just new text.
         self.set_class(ok, "-ok")
         self.set_class(not ok, "-error")
-        self.update(("✔ " if ok else "✘ ") + message)
+        self.show_text(("✔ " if ok else "✘ ") + message)
 
 
-class KeyBar(Static):
+class KeyBar(FixedText):
     """The keys of the commands possible now."""
 
     def show(self, commands: list[str]) -> None:
@@ -85,7 +114,7 @@ class KeyBar(Static):
                 candidate = pair
             line = candidate
         lines.append(line)
-        self.update("\n".join(lines))
+        self.show_text("\n".join(lines))
 
 
 class EntryField(Input):
