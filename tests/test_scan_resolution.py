@@ -107,6 +107,31 @@ def test_short_gtins_find_the_item_stored_as_gtin14(warehouse, text, sku, gtin14
     assert scan.item_id is not None
 
 
+def test_a_gs1_symbol_carrying_a_gtin_is_read_as_gs1_even_if_its_text_is_also_a_code(warehouse):
+    # Given an alias that happens to be the very text of a GS1-128 label of WIDGET (GTIN + count 12)
+    label = "0109501101530003" "3712"
+    with warehouse.transaction() as s:
+        md.add_item(s, "LOOKALIKE", aliases=[label])
+
+    # When the label is scanned, its identifier saying GS1 (DESIGN §4 rule 3)
+    scan = scan_at(warehouse, "]C1" + label, K.ITEM, K.CONTAINER)
+
+    # Then it is what the label says: 12 of WIDGET
+    assert (scan.kind, scan.sku, scan.qty) == (K.ITEM, "WIDGET", 12)
+
+
+@pytest.mark.parametrize(("text", "expects", "field", "value"), [
+    pytest.param("]C1B0101", {K.BIN}, "bin_code", "A-01-01", id="bin-label-printed-as-gs1-128"),
+    pytest.param("]C110D9T", {K.BIN}, "bin_code", "10D9T", id="bin-that-reads-as-ai-10"),
+    pytest.param("]C1W-1", {K.ITEM, K.CONTAINER}, "sku", "WIDGET", id="alias"),
+])
+def test_a_gs1_symbol_carrying_no_gtin_or_sscc_still_matches_a_code_exactly(warehouse, text, expects, field, value):
+    # A scanner may mark every Code 128 as GS1-128: data that is no product or pallet label is looked up as it stands.
+    scan = scan_at(warehouse, text, *expects)
+
+    assert getattr(scan, field) == value
+
+
 def test_an_alias_names_its_item(warehouse):
     scan = scan_at(warehouse, "W-1", K.ITEM)
 
@@ -503,6 +528,7 @@ def test_a_plain_code_never_reaches_the_gs1_parser(warehouse, monkeypatch):
     (CEREAL_EAN13, {K.ITEM}),
     ("T-100", {K.CONTAINER}),
     (f"]C1010950110153000317261231101234AB{GS}21SN1", {K.ITEM}),
+    ("]C10109501101530003" "3712", {K.ITEM, K.CONTAINER}),
 ])
 def test_a_matching_scan_costs_one_query(warehouse, text, expects):
     statements: list[str] = []

@@ -10,7 +10,10 @@ The order of the rules is the contract:
    identifier, a GS separator or the bracketed `(01)…` form): then the matching
    AI is taken, and its absence is an error.
 4. Exact database matches of the expected kinds win, so a bin or lot `10D9T`
-   is never read as AI 10 with lot `D9T`.
+   is never read as AI 10 with lot `D9T`. A symbol whose identifier says GS1
+   and whose data is a whole GS1 message carrying a GTIN (01/02) or SSCC (00)
+   with a valid check digit is a product or pallet label: it goes straight to
+   rule 5, without looking its raw text up (one scan, one item lookup).
 5. GS1 (parsed with biip) when explicit, or when the whole string parses and
    carries a GTIN (01/02) or SSCC (00) with a valid check digit.
 6. Plain GTIN-8/12/13/14 and SSCC-18 digit strings: a wrong check digit is an
@@ -198,6 +201,9 @@ def resolve(raw: RawScan, expects: frozenset[ScanKind], catalog: ScanCatalog) ->
             return _typed_value(text, symbology, free)
         message = _parse_explicit_gs1(text, gs1_form)
         return _free_value_from_gs1(text, symbology, _Gs1Data.of(message), free, catalog)
+
+    if gs1_form == "aim" and (labelled := _implicit_gs1(text)) is not None:
+        return _resolve_gs1(text, symbology, _Gs1Data.of(labelled), expects, catalog)
 
     if gs1_form not in ("gs", "hri"):  # no database code holds a GS or the bracketed form
         for kind in _EXACT_ORDER:
