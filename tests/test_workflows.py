@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 from drivers.base import RawScan
 from warehouse_tui.config import Settings
-from warehouse_tui.db.models import AuditEvent, Bin, Container, InboundLine, InboundOrder, Movement, Operator, Quant, WarehouseException
+from warehouse_tui.db.models import AuditEvent, Bin, Container, InboundLine, InboundOrder, Lot, Movement, Operator, Quant, WarehouseException
 from warehouse_tui.errors import NotAllowed
 from warehouse_tui.services import masterdata as md
 from warehouse_tui.services.check import run_checks
@@ -184,6 +185,39 @@ def test_duplicate_serial_is_refused_and_drops_the_line(operator, demo_db):
     outcome = wf.submit(scan(f"(01){STOVE}(21)SN-DUP"))
     assert not outcome.ok and "already in RCV-01" in outcome.message
     assert wf.state == "item" and wf.pending is None
+    assert movements(demo_db) == before
+
+
+def test_a_scan_refused_after_it_wrote_something_leaves_nothing_behind(operator, demo_db):
+    # Given a GS1 label of PASSATA naming a new lot that expired years ago
+    wf = receiving(operator, "PO-1002")
+    before = movements(demo_db)
+
+    # When it is scanned: the lot is made, then the receipt is refused
+    outcome = wf.submit(scan(f"(01){PASSATA}(17)200101(10)PX-EXPIRED(30)2"))
+
+    # Then the scan's one transaction is gone whole: no lot, no movement
+    assert not outcome.ok and "expired" in outcome.message
+    with demo_db.reading() as s:
+        assert s.scalar(select(func.count()).select_from(Lot).where(Lot.code == "PX-EXPIRED")) == 0
+    assert movements(demo_db) == before
+
+
+def test_a_scan_that_fails_to_record_leaves_the_line_as_it_was(operator, demo_db):
+    # Given the quantity prompt of a line, and a database that refuses every new movement (a real SQLite failure)
+    wf = receiving(operator, "PO-1001")
+    wf.submit(scan(MARKER))
+    line_before = (wf.state, wf.pending.sku, wf.pending.qty, wf.last)
+    with demo_db.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TRIGGER no_movements BEFORE INSERT ON movements BEGIN SELECT RAISE(ABORT, 'no'); END")
+    before = movements(demo_db)
+
+    # When the quantity is typed and the write fails (a fault, not an operator's mistake)
+    with pytest.raises(DBAPIError):
+        wf.submit(scan("5"))
+
+    # Then nothing is recorded and the same line still waits for its quantity
+    assert (wf.state, wf.pending.sku, wf.pending.qty, wf.last) == line_before
     assert movements(demo_db) == before
 
 

@@ -12,7 +12,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from warehouse_tui.db.models import (
@@ -37,6 +37,10 @@ from warehouse_tui.errors import InvalidInput, InvariantViolation, NotAllowed
 # below where integer columns or sums could overflow.
 MAX_QTY = 1_000_000_000
 AVAILABLE = "available"
+
+# The lookups every movement makes, built once (building a statement costs about as much as running it).
+_QUANT_BY_KEY = select(Quant).where(Quant.key == bindparam("key"))
+_SERIAL_OF_ITEM = select(SerialUnit).where(SerialUnit.item_id == bindparam("item_id"), SerialUnit.serial == bindparam("serial"))
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,7 @@ def find_quant(
     status: str = AVAILABLE,
 ) -> Quant | None:
     key = quant_key(item.id, bin_.id, lot.id if lot else None, container.id if container else None, owner_id, status)
-    return session.scalars(select(Quant).where(Quant.key == key)).one_or_none()
+    return session.scalars(_QUANT_BY_KEY, {"key": key}).one_or_none()
 
 
 def post(
@@ -131,13 +135,16 @@ def post(
         raise NotAllowed(f"Bin {to_bin.code} is blocked — scan another bin")
 
     unit = None
-    if serial is not None:
-        unit = _find_serial(session, item, serial) if allow_negative else _check_serial(session, item, serial, lot, from_bin, from_container)
-    if from_bin is not None:
-        _take(session, item, qty, lot, from_bin, from_container, owner_id, from_status, consume_reserved, allow_negative)
-    if to_bin is not None:
-        _place_container(session, to_container, to_bin, force=allow_negative)
-        _give(session, item, qty, lot, to_bin, to_container, owner_id, to_status)
+    # Quants and serial units change only here and are flushed at the end of every post, so what these
+    # lookups read is never waiting in the session: the caller's pending changes go out in post's one flush.
+    with session.no_autoflush:
+        if serial is not None:
+            unit = _find_serial(session, item, serial) if allow_negative else _check_serial(session, item, serial, lot, from_bin, from_container)
+        if from_bin is not None:
+            _take(session, item, qty, lot, from_bin, from_container, owner_id, from_status, consume_reserved, allow_negative)
+        if to_bin is not None:
+            _place_container(session, to_container, to_bin, force=allow_negative)
+            _give(session, item, qty, lot, to_bin, to_container, owner_id, to_status)
     if serial is not None:
         _move_serial(session, kind, unit, item, serial, lot, to_bin, to_container, owner_id)
 
@@ -297,7 +304,7 @@ def container_has_stock(session: Session, container: Container) -> bool:
 
 
 def _find_serial(session: Session, item: Item, serial: str) -> SerialUnit | None:
-    return session.scalars(select(SerialUnit).where(SerialUnit.item_id == item.id, SerialUnit.serial == serial)).one_or_none()
+    return session.scalars(_SERIAL_OF_ITEM, {"item_id": item.id, "serial": serial}).one_or_none()
 
 
 def _check_serial(

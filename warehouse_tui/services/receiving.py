@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from warehouse_tui.db.models import (
@@ -41,6 +41,17 @@ from warehouse_tui.services.auth import audit, require_supervisor
 from warehouse_tui.services.ledger import Actor, check_qty, post
 
 
+# The lookups of every receipt scan, built once (building a statement costs about as much as running it).
+_ORDER_BY_REF = select(InboundOrder).where(InboundOrder.ref == bindparam("ref"))
+_ITEM_LINES = (select(InboundLine).where(InboundLine.order_id == bindparam("order_id"), InboundLine.item_id == bindparam("item_id"))
+               .order_by(InboundLine.id))
+_LINE_PROGRESS = (
+    select(func.coalesce(func.sum(InboundLine.qty_received), 0), func.coalesce(func.sum(InboundLine.qty_expected), 0))
+    .join(InboundOrder, InboundOrder.id == InboundLine.order_id)
+    .where(InboundOrder.ref == bindparam("ref"), InboundLine.item_id == bindparam("item_id"))
+)
+
+
 class OverReceipt(WarehouseError):
     """More than expected beyond the tolerance: needs a supervisor."""
 
@@ -61,7 +72,7 @@ class ReceiptLine:
 
 
 def find_receipt(session: Session, ref: str) -> InboundOrder:
-    order = session.scalars(select(InboundOrder).where(InboundOrder.ref == ref)).one_or_none()
+    order = session.scalars(_ORDER_BY_REF, {"ref": ref}).one_or_none()
     if order is None:
         raise NotFound(f"PO/ASN {ref} is not known — scan the document again")
     return order
@@ -90,8 +101,7 @@ def open_blind_receipt(session: Session, actor: Actor) -> InboundOrder:
 
 def _item_lines(session: Session, order: InboundOrder, item_id: int) -> list[InboundLine]:
     # Only this item's lines: a long blind receipt must not load all of its lines on every scan.
-    return list(session.scalars(select(InboundLine).where(InboundLine.order_id == order.id, InboundLine.item_id == item_id)
-                                .order_by(InboundLine.id)))
+    return list(session.scalars(_ITEM_LINES, {"order_id": order.id, "item_id": item_id}))
 
 
 def expect_item(session: Session, ref: str, item_id: int) -> None:
@@ -104,8 +114,8 @@ def expect_item(session: Session, ref: str, item_id: int) -> None:
 
 def line_progress(session: Session, ref: str, item_id: int) -> tuple[int, int]:
     """(received, expected) of an item on a receipt."""
-    lines = _item_lines(session, find_receipt(session, ref), item_id)
-    return sum(line.qty_received for line in lines), sum(line.qty_expected for line in lines)
+    received, expected = session.execute(_LINE_PROGRESS, {"ref": ref, "item_id": item_id}).one()
+    return int(received), int(expected)
 
 
 def receiving_bin(session: Session, code: str | None) -> Bin:
@@ -183,9 +193,8 @@ def receive_item(
         lpn = md.container(session, lpn_code, kind)
         if lpn.kind not in (ContainerKind.LPN.value, ContainerKind.SSCC.value):
             raise NotAllowed(f"{lpn_code} is a {lpn.kind}, not a pallet — scan an LPN")
-    movement = post(session, actor, kind=MovementKind.RECEIPT, item=item, qty=qty, lot=lot, serial=serial,
-                    to_bin=to_bin, to_container=lpn, doc_ref=order.ref)
-
+    # The document counts the receipt before the ledger books it, so both are written in post's one flush;
+    # a refusal from the ledger leaves the caller's transaction to roll back, as any refusal does.
     line = _line_for(order, lines, lot.code if lot else None)
     if line is None:
         line = InboundLine(order_id=order.id, item_id=item.id, qty_expected=0, qty_received=0, lot=lot.code if lot else None,
@@ -194,7 +203,8 @@ def receive_item(
     line.qty_received += qty
     if order.status == "open":
         order.status = "receiving"
-    return movement
+    return post(session, actor, kind=MovementKind.RECEIPT, item=item, qty=qty, lot=lot, serial=serial,
+                to_bin=to_bin, to_container=lpn, doc_ref=order.ref)
 
 
 def _line_for(order: InboundOrder, lines: list[InboundLine], lot_code: str | None) -> InboundLine | None:

@@ -8,13 +8,23 @@ Every submission is resolved against what the current prompt expects (DESIGN §4
 rule 2), then dispatched to the handler named after the state, `on_<state>`.
 A `WarehouseError` anywhere becomes a refusal: the state does not move and the
 database is unchanged (each handler writes in one transaction at most).
+
+A state where a scan may record something (`scan_writes`) resolves and handles
+the scan in one write transaction (`reading()` and `writing()` hand it out),
+committed — durable — before `submit` returns the outcome; a refused scan rolls
+it back whole, and a scan that fails for any other reason leaves the workflow
+as it was before the scan.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from drivers.base import RawScan
 from warehouse_tui.config import Settings
@@ -86,6 +96,8 @@ class Workflow:
     state: str = ""
     outcome: Outcome | None = None
     title: str = field(default="", init=False)
+    # The write transaction of the scan being handled, in states where `scan_writes()`.
+    session: Session | None = field(default=None, init=False, repr=False, compare=False)
 
     initial = ""
 
@@ -103,26 +115,76 @@ class Workflow:
         return []
 
     # ------------------------------------------------------------------ input
+    def scan_writes(self) -> bool:
+        """Whether a scan at the current state may record something (then it runs in one write transaction)."""
+        return False
+
     def submit(self, raw: RawScan) -> Outcome:
-        prompt = self.prompt
-        try:
-            if raw.text == "" and prompt.accepts_empty:
-                outcome = getattr(self, f"on_{self.state}")(None)
-                self.outcome = outcome
-                return outcome
-            scan = self.resolve(raw, prompt.expects)
-            if scan.kind == ScanKind.COMMAND:
-                outcome = self.command(scan.command)
-            else:
-                outcome = getattr(self, f"on_{self.state}")(scan)
-        except WarehouseError as exc:
-            outcome = Outcome(False, str(exc))
+        if not self.scan_writes():
+            outcome = self._handle(raw)
+        else:
+            before = self._save()
+            try:
+                with self.terminal.db.transaction() as session:
+                    # The session holds what it loads only weakly: the item the resolver found would be
+                    # read again by the service. Held here for the scan (SQLAlchemy's strong-reference recipe).
+                    loaded: list = []
+                    event.listen(session, "loaded_as_persistent", lambda _session, instance: loaded.append(instance))
+                    self.session = session
+                    outcome = self._handle(raw)
+                    if not outcome.ok:
+                        raise _Refused(outcome)  # nothing a refused scan did is kept
+            except _Refused as refused:
+                outcome = refused.outcome
+            except BaseException:
+                # Not recorded (a bug, a failed commit): the scan did not happen.
+                self._restore(before)
+                raise
+            finally:
+                self.session = None
         self.outcome = outcome
         return outcome
 
+    def _handle(self, raw: RawScan) -> Outcome:
+        prompt = self.prompt
+        try:
+            if raw.text == "" and prompt.accepts_empty:
+                return getattr(self, f"on_{self.state}")(None)
+            scan = self.resolve(raw, prompt.expects)
+            if scan.kind == ScanKind.COMMAND:
+                return self.command(scan.command)
+            return getattr(self, f"on_{self.state}")(scan)
+        except WarehouseError as exc:
+            return Outcome(False, str(exc))
+
+    def _save(self) -> dict:
+        """What `_restore` needs to put the workflow back as it was before a scan (mutable parts copied)."""
+        return dict(vars(self))
+
+    def _restore(self, saved: dict) -> None:
+        vars(self).update(saved)
+
     def resolve(self, raw: RawScan, expects: Iterable[ScanKind]) -> Scan:
-        with self.terminal.db.reading() as session:
+        with self.reading() as session:
             return resolve(raw, frozenset(expects), SqlCatalog(session))
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Session]:
+        """The scan's transaction when it has one, else a read of its own."""
+        if self.session is not None:
+            yield self.session
+        else:
+            with self.terminal.db.reading() as session:
+                yield session
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[Session]:
+        """The scan's transaction when it has one (committed when the scan is done), else a transaction of its own."""
+        if self.session is not None:
+            yield self.session
+        else:
+            with self.terminal.db.transaction() as session:
+                yield session
 
     def command(self, name: str) -> Outcome:
         if name in NAVIGATION:
@@ -138,3 +200,11 @@ class Workflow:
         """Abandon the current step: back to the first prompt of the current line."""
         self.state = self.initial
         return Outcome(True, "Cancelled")
+
+
+class _Refused(Exception):
+    """Unwinds a scan's transaction when the scan was refused."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.message)
+        self.outcome = outcome

@@ -26,19 +26,23 @@ Transitions:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
+
+from warehouse_tui.db.models import Item, Lot, Operator, Tracking
 from warehouse_tui.errors import InvalidInput, NotFound
 from warehouse_tui.scan.resolver import Scan, ScanKind
 from warehouse_tui.scan.types import DocType
 from warehouse_tui.services import receiving
 from warehouse_tui.services.auth import attempt_login, require_supervisor
-from sqlalchemy import select
-
-from warehouse_tui.db.models import Item, Lot, Operator, Tracking
 from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds
+
+# States where a scan may complete a line and record it: each such scan is one transaction.
+RECORDING_STATES = frozenset({"item", "lot", "expiry", "serial", "qty"})
 
 
 @dataclass
@@ -68,6 +72,7 @@ class Receive(Workflow):
     initial = "document"
     ref: str | None = None
     doc_label: str = ""
+    blind: bool = False  # a blind receipt expects every item
     lpn: str | None = None
     pending: PendingLine | None = None
     summary: list[receiving.ReceiptLine] = field(default_factory=list)
@@ -77,6 +82,14 @@ class Receive(Workflow):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.title = "Receive"
+
+    def scan_writes(self) -> bool:
+        return self.state in RECORDING_STATES
+
+    def _save(self) -> dict:
+        saved = super()._save()
+        saved["pending"] = dataclasses.replace(self.pending) if self.pending is not None else None
+        return saved
 
     # ------------------------------------------------------------------ prompts
     @property
@@ -130,18 +143,19 @@ class Receive(Workflow):
     def on_document(self, scan: Scan) -> Outcome:
         if scan.doc_type != DocType.INBOUND:
             raise InvalidInput(f"{scan.document} is not a PO/ASN — scan the inbound document")
-        with self.terminal.db.transaction() as session:
+        with self.reading() as session:
             order = receiving.open_receipt(session, self.terminal.actor, scan.document)
             self.ref, self.doc_label = order.ref, f"{order.kind.upper()} {order.ref}" + (f" · {order.supplier}" if order.supplier else "")
+            self.blind = order.kind == "blind"
         self._start_lines()
         return Outcome(True, f"Receiving {self.doc_label}")
 
     on_summary = on_document
 
     def cmd_blind(self) -> Outcome:
-        with self.terminal.db.transaction() as session:
+        with self.writing() as session:
             order = receiving.open_blind_receipt(session, self.terminal.actor)
-            self.ref, self.doc_label = order.ref, f"Blind {order.ref}"
+            self.ref, self.doc_label, self.blind = order.ref, f"Blind {order.ref}", True
         self._start_lines()
         return Outcome(True, "Blind receipt — scan items")
 
@@ -155,7 +169,7 @@ class Receive(Workflow):
             if scan.container_id is None and not scan.sscc and not re.fullmatch(self.terminal.settings.lpn_pattern, scan.container_code):
                 raise NotFound(f"Not an item or LPN: {scan.container_code[:30]} — scan the item's barcode")
             if scan.container_id is not None and not scan.sscc:
-                with self.terminal.db.reading() as session:
+                with self.reading() as session:
                     from warehouse_tui.services.masterdata import container
 
                     found = container(session, scan.container_code, create=False)
@@ -163,9 +177,10 @@ class Receive(Workflow):
                         raise InvalidInput(f"{found.code} is a {found.kind}, not a pallet — scan an LPN")
             self.lpn = scan.container_code
             return Outcome(True, f"Receiving onto {scan.container_code}")
-        with self.terminal.db.reading() as session:
-            receiving.expect_item(session, self.ref, scan.item_id)
-            item = session.get(Item, scan.item_id)
+        with self.reading() as session:
+            if not self.blind:
+                receiving.expect_item(session, self.ref, scan.item_id)
+            item = session.get(Item, scan.item_id)  # loaded by the resolver in this transaction
             self.pending = PendingLine(item.id, item.sku, item.tracking, item.expiry_required,
                                        lot=scan.lot, expiry=scan.expiry, serial=scan.serial, qty=scan.qty)
         return self._advance()
@@ -176,7 +191,7 @@ class Receive(Workflow):
             self.pending.expiry = scan.expiry
         if self.pending.expiry is None:
             # A lot seen before already has its expiry: don't ask again.
-            with self.terminal.db.reading() as session:
+            with self.reading() as session:
                 known = session.scalars(select(Lot.expiry).where(Lot.item_id == self.pending.item_id, Lot.code == self.pending.lot)).first()
             self.pending.expiry = known
         return self._advance()
@@ -206,7 +221,7 @@ class Receive(Workflow):
         p = self.pending
         qty = 1 if p.tracking == Tracking.SERIAL.value else p.qty
         try:
-            with self.terminal.db.transaction() as session:
+            with self.writing() as session:
                 receiving.receive_item(
                     session, self.terminal.actor, receipt_ref=self.ref, item_id=p.item_id, qty=qty,
                     lot_code=p.lot, expiry=p.expiry, serial=p.serial, lpn_code=self.lpn,
@@ -244,7 +259,7 @@ class Receive(Workflow):
 
     # ------------------------------------------------------------------ commands
     def cmd_done(self) -> Outcome:
-        with self.terminal.db.transaction() as session:
+        with self.writing() as session:
             self.summary = receiving.close_receipt(session, self.terminal.actor, self.ref)
         short = sum(1 for r in self.summary if r.difference)
         self.state, self.ref, self.lpn, self.pending = "summary", None, None, None
