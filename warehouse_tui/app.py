@@ -6,12 +6,11 @@ import logging
 import threading
 import time
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from textual.app import App
 
 from drivers.base import GS, DeviceState, RawScan, RejectedScan, Scanner
 from drivers.keyboard import KeyboardWedge
-from drivers.registry import scanner_for
 from warehouse_tui.config import Settings
 from warehouse_tui.db.engine import Database
 from warehouse_tui.db.models import OutboxEntry
@@ -21,6 +20,10 @@ from warehouse_tui.workflows.base import Outcome, Terminal, Workflow
 from warehouse_tui.workflows.login import Home, Login
 
 log = logging.getLogger(__name__)
+
+WARM_UP_AFTER_S = 1.0
+_OUTBOX = OutboxEntry.__table__
+_NEW_OUTBOX = select(func.count(), func.max(_OUTBOX.c.position)).where(_OUTBOX.c.position > bindparam("after"))
 
 
 def workflow_registry() -> dict[str, type[Workflow]]:
@@ -41,9 +44,14 @@ class WarehouseApp(App):
         self.terminal = Terminal(db, settings, terminal_name or settings.resolved_terminal())
         if scanner is None:
             url = settings.scanner or "keyboard"
-            scanner = KeyboardWedge(url, gs_substitute=settings.gs_substitute) if url == "keyboard" else scanner_for(url)
+            if url == "keyboard":
+                scanner = KeyboardWedge(url, gs_substitute=settings.gs_substitute)
+            else:
+                from drivers.registry import scanner_for  # entry points: read only when a device URL needs them
+
+                scanner = scanner_for(url)
         self.scanner = scanner
-        self.workflows = workflow_registry()
+        self._workflows: dict[str, type[Workflow]] | None = None
         self.unsynced = 0
         self._counted_through = 0  # outbox position up to which `unsynced` has counted
         self.online = "local" if not settings.upstream else "offline"
@@ -62,6 +70,9 @@ class WarehouseApp(App):
         self.terminal.scanner_state = self.scanner.state.value
         self.set_interval(2.0, self._tick)
         self._count_unsynced()
+        # What the login screen does not need is loaded a moment after it shows (an operator is still
+        # reaching for the badge), not before it and not at the first scan.
+        self.call_after_refresh(self.set_timer, WARM_UP_AFTER_S, self._load_the_rest)
         if self.terminal.settings.upstream:
             from warehouse_tui.sync.worker import SyncWorker
 
@@ -71,6 +82,20 @@ class WarehouseApp(App):
                                           company_prefixes=(self.terminal.settings.gs1_company_prefix,))
             self.sync_worker.start()
             self.terminal.upstream_claim = self.sync_worker.claim
+
+    @property
+    def workflows(self) -> dict[str, type[Workflow]]:
+        """Command -> workflow class; the workflow modules load on first use, not at start."""
+        if self._workflows is None:
+            self._workflows = workflow_registry()
+        return self._workflows
+
+    def _load_the_rest(self) -> None:
+        from warehouse_tui.scan.resolver import load_gs1
+
+        if self._workflows is None:
+            self._workflows = workflow_registry()
+        load_gs1()
 
     def on_resize(self, event) -> None:
         self.refresh_status()  # the status line abbreviates below 60 columns
@@ -229,11 +254,12 @@ class WarehouseApp(App):
         self.refresh_status()
 
     def _count_new_outbox(self) -> None:
-        """After a scan: add the entries written since the last count (a primary-key range, cheap)."""
-        with self.terminal.db.reading() as session:
-            new, top = session.execute(
-                select(func.count(), func.max(OutboxEntry.position)).where(OutboxEntry.position > self._counted_through)
-            ).one()
+        """After a scan: add the entries written since the last count (a primary-key range, cheap).
+
+        A bare connection, not a Session: this runs after every recorded scan.
+        """
+        with self.terminal.db.engine.connect() as conn:
+            new, top = conn.execution_options(sqlite_begin="DEFERRED").execute(_NEW_OUTBOX, {"after": self._counted_through}).one()
         if new:
             self.unsynced += new
             self._counted_through = top

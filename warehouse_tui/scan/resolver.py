@@ -34,9 +34,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from decimal import Decimal
-
-from biip import BiipException
-from biip.gs1_messages import GS1Message
+from typing import TYPE_CHECKING
 
 from drivers.base import GS, MAX_SCAN_LENGTH
 from warehouse_tui.errors import InvalidInput, NotFound
@@ -51,6 +49,9 @@ from warehouse_tui.scan.types import (
     ScanCatalog,
     ScanKind,
 )
+
+if TYPE_CHECKING:
+    from biip.gs1_messages import GS1Message
 
 MAX_QTY = 1_000_000_000
 # Longest code the database holds (lots, serials, container codes).
@@ -105,6 +106,25 @@ _AI_NAME = {
 }
 _DOC_NOUN = {DocType.INBOUND: "a PO/ASN", DocType.OUTBOUND: "an order", DocType.PICKLIST: "a pick list"}
 _CONTAINER_NOUN = {"lpn": "an LPN", "sscc": "a pallet", "tote": "a tote", "carton": "a carton"}
+
+
+# --------------------------------------------------------------------------- biip, loaded when first needed
+
+
+def __getattr__(name: str):
+    # biip loads its GS1 prefix tables on import (about a tenth of a second): not before the
+    # login screen is up, but at the first GS1 scan or when the app warms it up (`load_gs1`).
+    if name in ("GS1Message", "BiipException"):
+        return load_gs1()[0 if name == "GS1Message" else 1]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def load_gs1() -> tuple[type, type]:
+    """biip's GS1Message and BiipException, imported on first use."""
+    from biip import BiipException
+    from biip.gs1_messages import GS1Message
+
+    return GS1Message, BiipException
 
 
 # --------------------------------------------------------------------------- typed values
@@ -246,9 +266,10 @@ def _parse_explicit_gs1(text: str, form: str) -> GS1Message:
         raise InvalidInput("Not a valid GS1 barcode: it holds characters GS1 does not allow — scan again")
     if form == "hri" and not _HRI_WHOLE.fullmatch(text):
         raise InvalidInput("Not a valid GS1 barcode: write it as (AI)value(AI)value — scan again")
+    gs1_message, biip_error = load_gs1()
     try:
-        message = GS1Message.parse_hri(text) if form == "hri" else GS1Message.parse(text)
-    except (BiipException, ValueError, ArithmeticError, LookupError) as exc:
+        message = gs1_message.parse_hri(text) if form == "hri" else gs1_message.parse(text)
+    except (biip_error, ValueError, ArithmeticError, LookupError) as exc:
         raise InvalidInput("Not a valid GS1 barcode — scan again") from exc
     if not message.element_strings:
         raise InvalidInput("Not a valid GS1 barcode: it holds no data — scan again")
@@ -259,9 +280,10 @@ def _implicit_gs1(text: str) -> GS1Message | None:
     """The GS1 message an unmarked scan is, if it parses whole and carries a valid GTIN or SSCC."""
     if not (text[:2].isdigit() and text.isascii() and _IMPLICIT_GS1_HINT.search(text)):
         return None
+    gs1_message, biip_error = load_gs1()
     try:
-        message = GS1Message.parse(text)
-    except (BiipException, ValueError, ArithmeticError, LookupError):
+        message = gs1_message.parse(text)
+    except (biip_error, ValueError, ArithmeticError, LookupError):
         return None
     for element in message.element_strings:
         if element.ai.ai in ("00", "01", "02") and has_valid_check_digit(element.value):
