@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
+from collections import deque
 
 from sqlalchemy import bindparam, func, select
 from textual.app import App
@@ -22,6 +24,8 @@ from warehouse_tui.workflows.login import Home, Login
 log = logging.getLogger(__name__)
 
 WARM_UP_AFTER_S = 1.0
+# A burst of queued scans is handled for at most about a frame before the screen gets its turn.
+SCAN_BATCH_S = 0.016
 _OUTBOX = OutboxEntry.__table__
 _NEW_OUTBOX = select(func.count(), func.max(_OUTBOX.c.position)).where(_OUTBOX.c.position > bindparam("after"))
 
@@ -60,10 +64,16 @@ class WarehouseApp(App):
         self.floor: FloorScreen | None = None
         self.sync_worker = None
         self._status_shown: tuple | None = None
+        # Scans (and refused frames) a device's reader thread delivered, oldest first, waiting for the app's loop.
+        self._device_queue: deque[RawScan | RejectedScan] = deque()
+        self._device_queue_due = False
+        self._scan_loop: asyncio.AbstractEventLoop | None = None
+        self._outbox_grew = False  # a scan since the last count may have written outbox entries
 
     # ------------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
         self._thread_id = threading.get_ident()
+        self._scan_loop = asyncio.get_running_loop()
         self.floor = FloorScreen(Login(self.terminal))
         self.push_screen(self.floor)
         self.scanner.open(self._scan_from_driver, self._state_from_driver, self._reject_from_driver)
@@ -114,10 +124,69 @@ class WarehouseApp(App):
 
     # ------------------------------------------------------------------ input from anywhere
     def _scan_from_driver(self, raw: RawScan) -> None:
+        """A scan from the scanner, handled on the app's loop in the order the device read it.
+
+        A driver calls from its reader thread and must get back to reading soon
+        (drivers/base.py): the scan is queued and the reader returns. The loop
+        handles the queue one scan at a time — each committed in its own
+        transaction before the next is touched — and shows the result once per
+        burst, after its last scan, instead of drawing every scan of the burst.
+        """
+        self._from_device(raw)
+
+    def _reject_from_driver(self, rejected: RejectedScan) -> None:
+        """A frame the driver refused (line noise, too long): an error flash and a bell, nothing recorded.
+
+        It takes its place among the scans the device read around it.
+        """
+        self._from_device(rejected)
+
+    def _from_device(self, item: RawScan | RejectedScan) -> None:
         if threading.get_ident() == self._thread_id:
-            self.handle_raw(raw)
-        else:
-            self.call_from_thread(self.handle_raw, raw)
+            self._handle_device_queue(budget_s=None)  # what the device read earlier goes first
+            self._handle_device_item(item, show=True)
+            return
+        self._device_queue.append(item)
+        if not self._device_queue_due:
+            self._device_queue_due = True
+            try:
+                self._scan_loop.call_soon_threadsafe(self._handle_device_queue)
+            except (AttributeError, RuntimeError):  # the app is not running (yet or any more)
+                log.warning("%r from the scanner while the app is not running: dropped", item)
+
+    def _handle_device_queue(self, budget_s: float | None = SCAN_BATCH_S) -> None:
+        # Cleared before the queue is read: whatever is queued from now on finds no handler due and asks for one.
+        self._device_queue_due = False
+        deadline = None if budget_s is None else time.monotonic() + budget_s
+        while self._device_queue:
+            item = self._device_queue.popleft()
+            yielding = deadline is not None and bool(self._device_queue) and time.monotonic() > deadline
+            try:
+                # Shown when it is the last of the burst, or when the screen's turn comes next.
+                self._handle_device_item(item, show=yielding or not self._device_queue)
+            except Exception:  # worse than a refused scan: log it and keep the rest of the burst going
+                log.exception("%r from the scanner could not be handled", item)
+            if yielding:
+                # Let the screen paint and keys through; the rest of the burst follows at once.
+                self._device_queue_due = True
+                self._scan_loop.call_soon(self._handle_device_queue)
+                return
+
+    def _handle_device_item(self, item: RawScan | RejectedScan, *, show: bool) -> None:
+        if isinstance(item, RawScan):
+            self.handle_raw(item, show=show)
+        elif self.floor is not None and self.floor.is_mounted:
+            self.floor.workflow.outcome = Outcome(False, item.reason)
+            if show:
+                if self._outbox_grew:
+                    self._count_new_outbox()
+                self.floor.render_workflow()
+            self.bell()
+
+    @property
+    def scans_waiting(self) -> int:
+        """Scans (and refused frames) the scanner has read that the app has not handled yet."""
+        return len(self._device_queue)
 
     def _state_from_driver(self, state: DeviceState, detail: str) -> None:
         def apply() -> None:
@@ -128,19 +197,6 @@ class WarehouseApp(App):
             apply()
         else:
             self.call_from_thread(apply)
-
-    def _reject_from_driver(self, rejected: RejectedScan) -> None:
-        """A frame the driver refused (line noise, too long): an error flash and a bell, nothing recorded."""
-        def show() -> None:
-            if self.floor is not None and self.floor.is_mounted:
-                self.floor.workflow.outcome = Outcome(False, rejected.reason)
-                self.floor.render_workflow()
-                self.bell()
-
-        if threading.get_ident() == self._thread_id:
-            show()
-        else:
-            self.call_from_thread(show)
 
     def submit_typed(self, text: str, key_times: list[float] | None = None) -> None:
         """A line from the entry field: typed by a person or a keyboard-wedge scanner's burst.
@@ -154,8 +210,12 @@ class WarehouseApp(App):
             text = text.replace(wedge.gs_substitute, GS)
         self.handle_raw(RawScan(text=text, source="wedge" if burst else "keyboard"))
 
-    def handle_raw(self, raw: RawScan) -> Outcome:
-        """Route one scan or typed line to the active workflow, then show the result."""
+    def handle_raw(self, raw: RawScan, *, show: bool = True) -> Outcome:
+        """Route one scan or typed line to the active workflow, then show the result.
+
+        `show=False` (a scan inside a burst) leaves the screen and the unsynced count to
+        the burst's last scan; a refusal still rings the bell.
+        """
         self._last_activity = time.monotonic()
         floor = self.floor
         assert floor is not None
@@ -165,11 +225,12 @@ class WarehouseApp(App):
             log.exception("scan %r crashed the workflow", raw.text[:80])
             outcome = Outcome(False, "Internal error — scan refused, nothing recorded; tell a supervisor")
             floor.workflow.outcome = outcome
-        if outcome.ok:
+        self._outbox_grew |= outcome.ok
+        if show and self._outbox_grew:
             self._count_new_outbox()
         if outcome.navigate:
             self.run_command(outcome.navigate, keep=outcome)
-        else:
+        elif show:
             floor.render_workflow()
         if not outcome.ok:
             self.bell()
@@ -260,6 +321,7 @@ class WarehouseApp(App):
         """
         with self.terminal.db.engine.connect() as conn:
             new, top = conn.execution_options(sqlite_begin="DEFERRED").execute(_NEW_OUTBOX, {"after": self._counted_through}).one()
+        self._outbox_grew = False
         if new:
             self.unsynced += new
             self._counted_through = top
