@@ -13,7 +13,14 @@ from warehouse_tui.services import masterdata as md
 from warehouse_tui.services.auth import hash_pin
 from warehouse_tui.services.check import run_checks
 from warehouse_tui.services.ledger import Actor
-from warehouse_tui.services.receiving import OverReceipt, close_receipt, open_blind_receipt, receive_item, receipt_summary
+from warehouse_tui.services.receiving import (
+    OverReceipt,
+    close_receipt,
+    line_progress,
+    open_blind_receipt,
+    receipt_summary,
+    receive_item,
+)
 from warehouse_tui.db.models import Operator
 
 NEXT_YEAR = dt.date.today().replace(month=1, day=1) + dt.timedelta(days=400)
@@ -49,6 +56,21 @@ def test_receipt_lands_in_receiving_bin_and_counts_on_the_po(dock, actor):
         assert [(r.sku, r.expected, r.received) for r in receipt_summary(s, "PO-1")] == [("MILK", 5, 0), ("PHONE", 2, 0), ("PLAIN", 10, 4)]
         assert s.scalars(select(Quant)).one().qty == 4
         assert run_checks(s).ok
+
+
+def test_a_receipt_tells_where_its_item_stands_on_the_document(dock, actor):
+    # Given PLAIN expected 10 on PO-1, 4 received already
+    with dock.transaction() as s:
+        receive_item(s, actor, receipt_ref="PO-1", item_id=item_id(s, "PLAIN"), qty=4)
+
+    # When 3 more are received
+    with dock.transaction() as s:
+        received = receive_item(s, actor, receipt_ref="PO-1", item_id=item_id(s, "PLAIN"), qty=3)
+
+    # Then the receipt says 7 of 10, its movement is the one booked, and the document agrees once committed
+    assert (received.received, received.expected, received.movement.qty) == (7, 10, 3)
+    with dock.reading() as s:
+        assert line_progress(s, "PO-1", item_id(s, "PLAIN")) == (7, 10)
 
 
 def test_item_not_on_po_is_refused(dock, actor):

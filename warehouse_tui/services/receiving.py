@@ -61,6 +61,15 @@ class OverReceipt(WarehouseError):
 
 
 @dataclass(frozen=True)
+class Received:
+    """One receipt recorded: its movement, and the item's received and expected quantities on the document now."""
+
+    movement: Movement
+    received: int
+    expected: int
+
+
+@dataclass(frozen=True)
 class ReceiptLine:
     sku: str
     expected: int
@@ -145,7 +154,7 @@ def receive_item(
     bin_code: str | None = None,
     tolerance_pct: int = 0,
     approved_by: Operator | None = None,
-) -> Movement:
+) -> Received:
     """Receive `qty` of an item on a receipt. Raises OverReceipt, NotAllowed, InvalidInput."""
     qty = check_qty(qty)
     order = open_receipt(session, actor, receipt_ref)
@@ -200,11 +209,14 @@ def receive_item(
         line = InboundLine(order_id=order.id, item_id=item.id, qty_expected=0, qty_received=0, lot=lot.code if lot else None,
                            expiry=lot.expiry if lot else None)
         session.add(line)
+        lines.append(line)
     line.qty_received += qty
     if order.status == "open":
         order.status = "receiving"
-    return post(session, actor, kind=MovementKind.RECEIPT, item=item, qty=qty, lot=lot, serial=serial,
-                to_bin=to_bin, to_container=lpn, doc_ref=order.ref)
+    movement = post(session, actor, kind=MovementKind.RECEIPT, item=item, qty=qty, lot=lot, serial=serial,
+                    to_bin=to_bin, to_container=lpn, doc_ref=order.ref)
+    # `lines` are all of this item's lines on the receipt (what line_progress sums), read in this transaction.
+    return Received(movement, sum(x.qty_received for x in lines), sum(x.qty_expected for x in lines))
 
 
 def _line_for(order: InboundOrder, lines: list[InboundLine], lot_code: str | None) -> InboundLine | None:

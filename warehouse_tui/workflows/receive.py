@@ -222,13 +222,12 @@ class Receive(Workflow):
         qty = 1 if p.tracking == Tracking.SERIAL.value else p.qty
         try:
             with self.writing() as session:
-                receiving.receive_item(
+                received = receiving.receive_item(
                     session, self.terminal.actor, receipt_ref=self.ref, item_id=p.item_id, qty=qty,
                     lot_code=p.lot, expiry=p.expiry, serial=p.serial, lpn_code=self.lpn,
                     bin_code=self.terminal.settings.receiving_bin,
                     tolerance_pct=self.terminal.settings.over_receipt_tolerance_pct, approved_by=approved_by,
                 )
-                got, expected = receiving.line_progress(session, self.ref, p.item_id)
         except receiving.OverReceipt as exc:
             self.state = "supervisor_badge"
             return Outcome(False, str(exc))
@@ -237,7 +236,7 @@ class Receive(Workflow):
             self.pending, self.state = None, "item"
             raise
         what = f"{qty} × {p.sku}" + (f" SN {p.serial}" if p.serial else "") + (f" lot {p.lot}" if p.lot else "")
-        self.last = f"Last: {what}" + (f" ({got}/{expected})" if expected else f" ({got})")
+        self.last = f"Last: {what}" + (f" ({received.received}/{received.expected})" if received.expected else f" ({received.received})")
         self.pending, self.state = None, "item"
         return Outcome(True, f"Received {what}" + (f" onto {self.lpn}" if self.lpn else ""))
 
