@@ -151,7 +151,9 @@ class WarehouseApp(App):
             self._device_queue_due = True
             try:
                 self._scan_loop.call_soon_threadsafe(self._handle_device_queue)
-            except (AttributeError, RuntimeError):  # the app is not running (yet or any more)
+            except (AttributeError, RuntimeError):  # the app is not running (yet or any more): nothing can take it
+                self._device_queue.clear()
+                self._device_queue_due = False
                 log.warning("%r from the scanner while the app is not running: dropped", item)
 
     def _handle_device_queue(self, budget_s: float | None = SCAN_BATCH_S) -> None:
