@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import threading
 import time
@@ -57,6 +58,7 @@ class WarehouseApp(App):
         self.scanner = scanner
         self._workflows: dict[str, type[Workflow]] | None = None
         self.unsynced = 0
+        self.synced_at: str | None = None  # local HH:MM of the last full sync, for the status line
         self._counted_through = 0  # outbox position up to which `unsynced` has counted
         self.online = "local" if not settings.upstream else "offline"
         self._last_activity = time.monotonic()
@@ -113,6 +115,8 @@ class WarehouseApp(App):
     def _show_sync(self, status) -> None:
         self.online = "online" if status.online else "offline"
         self.unsynced = status.pending
+        if status.last_sync_at is not None:  # UTC in the database; the floor reads its own clock
+            self.synced_at = status.last_sync_at.replace(tzinfo=dt.timezone.utc).astimezone().strftime("%H:%M")
         self.refresh_status()
 
     def on_unmount(self) -> None:
@@ -291,7 +295,8 @@ class WarehouseApp(App):
         if self.floor is None or not self.floor.is_mounted:
             return
         op = self.terminal.operator
-        status = (op.badge if op else "-", self.terminal.scanner_state, self.online, self.unsynced, self.size.width < 60)
+        status = (op.badge if op else "-", self.terminal.scanner_state, self.online, self.unsynced, self.size.width < 60,
+                  self.synced_at)
         if status == self._status_shown:
             return
         self._status_shown = status
@@ -300,6 +305,7 @@ class WarehouseApp(App):
             terminal=self.terminal.name,
             scanner=self.terminal.scanner_state,
             online=self.online,
+            synced_at=self.synced_at,
             unsynced=self.unsynced,
             narrow=self.size.width < 60,
         )

@@ -59,15 +59,19 @@ class SizedText(Static):
 
 
 class StatusLine(FixedText):
-    """Operator, terminal, scanner state, online/offline, unsynced count: always visible."""
+    """Operator, terminal, scanner state, online/offline, last sync time, unsynced count: always visible."""
 
-    def show(self, *, operator: str, terminal: str, scanner: str, online: str, unsynced: int, narrow: bool = False) -> None:
+    def show(self, *, operator: str, terminal: str, scanner: str, online: str, unsynced: int, narrow: bool = False,
+             synced_at: str | None = None) -> None:
+        """`synced_at`: the local time (HH:MM) of the last full sync, on a terminal that syncs and has synced."""
         if narrow:
             # 40 columns: every field still there, abbreviated.
             state = {"connected": "ok", "disconnected": "OFF", "connecting": "..", "error": "ERR"}.get(scanner, scanner[:4])
-            self.show_text(f"{operator} {terminal[:8]} scan:{state} {online} {unsynced}↑")
+            when = f" {synced_at}" if synced_at else ""
+            self.show_text(f"{operator} {terminal[:8]} scan:{state} {online}{when} {unsynced}↑")
         else:
-            self.show_text(f"{operator} · {terminal} · scanner {scanner} · {online} · {unsynced} unsynced")
+            when = f" (synced {synced_at})" if synced_at else ""
+            self.show_text(f"{operator} · {terminal} · scanner {scanner} · {online}{when} · {unsynced} unsynced")
 
 
 class PromptBar(FixedText):
