@@ -149,3 +149,45 @@ def test_check_reports_a_quant_corrupted_behind_the_ledger(site, actor):
         report = run_checks(s)
     assert not report.ok
     assert "PLAIN in RCV-01: quant says 11, movements sum to 10" in report.render()
+
+
+def test_a_movement_posted_on_a_terminal_is_the_sessions_own_with_its_outbox_entry(site, actor):
+    with site.transaction() as s:
+        item, rcv = md.item_by_sku(s, "PLAIN"), md.bin_by_code(s, "RCV-01")
+
+        # When a receipt is posted (on a terminal its row and outbox entry are written directly)
+        movement = post(s, actor, kind="receipt", item=item, qty=3, to_bin=rcv, doc_ref="PO1")
+
+        # Then the movement handed back is the session's row, numbered, reading like any loaded one
+        assert s.get(Movement, movement.seq) is movement
+        assert (movement.kind, movement.qty, movement.origin) == ("receipt", 3, "local")
+        entry = s.scalars(select(OutboxEntry).where(OutboxEntry.uuid == movement.uuid)).one()
+        assert (entry.kind, entry.payload["qty"], entry.payload["to_bin"]) == ("movement", 3, "RCV-01")
+
+
+@pytest.mark.postgres
+def test_a_movement_posted_on_an_upstream_is_announced_in_its_feed_and_queued_for_nobody(pg_url, actor):
+    from warehouse_tui.db.engine import Database
+    from warehouse_tui.db.models import ChangeFeed
+    from warehouse_tui.sync import init_upstream
+
+    # Given an upstream (the office posts there directly, e.g. a supervisor's approval)
+    init_upstream(pg_url)
+    upstream = Database(pg_url)
+    try:
+        with upstream.transaction() as s:
+            md.add_bin(s, "RCV-01", kind="receiving", zone="DOCK")
+            md.add_item(s, "PLAIN", gtins=["09501101530003"])
+        with upstream.transaction() as s:
+            # When a receipt is posted there
+            movement = post(s, actor, kind="receipt", item=md.item_by_sku(s, "PLAIN"), qty=2, to_bin=md.bin_by_code(s, "RCV-01"))
+            seq = movement.seq
+
+        # Then it is the upstream's own record: in its change feed, with no outbox entry to push anywhere
+        with upstream.reading() as s:
+            assert s.get(Movement, seq).origin == "upstream"
+            assert s.scalar(select(func.count()).select_from(OutboxEntry)) == 0
+            assert s.scalar(select(func.count()).select_from(ChangeFeed).where(ChangeFeed.kind == "movement",
+                                                                                ChangeFeed.ref_id == seq)) == 1
+    finally:
+        upstream.dispose()

@@ -4,16 +4,22 @@
 would break an invariant (DESIGN §3) with a `WarehouseError` an operator can act
 on, and it writes the outbox entry that carries the movement upstream in the
 same transaction, so a movement and its sync record are never apart.
+
+On a terminal the movement row and its outbox entry are inserted directly, not
+through the session's unit of work (a third of a receipt's cost there); the
+returned Movement is still the session's. On an upstream they go through the
+ORM: its change feed (sync/feed.py) sees a movement only as an object flushed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+import weakref
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, bindparam, insert, select
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from warehouse_tui.db.models import (
     Bin,
@@ -27,6 +33,7 @@ from warehouse_tui.db.models import (
     Owner,
     Quant,
     SerialUnit,
+    SyncMeta,
     Tracking,
     quant_key,
     utcnow,
@@ -41,6 +48,11 @@ AVAILABLE = "available"
 # The lookups every movement makes, built once (building a statement costs about as much as running it).
 _QUANT_BY_KEY = select(Quant).where(Quant.key == bindparam("key"))
 _SERIAL_OF_ITEM = select(SerialUnit).where(SerialUnit.item_id == bindparam("item_id"), SerialUnit.serial == bindparam("serial"))
+_INSERT_MOVEMENT = insert(Movement.__table__)
+_INSERT_OUTBOX = insert(OutboxEntry.__table__)
+# Engine -> whether its database is an upstream, asked once per engine: a database becomes one only
+# through `upstream init`, on an engine of its own, before any Database watching it is opened.
+_UPSTREAM: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -148,59 +160,79 @@ def post(
     if serial is not None:
         _move_serial(session, kind, unit, item, serial, lot, to_bin, to_container, owner_id)
 
-    movement = Movement(
-        uuid=movement_uuid or str(uuid.uuid4()),
-        kind=kind.value,
-        item_id=item.id,
-        qty=qty,
-        lot_id=lot.id if lot else None,
-        serial=serial,
-        from_bin_id=from_bin.id if from_bin else None,
-        to_bin_id=to_bin.id if to_bin else None,
-        from_container_id=from_container.id if from_container else None,
-        to_container_id=to_container.id if to_container else None,
-        owner_id=owner_id,
-        from_status=from_status,
-        to_status=to_status,
-        operator_id=actor.operator_id,
-        terminal=actor.terminal,
-        at=at or utcnow(),
-        doc_ref=doc_ref,
-        conflict=allow_negative,
-    )
-    session.add(movement)
+    row = {
+        "uuid": movement_uuid or str(uuid.uuid4()),
+        "kind": kind.value,
+        "item_id": item.id,
+        "qty": qty,
+        "lot_id": lot.id if lot else None,
+        "serial": serial,
+        "from_bin_id": from_bin.id if from_bin else None,
+        "to_bin_id": to_bin.id if to_bin else None,
+        "from_container_id": from_container.id if from_container else None,
+        "to_container_id": to_container.id if to_container else None,
+        "owner_id": owner_id,
+        "from_status": from_status,
+        "to_status": to_status,
+        "operator_id": actor.operator_id,
+        "terminal": actor.terminal,
+        "at": at or utcnow(),
+        "doc_ref": doc_ref,
+        "conflict": allow_negative,
+    }
     owner_code = owner.code if owner is not None else item.owner.code
-    session.add(
-        OutboxEntry(
-            uuid=movement.uuid,
-            kind="movement",
-            terminal=actor.terminal,
-            created_at=movement.at,
-            payload={
-                "id": movement.uuid,
-                "kind": kind.value,
-                "sku": item.sku,
-                "owner": owner_code,
-                "qty": qty,
-                "lot": lot.code if lot else None,
-                "expiry": lot.expiry.isoformat() if lot and lot.expiry else None,
-                "serial": serial,
-                "from_bin": from_bin.code if from_bin else None,
-                "to_bin": to_bin.code if to_bin else None,
-                "from_container": from_container.code if from_container else None,
-                "to_container": to_container.code if to_container else None,
-                "from_status": from_status,
-                "to_status": to_status,
-                "operator": actor.badge,
-                "terminal": actor.terminal,
-                "at": movement.at.isoformat(),
-                "ref": doc_ref,
-                "consume_reserved": consume_reserved,
-            },
-        )
-    )
-    session.flush()
+    entry = {
+        "uuid": row["uuid"],
+        "kind": "movement",
+        "terminal": actor.terminal,
+        "created_at": row["at"],
+        "payload": {
+            "id": row["uuid"],
+            "kind": kind.value,
+            "sku": item.sku,
+            "owner": owner_code,
+            "qty": qty,
+            "lot": lot.code if lot else None,
+            "expiry": lot.expiry.isoformat() if lot and lot.expiry else None,
+            "serial": serial,
+            "from_bin": from_bin.code if from_bin else None,
+            "to_bin": to_bin.code if to_bin else None,
+            "from_container": from_container.code if from_container else None,
+            "to_container": to_container.code if to_container else None,
+            "from_status": from_status,
+            "to_status": to_status,
+            "operator": actor.badge,
+            "terminal": actor.terminal,
+            "at": row["at"].isoformat(),
+            "ref": doc_ref,
+            "consume_reserved": consume_reserved,
+        },
+    }
+    if _is_upstream(session):
+        movement = Movement(**row)
+        session.add(movement)
+        session.add(OutboxEntry(**entry))
+        session.flush()
+        return movement
+    session.flush()  # quants, the serial unit and the caller's pending changes, in their order
+    connection = session.connection()
+    seq = connection.execute(_INSERT_MOVEMENT, row).inserted_primary_key[0]
+    connection.execute(_INSERT_OUTBOX, entry)
+    movement = Movement(**row)
+    movement.seq = seq
+    make_transient_to_detached(movement)  # the row exists: the session takes it as loaded, without writing it
+    session.add(movement)
     return movement
+
+
+def _is_upstream(session: Session) -> bool:
+    """Whether the session's database is an upstream (sync_meta role "upstream"), asked once per engine."""
+    engine = session.get_bind().engine
+    known = _UPSTREAM.get(engine)
+    if known is None:
+        role = session.get(SyncMeta, "role")
+        known = _UPSTREAM[engine] = role is not None and role.value == "upstream"
+    return known
 
 
 def _same(a: Container | None, b: Container | None) -> bool:
