@@ -13,6 +13,7 @@ ORM: its change feed (sync/feed.py) sees a movement only as an object flushed.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
 import weakref
@@ -147,14 +148,17 @@ def post(
         raise NotAllowed(f"Bin {to_bin.code} is blocked — scan another bin")
 
     unit = None
-    # Quants and serial units change only here and are flushed at the end of every post, so what these
-    # lookups read is never waiting in the session: the caller's pending changes go out in post's one flush.
+    # Quants and serial units change only here and are flushed at the end of every post, so what post reads
+    # before it changes anything is never waiting in the session: the caller's pending changes (a document
+    # line) need not go out first and leave in post's one flush. After a take, what follows must see it
+    # (the container it emptied may move): from there the session flushes before reading, as usual.
     with session.no_autoflush:
         if serial is not None:
             unit = _find_serial(session, item, serial) if allow_negative else _check_serial(session, item, serial, lot, from_bin, from_container)
         if from_bin is not None:
             _take(session, item, qty, lot, from_bin, from_container, owner_id, from_status, consume_reserved, allow_negative)
-        if to_bin is not None:
+    if to_bin is not None:
+        with contextlib.nullcontext() if from_bin is not None else session.no_autoflush:
             _place_container(session, to_container, to_bin, force=allow_negative)
             _give(session, item, qty, lot, to_bin, to_container, owner_id, to_status)
     if serial is not None:
