@@ -140,6 +140,25 @@ def test_lpn_moves_with_its_contents(site, actor):
         assert run_checks(s).ok
 
 
+def test_taking_a_totes_last_units_with_it_to_another_bin_moves_the_tote(site, actor):
+    # Given a tote in RCV-01 holding 2 of PLAIN
+    with site.transaction() as s:
+        post(s, actor, kind="receipt", item=md.item_by_sku(s, "PLAIN"), qty=2, to_bin=md.bin_by_code(s, "RCV-01"),
+             to_container=md.container(s, "TOTE1", "tote"))
+
+    # When both are moved, in the tote, to A-01-02: the take empties the tote where it stood
+    with site.transaction() as s:
+        tote, rcv, a2 = md.container(s, "TOTE1", create=False), md.bin_by_code(s, "RCV-01"), md.bin_by_code(s, "A-01-02")
+        post(s, actor, kind="move", item=md.item_by_sku(s, "PLAIN"), qty=2, from_bin=rcv, from_container=tote,
+             to_bin=a2, to_container=tote)
+
+    # Then the tote stands in A-01-02 with them
+    with site.reading() as s:
+        assert md.container(s, "TOTE1", create=False).bin_id == md.bin_by_code(s, "A-01-02").id
+        assert qty_in(s, "PLAIN", "A-01-02") == 2 and qty_in(s, "PLAIN", "RCV-01") == 0
+        assert run_checks(s).ok
+
+
 def test_check_reports_a_quant_corrupted_behind_the_ledger(site, actor):
     with site.transaction() as s:
         post(s, actor, kind="receipt", item=md.item_by_sku(s, "PLAIN"), qty=10, to_bin=md.bin_by_code(s, "RCV-01"))
