@@ -303,7 +303,8 @@ def link(pg_url):
 def quick_guards(monkeypatch):
     """The real guards against a silent upstream, with limits short enough for a test (read when an upstream opens)."""
     monkeypatch.setattr(sync, "UPSTREAM_SILENCE_S", 2.0)
-    monkeypatch.setattr(sync, "UPSTREAM_IDLE_IN_TRANSACTION_S", 1)
+    # (long enough that a healthy pull of the demo, read in one transaction, outlasts it on a loaded machine)
+    monkeypatch.setattr(sync, "UPSTREAM_IDLE_IN_TRANSACTION_S", 5)
     monkeypatch.setattr(sync, "CONNECT_TIMEOUT_S", 2)  # libpq's least
 
 
