@@ -1049,7 +1049,7 @@ def floor(site_template):
 
 
 def require(done: bool, what: str) -> None:
-    """A step of a pinned example that must work for the example to show its bug (else the test fails, not xfails)."""
+    """A step of a pinned example that must work for the example to reach what it checks (else it fails saying so)."""
     if not done:
         pytest.fail(f"the example did not get there: {what}")
 
