@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from drivers.base import RawScan
+from warehouse_tui import clock
 from warehouse_tui.config import Settings
 from warehouse_tui.db.models import (
     Carton,
@@ -36,7 +37,7 @@ from warehouse_tui.workflows.pack import Pack
 PREFIX = "0950110"
 PLAIN_GTIN = "09501101530003"
 MILK_GTIN = "0950110153001" + str(gs1_check_digit("0950110153001"))
-EXPIRY = dt.date.today() + dt.timedelta(days=200)
+EXPIRY = clock.today() + dt.timedelta(days=200)  # read when the module loads: 200 days leave room for a run across midnight
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from sqlalchemy import func, select
 
 from test_waves import build_site, order, site, stock  # noqa: F401  (site is a fixture)
+from warehouse_tui import clock
 from warehouse_tui.db.engine import Database
 from warehouse_tui.db.models import (
     AuditEvent,
@@ -39,7 +40,6 @@ from warehouse_tui.services import picking, waves
 from warehouse_tui.services.check import run_checks
 from warehouse_tui.services.ledger import Actor, post
 
-TODAY = dt.date.today()
 CLI = Actor(None, "CLI")
 
 
@@ -90,8 +90,8 @@ def two_orders(site):
     """ORD-1 (priority 5): 3 PLAIN from A1 + 2 MILK from A2; ORD-2 (priority 1): 1 OTHER from A3. Released as one list."""
     with site.transaction() as s:
         stock(s, "PLAIN", "A1", 10)
-        stock(s, "MILK", "A2", 4, lot="M-SOON", expiry=TODAY + dt.timedelta(days=20))
-        stock(s, "MILK", "A2", 9, lot="M-LATE", expiry=TODAY + dt.timedelta(days=200))
+        stock(s, "MILK", "A2", 4, lot="M-SOON", expiry=clock.today() + dt.timedelta(days=20))
+        stock(s, "MILK", "A2", 9, lot="M-LATE", expiry=clock.today() + dt.timedelta(days=200))
         stock(s, "OTHER", "A3", 1)
         order(s, "ORD-1", [("PLAIN", 3), ("MILK", 2)], priority=5)
         order(s, "ORD-2", [("OTHER", 1)], priority=1)
@@ -426,7 +426,7 @@ def test_release_pick_short_and_finish_on_postgresql(pg_url):
     try:
         with db.transaction() as s:
             stock(s, "PLAIN", "A1", 5)
-            stock(s, "MILK", "A2", 4, lot="M1", expiry=TODAY + dt.timedelta(days=20))
+            stock(s, "MILK", "A2", 4, lot="M1", expiry=clock.today() + dt.timedelta(days=20))
             order(s, "ORD-1", [("PLAIN", 3), ("MILK", 6)])
         assert release(db) == ["PL-00001"]
         view = start(db, "U1")

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from warehouse_tui import clock
 from warehouse_tui.db.models import AuditEvent, Container, InboundLine, InboundOrder, Quant, WarehouseException
 from warehouse_tui.errors import InvalidInput, InvariantViolation, NotAllowed
 from warehouse_tui.services import masterdata as md
@@ -23,7 +24,7 @@ from warehouse_tui.services.receiving import (
 )
 from warehouse_tui.db.models import Operator
 
-NEXT_YEAR = dt.date.today().replace(month=1, day=1) + dt.timedelta(days=400)
+NEXT_YEAR = clock.today().replace(month=1, day=1) + dt.timedelta(days=400)
 
 
 @pytest.fixture

@@ -6,8 +6,9 @@ through the simulated scanner; its `expect` lines prove the snapshot shows the
 state it is named for. Update with `pytest --snapshot-update` and look at every
 SVG you accept (tests/__snapshots__/test_snapshots_outbound/).
 
-Stable SVGs: the demo here is built for a fixed day, so its lot codes (SU4004A)
-and expiry dates are the same on every run; the supervisor queue's "raised at"
+Stable SVGs: the clock stands at a fixed day for this module and the demo is
+built for it, so its lot codes (SU9348A) and expiry dates are the same on every
+run, whatever the real date; the supervisor queue's "raised at"
 time is pinned before the queue is read; and each test checks that no date of
 the real clock is on screen and that the status line's unsynced count is the
 database's (a stale one would change at the app's next 2 s tick).
@@ -22,12 +23,12 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import create_engine, func, select, update
 
-from warehouse_tui import cli
+from warehouse_tui import cli, clock
 from warehouse_tui.db.engine import Database
 from warehouse_tui.db.models import OutboxEntry, WarehouseException
 from warehouse_tui.replay import apply_step, parse_script, screen_text
 
-BUILD_DAY = dt.date(2040, 1, 1)  # far ahead: no demo lot is expired by the real clock, and none moves with it
+BUILD_DAY = dt.date(2040, 1, 1)  # the clock's day in this module (see `fixed_clock`)
 RAISED_AT = dt.datetime(2040, 1, 1, 8, 30)
 
 LOGIN = "scan U1001\ntype 1234\nkey enter\n"
@@ -37,7 +38,7 @@ USBC = "9501101011571"  # USBC-1M: pick face A-01-09-1
 TAPE = "09501101010031"  # TAPE-48: the books hold 13 in A-01-01-1
 DRILL = "09501101012363"  # DRILL-18V, not on ORD-10001
 BOTTLE = "09501101014886"  # BOTTLE-750: 12 on ORD-10007, in B-01-09-1
-SUNSCREEN = "09501101016163"  # SUNSCREEN-50: lot SU4004A in pick face B-02-06-1, SU4008B in reserve
+SUNSCREEN = "09501101016163"  # SUNSCREEN-50: lot SU9348A in pick face B-02-06-1, SU9348B in reserve
 
 WAVE_1 = (("wave", "--orders", "ORD-10001"),)
 WAVE_7 = (("wave", "--orders", "ORD-10007"),)
@@ -74,9 +75,9 @@ STATES = {
                       r"expect Qty \+ Enter \(6 to pick\)", WAVE_1),
     "pick-too-many": State(LOGIN + f"scan @PICK\nscan ORD-10001\nscan TOTE-0005\nscan A-01-08-1\nscan {BATT}\n"
                            "type 7\nkey enter\nexpect Only 6 to pick here", WAVE_1),
-    "pick-lot": State(SUNSCREEN_LOT + "expect Scan lot SU4004A", WAVE_7),
-    "pick-wrong-lot": State(SUNSCREEN_LOT + "scan SU4008B\nexpect Wrong lot SU4008B — pick lot SU4004A\n"
-                            "expect Scan lot SU4004A", WAVE_7),
+    "pick-lot": State(SUNSCREEN_LOT + "expect Scan lot SU9348A", WAVE_7),
+    "pick-wrong-lot": State(SUNSCREEN_LOT + "scan SU9348B\nexpect Wrong lot SU9348B — pick lot SU9348A\n"
+                            "expect Scan lot SU9348A", WAVE_7),
     "pick-short-qty": State(LOGIN + "scan @PICK\nscan ORD-10001\nscan TOTE-0005\nkey f5\nexpect Qty found", WAVE_1),
     "pick-zero-check": State(
         # 72 of the 78 in A-01-08-1 moved up to reserve: the 6 picked leave the pick face empty by the books.
@@ -139,8 +140,16 @@ SIZES = {"80x24": (80, 24), "40x16": (40, 16)}
 ISO_DATE = re.compile(r"\b(\d{4})-\d\d-\d\d\b")
 
 
+@pytest.fixture(scope="module", autouse=True)
+def fixed_clock():
+    """The app's clock runs from 09:00 on BUILD_DAY for this module, whatever the real date."""
+    clock.set_clock(dt.datetime.combine(BUILD_DAY, dt.time(9, 0)))
+    yield
+    clock.reset_clock()
+
+
 @pytest.fixture(scope="module")
-def demo_template(tmp_path_factory):
+def demo_template(tmp_path_factory, fixed_clock):
     """The demo warehouse built for BUILD_DAY (overrides conftest's, built for today)."""
     from warehouse_tui.services.demo import build_demo
 
@@ -154,8 +163,8 @@ def demo_template(tmp_path_factory):
 
 
 def calendar_on_screen(text: str) -> list[str]:
-    """Dates that move with the real clock: today's, or any ISO date before the fixed build day's year."""
-    today = dt.date.today()
+    """Dates that would move with the calendar if the clock were not fixed: today's, or any ISO date before the build day's year."""
+    today = clock.today()
     found = [m.group(0) for m in ISO_DATE.finditer(text) if int(m.group(1)) < BUILD_DAY.year]
     found += re.findall(rf"\b{today:%y%m%d}\b|\b{today:%d %b}\b", text)
     return found

@@ -69,6 +69,7 @@ from sqlalchemy.orm import aliased
 
 from test_sync_core import CLOSED_PORT_URL
 from test_sync_day import cartons, containers, exceptions, inbound, outbound, serials, stock
+from warehouse_tui import clock
 from warehouse_tui.db.engine import Database
 from warehouse_tui.db.models import (
     AppliedEntry,
@@ -408,7 +409,7 @@ class Floor:
         if tracking == Tracking.LOT.value:
             lot = lot or f"LT-{name}"
         if tracking == Tracking.LOT.value or dated:
-            expiry = expiry or dt.date.today() + dt.timedelta(days=400)
+            expiry = expiry or clock.today() + dt.timedelta(days=400)
         lpn = self.next_code("LPN", name) if onto_lpn and not serial_tracked else None
 
         def receipt(s):

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
+from warehouse_tui import clock
 from warehouse_tui.db.models import (
     AuditEvent,
     Bin,
@@ -26,7 +27,6 @@ from warehouse_tui.services import waves
 from warehouse_tui.services.check import run_checks
 from warehouse_tui.services.ledger import Actor, post
 
-TODAY = dt.date.today()
 CLI = Actor(None, "CLI")
 
 
@@ -96,9 +96,9 @@ def reserved(s, sku, bin_code, lot=None):
 
 def test_lots_are_allocated_first_expiry_first_out(site):
     with site.transaction() as s:
-        stock(s, "MILK", "A1", 10, lot="LATE", expiry=TODAY + dt.timedelta(days=200))
-        stock(s, "MILK", "R1", 10, lot="SOON", expiry=TODAY + dt.timedelta(days=30))
-        stock(s, "MILK", "A2", 10, lot="MIDDLE", expiry=TODAY + dt.timedelta(days=90))
+        stock(s, "MILK", "A1", 10, lot="LATE", expiry=clock.today() + dt.timedelta(days=200))
+        stock(s, "MILK", "R1", 10, lot="SOON", expiry=clock.today() + dt.timedelta(days=30))
+        stock(s, "MILK", "A2", 10, lot="MIDDLE", expiry=clock.today() + dt.timedelta(days=90))
         order(s, "ORD-1", [("MILK", 15)])
     with site.transaction() as s:
         waves.release(s, CLI, ["ORD-1"])
@@ -110,8 +110,8 @@ def test_lots_are_allocated_first_expiry_first_out(site):
 
 def test_expired_lot_is_never_allocated(site):
     with site.transaction() as s:
-        stock(s, "MILK", "A1", 20, lot="OLD", expiry=TODAY - dt.timedelta(days=1))
-        stock(s, "MILK", "A2", 3, lot="GOOD", expiry=TODAY + dt.timedelta(days=60))
+        stock(s, "MILK", "A1", 20, lot="OLD", expiry=clock.today() - dt.timedelta(days=1))
+        stock(s, "MILK", "A2", 3, lot="GOOD", expiry=clock.today() + dt.timedelta(days=60))
         order(s, "ORD-1", [("MILK", 5)])
     with site.transaction() as s:
         result = waves.release(s, CLI, ["ORD-1"])
@@ -244,7 +244,7 @@ def test_tasks_are_numbered_in_walking_order(site):
     with site.transaction() as s:
         stock(s, "PLAIN", "A3", 5)
         stock(s, "OTHER", "A1", 5)
-        stock(s, "MILK", "A2", 5, lot="M1", expiry=TODAY + dt.timedelta(days=10))
+        stock(s, "MILK", "A2", 5, lot="M1", expiry=clock.today() + dt.timedelta(days=10))
         order(s, "ORD-1", [("PLAIN", 1), ("MILK", 1), ("OTHER", 1)])
     with site.transaction() as s:
         waves.release(s, CLI, ["ORD-1"])

@@ -29,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from warehouse_tui import clock
+
 # A naming convention makes constraint names deterministic, which SQLite batch
 # migrations need to find and alter them.
 NAMING_CONVENTION = {
@@ -44,7 +46,8 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    """Naive UTC by the app's one clock (warehouse_tui.clock), as every timestamp is stored."""
+    return clock.utcnow()
 
 
 def new_uuid() -> str:

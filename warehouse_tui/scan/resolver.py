@@ -37,6 +37,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from drivers.base import GS, MAX_SCAN_LENGTH
+from warehouse_tui import clock
 from warehouse_tui.errors import InvalidInput, NotFound
 from warehouse_tui.scan.gtin import GTIN_LENGTHS, gs1_check_digit, has_valid_check_digit
 from warehouse_tui.scan.types import (
@@ -156,7 +157,7 @@ def parse_expiry(text: str, *, today: dt.date | None = None) -> dt.date:
     if not (len(text) == 6 and text.isascii() and text.isdigit()):
         raise InvalidInput(f"Expiry must be 6 digits YYMMDD, not {_shown(text)} — type e.g. 261231")
     yy, month, day = int(text[:2]), int(text[2:4]), int(text[4:])
-    year = _gs1_year(yy, (today or dt.date.today()).year)
+    year = _gs1_year(yy, (today or clock.today()).year)
     if not 1 <= month <= 12:
         raise InvalidInput(f"Expiry {text} has no month {month:02d} — type YYMMDD")
     if day == 0:
@@ -325,9 +326,9 @@ class _Gs1Data:
             elif ai == "21" and data.serial is None:
                 data.serial = value
             elif ai == "17" and data.expiry is None:
-                data.expiry = element.date
+                data.expiry = parse_expiry(value)  # the century by the app's clock, not biip's
             elif ai == "15" and best_before is None:
-                best_before = element.date
+                best_before = parse_expiry(value)
             elif ai in ("30", "37") and data.qty is None:
                 data.qty = parse_qty(value)
             elif ai.startswith("310") and data.weight_kg is None:

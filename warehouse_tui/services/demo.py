@@ -52,6 +52,7 @@ import random
 import sqlite3
 import sys
 import time
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +61,7 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
+from warehouse_tui import clock
 from warehouse_tui.db.engine import Database, make_engine, redact, to_url
 from warehouse_tui.db.models import (
     Bin,
@@ -313,13 +315,17 @@ def _demo_bins(session) -> dict[str, Bin]:
 
 
 def _lot_code(item: DemoItem, expiry: dt.date | None, n: int, rng: random.Random) -> str:
-    """A supplier-style lot code: OM2612A for a dated lot, PA40715 for a batch without expiry."""
+    """A supplier-style lot code: OA8045A for a dated lot, PA40715 for a batch without expiry.
+
+    A dated lot's code is the same whatever day the demo is built (a number made from the SKU,
+    not from the expiry), so documentation and tests can name it; its expiry is relative to the day.
+    """
     if item.tracking != L:
         return expiry.isoformat()  # expiry-dated items without lots: one lot per date, as receiving names them
     stem = "".join(ch for ch in item.sku if ch.isalpha())[:2]
     if expiry is None:
         return f"{stem}{rng.randint(10_000, 99_999)}"
-    return f"{stem}{expiry:%y%m}{'ABCDEFG'[n]}"
+    return f"{stem}{zlib.crc32(item.sku.encode()) % 9000 + 1000}{'ABCDEFG'[n]}"
 
 
 def build_demo(db: str | Path, force: bool = False, *, today: dt.date | None = None) -> str:
@@ -328,7 +334,7 @@ def build_demo(db: str | Path, force: bool = False, *, today: dt.date | None = N
     Refuses (NotAllowed) to overwrite a database that already holds a warehouse;
     with `force` a SQLite file is deleted first (a server database never is).
     """
-    today = today or dt.date.today()
+    today = today or clock.today()
     started = time.perf_counter()
     url = _make_room(db, force)
     rng = random.Random(SEED)
@@ -587,7 +593,7 @@ def build_large(db: str | Path, items: int = 100_000, bins: int = 50_000, quants
     finished one. Progress goes to stderr.
     """
     started = time.perf_counter()
-    today = today or dt.date.today()
+    today = today or clock.today()
     storage_bins = bins - len(_LARGE_SPECIAL_BINS)
     if items < 1 or storage_bins < 1 or quants < 1:
         raise InvalidInput(f"The large warehouse needs at least 1 item, {len(_LARGE_SPECIAL_BINS) + 1} bins and 1 quant")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from warehouse_tui import clock
 from warehouse_tui.db.models import (
     Bin,
     BinKind,
@@ -192,7 +193,7 @@ def receive_item(
         lot = md.lot(session, item, expiry_lot_code(expiry), expiry)
     if item.expiry_required and lot is not None and lot.expiry is None:
         raise InvalidInput(f"{item.sku} needs an expiry date (YYMMDD)")
-    if expiry is not None and lot is not None and lot.expiry is not None and lot.expiry < dt.date.today():
+    if expiry is not None and lot is not None and lot.expiry is not None and lot.expiry < clock.today():
         raise NotAllowed(f"Lot {lot.code} expired on {lot.expiry:%Y-%m-%d} — do not receive it; set it aside")
 
     to_bin = receiving_bin(session, bin_code)

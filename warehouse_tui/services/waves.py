@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
+from warehouse_tui import clock
 from warehouse_tui.db.models import (
     Bin,
     BinKind,
@@ -140,7 +141,7 @@ def release(
         raise InvalidInput(f"--max-orders must be a whole number of at least 1, not {max_orders!r}")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= MAX_BATCH_SIZE:
         raise InvalidInput(f"Batch size must be 1 to {MAX_BATCH_SIZE} orders, not {batch_size!r}")
-    today = today or dt.date.today()
+    today = today or clock.today()
     orders = _orders_to_release(session, order_refs, max_orders)
 
     result = WaveResult()

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
+from warehouse_tui import clock
 from warehouse_tui.db.models import Item, Lot, Operator, Tracking
 from warehouse_tui.errors import InvalidInput, NotFound
 from warehouse_tui.scan.resolver import Scan, ScanKind
@@ -197,7 +198,7 @@ class Receive(Workflow):
         return self._advance()
 
     def on_expiry(self, scan: Scan) -> Outcome:
-        if scan.expiry < dt.date.today():
+        if scan.expiry < clock.today():
             raise InvalidInput(f"Expiry {scan.expiry:%Y-%m-%d} is in the past — check the label, set expired goods aside")
         self.pending.expiry = scan.expiry
         return self._advance()
