@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 from collections.abc import Iterator
@@ -10,8 +11,24 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from warehouse_tui import clock
 from warehouse_tui.db.engine import Database
 from warehouse_tui.services.ledger import Actor
+
+# Modules whose tests reason about dates (expiry, FEFO, GS1 centuries, the demo's relative dates, screens
+# that show them): marked `calendar`, and .ci/run runs them once more with WAREHOUSE_CLOCK far ahead.
+CALENDAR_MODULES = {
+    "test_clock", "test_demo", "test_workflows", "test_receiving", "test_picking", "test_pick_app", "test_waves",
+    "test_packing", "test_counting", "test_scan_resolution", "test_import_export", "test_snapshots",
+    "test_snapshots_outbound", "test_scenarios", "test_sync_app",
+}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        if item.module is not None and item.module.__name__.rsplit(".", 1)[-1] in CALENDAR_MODULES:
+            item.add_marker(pytest.mark.calendar)
+
 
 PG_ADMIN_URL = os.environ.get("WAREHOUSE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
@@ -70,19 +87,45 @@ def pg_url(pg_server) -> Iterator[str]:
 
 
 
-@pytest.fixture(scope="session")
-def demo_template(tmp_path_factory) -> Path:
-    """The demo warehouse built once per test session; tests copy it (see `demo_db`)."""
+def build_demo_template(path: Path) -> Path:
+    """The demo warehouse built at `path` for the clock's today, its WAL folded in so a plain copy carries everything."""
     from warehouse_tui.services.demo import build_demo
 
-    path = tmp_path_factory.mktemp("demo") / "demo.sqlite"
     build_demo(path)
-    # Fold the WAL into the main file so a plain copy carries everything.
     engine = create_engine(f"sqlite:///{path}")
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory) -> Path:
+    """The demo warehouse built once per test session for today; tests copy it (see `demo_path`)."""
+    return build_demo_template(tmp_path_factory.mktemp("demo") / "demo.sqlite")
+
+
+# Screens and scripted scenarios run at a fixed time: what they type (an expiry of 351231) and
+# show must not turn into a refusal on the day the calendar passes it (nor under WAREHOUSE_CLOCK).
+SCREEN_CLOCK = dt.datetime(2026, 11, 27, 9, 0)
+
+
+@pytest.fixture(scope="session")
+def screen_day_demo_template(tmp_path_factory) -> Path:
+    """The demo warehouse built on SCREEN_CLOCK's day (for modules that run at `screen_clock`)."""
+    clock.set_clock(SCREEN_CLOCK)
+    try:
+        return build_demo_template(tmp_path_factory.mktemp("demo-screen-day") / "demo.sqlite")
+    finally:
+        clock.reset_clock()
+
+
+@pytest.fixture
+def screen_clock() -> Iterator[dt.datetime]:
+    """The app's clock runs from SCREEN_CLOCK for one test, whatever the real date."""
+    clock.set_clock(SCREEN_CLOCK)
+    yield SCREEN_CLOCK
+    clock.reset_clock()
 
 
 @pytest.fixture

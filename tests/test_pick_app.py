@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from drivers.base import RawScan
+from fixture_dates import ahead, yymmdd
 from test_waves import build_site, order, stock
 from warehouse_tui.config import Settings
 from warehouse_tui.db.engine import Database
@@ -251,6 +252,9 @@ def test_pick_scenarios_replay_after_their_setup(demo_path, script, size, capsys
 # --------------------------------------------------------------------------- the state machine, without a screen
 
 
+SOAP_EXPIRY = ahead(400)  # a fixed 2030-01-31 here would have stopped the tests on 1 February 2030
+
+
 @pytest.fixture
 def pick_workflow(db):
     """A Pick workflow on a small site (see test_waves.build_site), logged in as U1, with one order released."""
@@ -258,9 +262,9 @@ def pick_workflow(db):
     with db.transaction() as s:
         md.add_item(s, "SOAP", expiry_required=True, gtins=["09501101530003"])
         md.add_item(s, "MILK2", tracking="lot", expiry_required=True, gtins=["09501101530010"])
-        stock(s, "SOAP", "A1", 5, lot="2030-01-31", expiry=dt.date(2030, 1, 31))
-        stock(s, "MILK2", "A2", 8, lot="M-A", expiry=dt.date(2030, 1, 31))
-        stock(s, "MILK2", "A2", 8, lot="M-B", expiry=dt.date(2031, 1, 31))
+        stock(s, "SOAP", "A1", 5, lot=SOAP_EXPIRY.isoformat(), expiry=SOAP_EXPIRY)
+        stock(s, "MILK2", "A2", 8, lot="M-A", expiry=SOAP_EXPIRY)
+        stock(s, "MILK2", "A2", 8, lot="M-B", expiry=SOAP_EXPIRY + dt.timedelta(days=365))
         order(s, "ORD-1", [("SOAP", 2), ("MILK2", 5)])
         waves.release(s, CLI, ["ORD-1"])
         operator = s.scalars(select(Operator).where(Operator.badge == "U1")).one()
@@ -277,12 +281,12 @@ def test_dated_items_without_lots_ask_for_the_allocated_expiry(pick_workflow):
     wf, submit = pick_workflow
     submit("ORD-1")
     submit("TOTE-1")
-    assert wf.prompt.text == "Scan bin A1" and "Exp  2030-01-31" in wf.lines()
+    assert wf.prompt.text == "Scan bin A1" and f"Exp  {SOAP_EXPIRY:%Y-%m-%d}" in wf.lines()
     submit("A1")
-    assert submit("09501101530003").ok and wf.prompt.text == "Expiry 300131 + Enter"
-    refused = submit("300228")
-    assert not refused.ok and "pick SOAP expiring 2030-01-31" in refused.message and wf.state == "expiry"
-    submit("300131")
+    assert submit("09501101530003").ok and wf.prompt.text == f"Expiry {yymmdd(SOAP_EXPIRY)} + Enter"
+    refused = submit(yymmdd(SOAP_EXPIRY + dt.timedelta(days=28)))
+    assert not refused.ok and f"pick SOAP expiring {SOAP_EXPIRY:%Y-%m-%d}" in refused.message and wf.state == "expiry"
+    submit(yymmdd(SOAP_EXPIRY))
     assert wf.prompt.text == "Qty + Enter (2 to pick)"
 
 
@@ -292,7 +296,7 @@ def test_a_gs1_label_answers_the_lot_prompt_and_a_wrong_lot_on_it_is_refused(pic
     submit("TOTE-1")
     submit("A1")
     submit("09501101530003")
-    submit("300131")
+    submit(yymmdd(SOAP_EXPIRY))
     submit("2")
     assert wf.prompt.text == "Scan bin A2"
     submit("A2")
@@ -322,12 +326,12 @@ def test_nothing_is_accepted_at_the_zero_check_but_yes_or_no(pick_workflow):
     with wf.terminal.db.transaction() as s:
         # SOAP's bin holds exactly the two ordered: the pick empties it.
         soap = md.item_by_sku(s, "SOAP")
-        post(s, CLI, kind="adjust", item=soap, qty=3, lot=md.lot(s, soap, "2030-01-31"), from_bin=md.bin_by_code(s, "A1"))
+        post(s, CLI, kind="adjust", item=soap, qty=3, lot=md.lot(s, soap, SOAP_EXPIRY.isoformat()), from_bin=md.bin_by_code(s, "A1"))
     submit("ORD-1")
     submit("TOTE-1")
     submit("A1")
     submit("09501101530003")
-    submit("300131")
+    submit(yymmdd(SOAP_EXPIRY))
     submit("2")
     assert wf.prompt.text == "Bin A1 empty? @YES / @NO"
     assert not submit("A1").ok and not submit("@CANCEL").ok and not submit("@SKIP").ok and wf.state == "zero"

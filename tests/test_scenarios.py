@@ -8,6 +8,10 @@ process through warehouse_tui.replay, with the real app and the simulated
 scanner; a failed `expect` fails the test with the line, the regex and the
 screen as the operator saw it. After every scenario the ledger invariants must
 still hold. See tests/scenarios/README.md.
+
+Scripts are fixed text (they type expiry dates such as 351231): they run on a
+demo built for conftest's SCREEN_CLOCK with the app's clock there, so none of
+them turns into a refusal on the day the calendar passes a date it types.
 """
 
 from __future__ import annotations
@@ -85,8 +89,14 @@ def test_setup_lines_are_read_from_the_leading_comments():
     assert setup_commands("# setup: wave --orders A,B\n# size: both\nscan X\n# setup: check\n") == [["wave", "--orders", "A,B"]]
 
 
+@pytest.fixture
+def demo_template(screen_day_demo_template: Path) -> Path:
+    """Scenarios run on the demo built for SCREEN_CLOCK (overrides conftest's, built for today)."""
+    return screen_day_demo_template
+
+
 @pytest.mark.parametrize(("script", "size"), _cases())
-def test_scenario(script: Path, size: str, demo_path: Path, tmp_path: Path, capsys) -> None:
+def test_scenario(script: Path, size: str, demo_path: Path, tmp_path: Path, capsys, screen_clock) -> None:
     text = script.read_text(encoding="utf-8")
     steps = parse_script(text)
     for command in setup_commands(text):

@@ -3,7 +3,9 @@
 Each state is reached by a replay script (DESIGN §7) on a copy of the demo
 warehouse, through the simulated scanner. Update with `pytest --snapshot-update`
 and look at every SVG you accept (tests/__snapshots__/test_snapshots/).
-Screens never show build-day-relative dates, so the SVGs are stable.
+Screens never show build-day-relative dates, so the SVGs are stable; and they
+run on a demo built for conftest's SCREEN_CLOCK with the app's clock there, so
+the expiry they type (351231) is never refused as past.
 """
 
 from __future__ import annotations
@@ -50,9 +52,15 @@ STATES = {
 SIZES = {"80x24": (80, 24), "40x16": (40, 16)}
 
 
+@pytest.fixture
+def demo_template(screen_day_demo_template):
+    """Screens are taken on the demo built for SCREEN_CLOCK (overrides conftest's, built for today)."""
+    return screen_day_demo_template
+
+
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("state", STATES)
-def test_screen_state(snap_compare, make_app, state, size):
+def test_screen_state(snap_compare, make_app, state, size, screen_clock):
     steps = parse_script(STATES[state])
 
     async def drive(pilot):

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from drivers.sim import SimScanner
+from fixture_dates import FAR_YYMMDD
 from warehouse_tui.app import WarehouseApp
 from warehouse_tui.config import Settings
 from warehouse_tui.db.engine import Database
@@ -49,7 +50,7 @@ def test_a_receipt_scanned_on_a_terminal_reaches_the_upstream_on_sync(pg_url, tm
             app.submit_typed("1234")
             app.scanner.feed("@RECEIVE")
             app.scanner.feed("PO-1002")
-            app.scanner.feed(f"]C101{PASSATA}1735123110LT-SYNC\x1d305")
+            app.scanner.feed(f"]C101{PASSATA}17{FAR_YYMMDD}10LT-SYNC\x1d305")
             await pilot.pause()
             assert "Received 5" in screen_text(app)
             app.scanner.feed("@SYNC")
@@ -93,7 +94,7 @@ def test_the_app_run_directly_on_the_upstream_books_there_and_terminals_pull_it(
             app.submit_typed("1234")
             app.scanner.feed("@RECEIVE")
             app.scanner.feed("PO-1002")
-            app.scanner.feed(f"]C101{PASSATA}1735123110LT-ONLINE\x1d303")
+            app.scanner.feed(f"]C101{PASSATA}17{FAR_YYMMDD}10LT-ONLINE\x1d303")
             await pilot.pause()
             return screen_text(app)
 

@@ -53,6 +53,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import aliased
 
 from drivers.sim import SimScanner
+from fixture_dates import FAR_YYMMDD
 from warehouse_tui import cli
 from warehouse_tui.app import WarehouseApp
 from warehouse_tui.config import Settings
@@ -489,7 +490,7 @@ scan {gs1(OLIVE_OIL, oil_lot, oil_exp, 60)}
 expect Received 60 × OLIVE-OIL-1L lot {oil_lot} onto LPN-DAY-0001
 scan @CANCEL
 expect receiving loose
-scan {gs1(PASSATA, "LT-DAY1", "351231", 96)}
+scan {gs1(PASSATA, "LT-DAY1", FAR_YYMMDD, 96)}
 expect Received 96 × PASSATA-700 lot LT-DAY1
 scan {gs1(ESPRESSO, esp_lot, esp_exp, 40)}
 expect Received 40 × ESPRESSO-1K

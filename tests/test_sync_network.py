@@ -25,6 +25,7 @@ from sqlalchemy.engine import make_url
 
 import warehouse_tui.sync as sync
 from drivers.sim import SimScanner
+from fixture_dates import FAR_YYMMDD
 from test_sync_core import check_ok, stock
 from warehouse_tui.app import WarehouseApp
 from warehouse_tui.config import Settings
@@ -565,7 +566,7 @@ def test_the_app_keeps_receiving_while_the_link_is_bad_and_catches_up_when_it_he
             app.scanner.feed("@RECEIVE")
             app.scanner.feed("PO-1002")
             for n, lot in enumerate(lots, start=1):
-                app.scanner.feed(f"]C101{PASSATA}1735123110{lot}\x1d305")
+                app.scanner.feed(f"]C101{PASSATA}17{FAR_YYMMDD}10{lot}\x1d305")
                 await pilot.pause()
                 assert "Received 5" in screen_text(app)
                 assert local_receipts() == n

@@ -14,6 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
 from drivers.base import RawScan
+from fixture_dates import FAR as FAR_DAY
+from fixture_dates import FAR_YYMMDD as FAR  # a best-before years ahead of the clock, as scanned
 from warehouse_tui.config import Settings
 from warehouse_tui.db.models import AuditEvent, Bin, Container, InboundLine, InboundOrder, Lot, Movement, Operator, Quant, WarehouseException
 from warehouse_tui.errors import NotAllowed
@@ -35,7 +37,6 @@ OLIVE = "09501101016415"            # OLIVE-OIL-1L, lot + expiry; on PO-1002 (60
 SANITISER = "09501101016057"        # SANITISER-500, expiry without lot
 STOVE = "05901234021357"            # NO-STOVE, serial; on ASN-2001
 PAPER_CASE = "19501101010205"       # PAPER-A4 case; 2 loose in RCV-01, pick face A-01-02-1
-FAR = "351231"
 
 
 def scan(text: str) -> RawScan:
@@ -133,14 +134,14 @@ def test_lot_item_asks_lot_then_expiry_then_qty(operator):
     wf.submit(scan("10D9T"))  # looks like AI 10 but is the lot as it stands
     assert (wf.state, wf.pending.lot) == ("expiry", "10D9T")
     wf.submit(scan(FAR))
-    assert wf.state == "qty" and wf.pending.expiry.year == 2035
+    assert wf.state == "qty" and wf.pending.expiry == FAR_DAY
 
 
 def test_gs1_scan_carrying_lot_and_expiry_skips_those_prompts(operator):
     wf = receiving(operator, "PO-1002")
     wf.submit(scan(f"(01){PASSATA}(17){FAR}(10)PX-1"))
     assert wf.state == "qty"
-    assert (wf.pending.lot, str(wf.pending.expiry)) == ("PX-1", "2035-12-31")
+    assert (wf.pending.lot, str(wf.pending.expiry)) == ("PX-1", str(FAR_DAY))
 
 
 def test_gs1_scan_carrying_everything_is_recorded_at_once(operator, demo_db):
