@@ -526,9 +526,24 @@ def _ask(kinds: Iterable[ScanKind]) -> str:
     return " or ".join(asks) or "scan a command"
 
 
+def visible(text: str) -> str:
+    """Text as an operator may see it: every character that would not show as itself is written out.
+
+    Controls (ESC, NUL …), invisible format characters (bidi overrides, zero-width
+    spaces), separators other than the plain space, private-use, unassigned and
+    surrogate code points — all that `str.isprintable` refuses — become `<1B>`,
+    `<202E>` …, and GS `<GS>`: such text can neither corrupt a terminal nor look
+    like something else. Scans, typed values and master data all reach the
+    screen through this.
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ("<GS>" if ch == GS else f"<{ord(ch):02X}>") for ch in text)
+
+
 def _shown(text: str, limit: int = 24) -> str:
-    """The scan as a message can show it on a 40-column screen: GS made visible, long text cut."""
+    """The scan as a message can show it on a 40-column screen: made visible, long text cut."""
     cut = len(text) > limit
     text = text[: limit - 1] if cut else text
-    shown = "".join(ch if ch.isprintable() else ("<GS>" if ch == GS else f"<{ord(ch):02X}>") for ch in text)
+    shown = visible(text)
     return shown + "…" if cut else shown
