@@ -208,7 +208,9 @@ def resolve(raw: RawScan, expects: frozenset[ScanKind], catalog: ScanCatalog) ->
     if text.startswith("@") and (command := _COMMAND.fullmatch(text)):
         word = command[1].upper()
         if word not in COMMANDS:
-            raise InvalidInput(f"Unknown command @{_shown(command[1])} — scan a command from the sheet")
+            # What is typed at a PIN prompt is never shown, not even as an unknown command.
+            shown = "" if ScanKind.PIN in expects else f" @{_shown(command[1])}"
+            raise InvalidInput(f"Unknown command{shown} — scan a command from the sheet")
         return Scan(ScanKind.COMMAND, text, symbology, command=word)
 
     if not expects - {ScanKind.COMMAND}:
