@@ -203,7 +203,7 @@ def resolve(raw: RawScan, expects: frozenset[ScanKind], catalog: ScanCatalog) ->
     `catalog` (indexed single-row queries) and never writes.
     """
     text, symbology = raw.text, raw.symbology
-    _refuse_non_scans(text)
+    _refuse_non_scans(text, symbology)
 
     if text.startswith("@") and (command := _COMMAND.fullmatch(text)):
         word = command[1].upper()
@@ -240,10 +240,12 @@ def resolve(raw: RawScan, expects: frozenset[ScanKind], catalog: ScanCatalog) ->
     return _resolve_unmatched(text, symbology, expects, catalog)
 
 
-def _refuse_non_scans(text: str) -> None:
+def _refuse_non_scans(text: str, symbology: str | None = None) -> None:
     if len(text) > MAX_SCAN_LENGTH:
         raise InvalidInput(f"Scan is too long ({len(text)} characters, at most {MAX_SCAN_LENGTH}) — scan again")
     if not text.strip():
+        if symbology is not None and not text:
+            raise InvalidInput(f"Empty scan: the barcode (]{_shown(symbology)}) held no data — scan again")
         raise InvalidInput("Empty scan — scan again")
     if text.isascii() and text.replace(GS, "").isprintable():
         return

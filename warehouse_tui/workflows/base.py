@@ -50,7 +50,7 @@ class Prompt:
     # Commands accepted here besides @CANCEL/@HOME/@LOGOUT, shown with their keys.
     commands: tuple[str, ...] = ()
     secret: bool = False  # PIN entry: the screen masks what is typed
-    accepts_empty: bool = False  # Enter alone means something here (e.g. "all")
+    accepts_empty: bool = False  # Enter alone means something here (e.g. "all"); see `is_enter_alone`
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,18 @@ class Terminal:
 
 def kinds(*names: ScanKind) -> frozenset[ScanKind]:
     return frozenset(names)
+
+
+def is_enter_alone(raw: RawScan) -> bool:
+    """Whether an empty submission is the Enter key pressed on an empty entry line.
+
+    A scanner's symbol with no data — only an AIM identifier (`]C1`, `]E0`), or an
+    empty frame from a device — is not: it is refused as an empty scan. At "Qty
+    found" or a putaway's qty, Enter alone books "none found" or "all", so a
+    misread label must never pass for it. Scanners name themselves in `source`
+    (their URL, `sim://` …; a keyboard-wedge burst is "wedge").
+    """
+    return raw.text == "" and raw.symbology is None and "://" not in raw.source and raw.source != "wedge"
 
 
 @dataclass
@@ -148,7 +160,7 @@ class Workflow:
     def _handle(self, raw: RawScan) -> Outcome:
         prompt = self.prompt
         try:
-            if raw.text == "" and prompt.accepts_empty:
+            if prompt.accepts_empty and is_enter_alone(raw):
                 return getattr(self, f"on_{self.state}")(None)
             scan = self.resolve(raw, prompt.expects)
             if scan.kind == ScanKind.COMMAND:
