@@ -2,8 +2,12 @@
 
 The order of the rules is the contract:
 
-1. Refuse what is not a scan: empty, longer than 4096 characters, control
-   characters other than GS (FNC1).
+1. Refuse what is not a scan: longer than 4096 characters, a character that
+   does not show as itself other than GS (FNC1) — controls, invisible format
+   characters (U+200B, U+202E), separators other than the space (NBSP,
+   U+2028/2029), private-use and unassigned code points — named in the
+   message, or empty. Leading and trailing spaces are no part of a scan
+   (a scanner's suffix, a stray key), except at a PIN prompt.
 2. `@WORD` is a command, accepted at every prompt; an unknown word is refused.
 3. A prompt for free values only (lot, serial, expiry, qty, weight, PIN, text)
    takes the scan as it stands, unless it is explicitly GS1 (a GS1 symbology
@@ -204,6 +208,8 @@ def resolve(raw: RawScan, expects: frozenset[ScanKind], catalog: ScanCatalog) ->
     """
     text, symbology = raw.text, raw.symbology
     _refuse_non_scans(text, symbology)
+    if ScanKind.PIN not in expects:  # a PIN is taken exactly as typed
+        text = text.strip(" ")
 
     if text.startswith("@") and (command := _COMMAND.fullmatch(text)):
         word = command[1].upper()
@@ -243,16 +249,26 @@ def resolve(raw: RawScan, expects: frozenset[ScanKind], catalog: ScanCatalog) ->
 def _refuse_non_scans(text: str, symbology: str | None = None) -> None:
     if len(text) > MAX_SCAN_LENGTH:
         raise InvalidInput(f"Scan is too long ({len(text)} characters, at most {MAX_SCAN_LENGTH}) — scan again")
-    if not text.strip():
+    # The one rule for what may stand in a scan: what shows as itself (str.isprintable: no Cc, Cf, Cs, Co, Cn,
+    # Zl, Zp, nor a Zs other than the space), and GS. Two codes that look alike on a label or a screen are the
+    # same code, and nothing invisible rides along into the database.
+    if not text.replace(GS, "").isprintable():
+        for ch in text:
+            if ch != GS and not ch.isprintable():
+                raise InvalidInput(f"Scan holds a control character ({character_name(ch)}) — scan again")
+    if not text.strip(" "):
         if symbology is not None and not text:
             raise InvalidInput(f"Empty scan: the barcode (]{_shown(symbology)}) held no data — scan again")
         raise InvalidInput("Empty scan — scan again")
-    if text.isascii() and text.replace(GS, "").isprintable():
-        return
-    for ch in text:
-        # Cc: control characters; Cf: invisible format characters; Cs: lone surrogates no database can store.
-        if ch != GS and unicodedata.category(ch) in ("Cc", "Cf", "Cs"):
-            raise InvalidInput(f"Scan holds a control character (U+{ord(ch):04X}) — scan again")
+
+
+def character_name(ch: str) -> str:
+    """The character as a message names it: "U+200B ZERO WIDTH SPACE", "U+E000 PRIVATE USE", "U+0007"."""
+    name = unicodedata.name(ch, "") or _UNNAMED.get(unicodedata.category(ch), "")
+    return f"U+{ord(ch):04X}" + (f" {name}" if name else "")
+
+
+_UNNAMED = {"Co": "PRIVATE USE", "Cn": "UNASSIGNED", "Cs": "SURROGATE"}
 
 
 def _explicit_gs1_form(text: str, symbology: str | None) -> str | None:
