@@ -20,7 +20,7 @@ from warehouse_tui.db.engine import Database
 from warehouse_tui.db.models import OutboxEntry
 from warehouse_tui.screens.floor import FloorScreen
 from warehouse_tui.services.auth import audit
-from warehouse_tui.workflows.base import Outcome, Terminal, Workflow
+from warehouse_tui.workflows.base import DATABASE_BUSY, Outcome, Terminal, Workflow, database_busy
 from warehouse_tui.workflows.login import Home, Login
 
 log = logging.getLogger(__name__)
@@ -268,6 +268,21 @@ class WarehouseApp(App):
 
     # ------------------------------------------------------------------ navigation
     def run_command(self, command: str, keep: Outcome | None = None) -> None:
+        """A command key or a navigation; like a scan, nothing it does stops the app."""
+        floor = self.floor
+        assert floor is not None
+        try:
+            self._run_command(command, keep)
+        except Exception as exc:
+            if database_busy(exc):
+                floor.workflow.outcome = Outcome(False, DATABASE_BUSY)
+                floor.render_workflow()
+            else:
+                log.exception("command @%s failed", command)
+                floor.show_internal_error()
+            self.bell()
+
+    def _run_command(self, command: str, keep: Outcome | None) -> None:
         floor = self.floor
         assert floor is not None
         self._last_activity = time.monotonic()
@@ -336,9 +351,15 @@ class WarehouseApp(App):
 
     def _tick(self) -> None:
         idle = self.terminal.settings.idle_logout_seconds
-        if self.terminal.operator is not None and idle > 0 and time.monotonic() - self._last_activity > idle:
-            self.logout("idle_logout")
-        self._count_unsynced()
+        try:
+            if self.terminal.operator is not None and idle > 0 and time.monotonic() - self._last_activity > idle:
+                self.logout("idle_logout")
+            self._count_unsynced()
+        except Exception as exc:  # tried again at the next tick
+            if database_busy(exc):
+                log.warning("idle check: the database is busy; trying again in a moment")
+            else:
+                log.exception("idle check failed")
 
     def _count_unsynced(self) -> None:
         with self.terminal.db.reading() as session:
