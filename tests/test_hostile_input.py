@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -129,18 +129,11 @@ def exceptions(n: int) -> Callable[[Database], None]:
 
 
 @dataclass(frozen=True)
-class Step:
-    """One thing the operator does on the way to a prompt: a scan, or a key (`key:enter`, `key:f7`)."""
-
-    what: str
-
-
-@dataclass(frozen=True)
 class PromptUnderTest:
     workflow: str               # the workflow class name at the prompt
     state: str                  # its state there
     login: tuple[str, str] | None
-    route: tuple[str, ...] = ()  # scans (or "key:…") after the login
+    route: tuple[str, ...] = ()  # scans (or keys: "key:enter", "key:f7") after the login
     setup: Callable[[Database], None] | None = None
     # Where a refusal may leave the workflow by design: a wrong PIN starts the badge over.
     refused_to: str | None = None
@@ -148,7 +141,6 @@ class PromptUnderTest:
     consumable: bool = False
 
 
-LOGIN_ROUTE = ()
 RECEIVE_PO = ("@RECEIVE", "PO-1002")
 PICKED_1 = ("@PICK", "ORD-10001", "TOTE-0005", "A-01-08-1", BATT, "6", "A-01-09-1", USBC, "1", "@DONE")
 PICKED_8 = ("@PICK", "@NEXT", "TOTE-0006", "A-02-05-1", SCANNER_2D, "SC2D61967469", "A-02-03-1", LABELPRN,
@@ -255,8 +247,6 @@ class Visit:
     app: object
     pilot: object
     spec: PromptUnderTest
-    secret: bool = False
-    notes: list[str] = field(default_factory=list)
 
     async def do(self, step: str) -> None:
         if step.startswith("key:"):

@@ -16,7 +16,6 @@ from warehouse_tui.widgets.floor import (
     FixedText,
     KeyBar,
     PromptBar,
-    SizedText,
     StatusLine,
 )
 from warehouse_tui.workflows.base import Workflow
