@@ -256,7 +256,7 @@ def _refuse_non_scans(text: str, symbology: str | None = None) -> None:
         for ch in text:
             if ch != GS and not ch.isprintable():
                 raise InvalidInput(f"Scan holds a control character ({character_name(ch)}) — scan again")
-    if not text.strip(" "):
+    if not text.replace(GS, "").strip(" "):  # nothing but spaces and FNC1s is no data either
         if symbology is not None and not text:
             raise InvalidInput(f"Empty scan: the barcode (]{_shown(symbology)}) held no data — scan again")
         raise InvalidInput("Empty scan — scan again")
