@@ -515,7 +515,7 @@ def test_blind_count_workflow_never_shows_expected_quantities(wh, s1):
     assert wf.state == "qty"
     feed("7")
     outcome = feed("@DONE")
-    assert not outcome.ok and outcome.message == "Recount A-1: counts differ" and wf.state == "item"
+    assert outcome.ok and outcome.message == "Recount A-1: counts differ — count the bin again" and wf.state == "item"
     text = "\n".join(shown)
     # The book has PLAIN 10 and PAINT 5: neither number may appear anywhere the operator looks.
     assert "10" not in text and "5" not in text, text

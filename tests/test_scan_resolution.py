@@ -248,7 +248,8 @@ def test_a_lot_prompt_takes_a_code_that_is_also_a_bin_as_the_lot(warehouse):
     assert (scan.kind, scan.lot, scan.value, scan.bin_id) == (K.LOT, "10D9T", "10D9T", None)
 
 
-@pytest.mark.parametrize(("text", "lot"), [("NEW LOT ", "NEW LOT "), ("0123", "0123"), (UNKNOWN_EAN13, UNKNOWN_EAN13)])
+# Issue 10: spaces around a code are no part of it (the one change to "as it stands"); inside, they are.
+@pytest.mark.parametrize(("text", "lot"), [("NEW LOT ", "NEW LOT"), ("0123", "0123"), (UNKNOWN_EAN13, UNKNOWN_EAN13)])
 def test_a_typed_lot_is_taken_exactly_as_it_stands(warehouse, text, lot):
     assert scan_at(warehouse, text, K.LOT).lot == lot
 

@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 import threading
 import time
+import traceback
 from collections import deque
 
 from sqlalchemy import bindparam, func, select
@@ -19,11 +20,12 @@ from warehouse_tui.db.engine import Database
 from warehouse_tui.db.models import OutboxEntry
 from warehouse_tui.screens.floor import FloorScreen
 from warehouse_tui.services.auth import audit
-from warehouse_tui.workflows.base import Outcome, Terminal, Workflow
+from warehouse_tui.workflows.base import DATABASE_BUSY, Outcome, Terminal, Workflow, database_busy
 from warehouse_tui.workflows.login import Home, Login
 
 log = logging.getLogger(__name__)
 
+INTERNAL_ERROR = "Internal error — scan refused, nothing recorded; tell a supervisor"
 WARM_UP_AFTER_S = 1.0
 # A burst of queued scans is handled for at most about a frame before the screen gets its turn.
 SCAN_BATCH_S = 0.016
@@ -158,7 +160,7 @@ class WarehouseApp(App):
             except (AttributeError, RuntimeError):  # the app is not running (yet or any more): nothing can take it
                 self._device_queue.clear()
                 self._device_queue_due = False
-                log.warning("%r from the scanner while the app is not running: dropped", item)
+                log.warning("a scan from %s while the app is not running: dropped", item.source or "the scanner")
 
     def _handle_device_queue(self, budget_s: float | None = SCAN_BATCH_S) -> None:
         # Cleared before the queue is read: whatever is queued from now on finds no handler due and asks for one.
@@ -170,8 +172,8 @@ class WarehouseApp(App):
             try:
                 # Shown when it is the last of the burst, or when the screen's turn comes next.
                 self._handle_device_item(item, show=yielding or not self._device_queue)
-            except Exception:  # worse than a refused scan: log it and keep the rest of the burst going
-                log.exception("%r from the scanner could not be handled", item)
+            except Exception:  # worse than a refused scan: log it (not what was read: it may be a PIN), go on
+                log.exception("a scan from %s could not be handled", item.source or "the scanner")
             if yielding:
                 # Let the screen paint and keys through; the rest of the burst follows at once.
                 self._device_queue_due = True
@@ -220,30 +222,67 @@ class WarehouseApp(App):
         """Route one scan or typed line to the active workflow, then show the result.
 
         `show=False` (a scan inside a burst) leaves the screen and the unsynced count to
-        the burst's last scan; a refusal still rings the bell.
+        the burst's last scan; a refusal still rings the bell. Nothing a scan does stops
+        the app: a bug is logged and refused as an internal error. What was typed at a
+        PIN prompt is never logged.
         """
         self._last_activity = time.monotonic()
         floor = self.floor
         assert floor is not None
+        workflow = floor.workflow
+        secret = _asks_for_secret(workflow)
         try:
-            outcome = floor.workflow.submit(raw)
-        except Exception:  # a bug, not an operator error: log it, refuse the scan, keep running
-            log.exception("scan %r crashed the workflow", raw.text[:80])
-            outcome = Outcome(False, "Internal error — scan refused, nothing recorded; tell a supervisor")
-            floor.workflow.outcome = outcome
+            outcome = workflow.submit(raw)
+        except Exception as exc:  # a bug, not an operator error: log it, refuse the scan, keep running
+            _log_crash(workflow, raw, exc, secret=secret)
+            outcome = Outcome(False, INTERNAL_ERROR)
+            workflow.outcome = outcome
         self._outbox_grew |= outcome.ok
-        if show and self._outbox_grew:
-            self._count_new_outbox()
-        if outcome.navigate:
-            self.run_command(outcome.navigate, keep=outcome)
-        elif show:
-            floor.render_workflow()
+        try:
+            if show and self._outbox_grew:
+                self._count_new_outbox()
+            if outcome.navigate:
+                self.run_command(outcome.navigate, keep=outcome)
+            elif show:
+                floor.render_workflow()
+        except Exception:
+            log.exception("after a scan at %s, updating the terminal failed", type(workflow).__name__)
+            floor.show_internal_error()
         if not outcome.ok:
             self.bell()
         return outcome
 
+    def _fatal_error(self) -> None:
+        """Textual's way out after an unhandled error, minus the local variables of every frame.
+
+        Textual prints the traceback with `show_locals=True`: a PIN just typed sits in
+        the locals of the frames that handled it (`text = '4321'`). Here the traceback
+        shows code and the error only, and goes to the app's log as well.
+        """
+        import rich
+        from rich.traceback import Traceback
+
+        log.critical("the app stopped on an unhandled error", exc_info=True)
+        self.bell()
+        self.panic(Traceback(show_locals=False, width=None, suppress=[rich]))
+
     # ------------------------------------------------------------------ navigation
     def run_command(self, command: str, keep: Outcome | None = None) -> None:
+        """A command key or a navigation; like a scan, nothing it does stops the app."""
+        floor = self.floor
+        assert floor is not None
+        try:
+            self._run_command(command, keep)
+        except Exception as exc:
+            if database_busy(exc):
+                floor.workflow.outcome = Outcome(False, DATABASE_BUSY)
+                floor.render_workflow()
+            else:
+                log.exception("command @%s failed", command)
+                floor.show_internal_error()
+            self.bell()
+
+    def _run_command(self, command: str, keep: Outcome | None) -> None:
         floor = self.floor
         assert floor is not None
         self._last_activity = time.monotonic()
@@ -312,9 +351,15 @@ class WarehouseApp(App):
 
     def _tick(self) -> None:
         idle = self.terminal.settings.idle_logout_seconds
-        if self.terminal.operator is not None and idle > 0 and time.monotonic() - self._last_activity > idle:
-            self.logout("idle_logout")
-        self._count_unsynced()
+        try:
+            if self.terminal.operator is not None and idle > 0 and time.monotonic() - self._last_activity > idle:
+                self.logout("idle_logout")
+            self._count_unsynced()
+        except Exception as exc:  # tried again at the next tick
+            if database_busy(exc):
+                log.warning("idle check: the database is busy; trying again in a moment")
+            else:
+                log.exception("idle check failed")
 
     def _count_unsynced(self) -> None:
         with self.terminal.db.reading() as session:
@@ -333,3 +378,21 @@ class WarehouseApp(App):
         if new:
             self.unsynced += new
             self._counted_through = top
+
+
+def _asks_for_secret(workflow: Workflow) -> bool:
+    """Whether the workflow's prompt takes a secret (a PIN); a prompt that cannot be read counts as one."""
+    try:
+        return workflow.prompt.secret
+    except Exception:
+        return True
+
+
+def _log_crash(workflow: Workflow, raw: RawScan, exc: Exception, *, secret: bool) -> None:
+    if not secret:
+        log.exception("scan %r crashed the workflow", raw.text[:80])
+        return
+    # Neither what was typed nor the error's message (which may quote it): where it failed and what it was.
+    where = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("what was typed at the PIN prompt of %s (state %r) crashed the workflow; it is not logged:\n%s%s",
+              type(workflow).__name__, workflow.state, where, type(exc).__qualname__)

@@ -2,8 +2,12 @@
 
 The order of the rules is the contract:
 
-1. Refuse what is not a scan: empty, longer than 4096 characters, control
-   characters other than GS (FNC1).
+1. Refuse what is not a scan: longer than 4096 characters, a character that
+   does not show as itself other than GS (FNC1) — controls, invisible format
+   characters (U+200B, U+202E), separators other than the space (NBSP,
+   U+2028/2029), private-use and unassigned code points — named in the
+   message, or empty. Leading and trailing spaces are no part of a scan
+   (a scanner's suffix, a stray key), except at a PIN prompt.
 2. `@WORD` is a command, accepted at every prompt; an unknown word is refused.
 3. A prompt for free values only (lot, serial, expiry, qty, weight, PIN, text)
    takes the scan as it stands, unless it is explicitly GS1 (a GS1 symbology
@@ -203,12 +207,16 @@ def resolve(raw: RawScan, expects: frozenset[ScanKind], catalog: ScanCatalog) ->
     `catalog` (indexed single-row queries) and never writes.
     """
     text, symbology = raw.text, raw.symbology
-    _refuse_non_scans(text)
+    _refuse_non_scans(text, symbology)
+    if ScanKind.PIN not in expects:  # a PIN is taken exactly as typed
+        text = text.strip(" ")
 
     if text.startswith("@") and (command := _COMMAND.fullmatch(text)):
         word = command[1].upper()
         if word not in COMMANDS:
-            raise InvalidInput(f"Unknown command @{_shown(command[1])} — scan a command from the sheet")
+            # What is typed at a PIN prompt is never shown, not even as an unknown command.
+            shown = "" if ScanKind.PIN in expects else f" @{_shown(command[1])}"
+            raise InvalidInput(f"Unknown command{shown} — scan a command from the sheet")
         return Scan(ScanKind.COMMAND, text, symbology, command=word)
 
     if not expects - {ScanKind.COMMAND}:
@@ -238,17 +246,29 @@ def resolve(raw: RawScan, expects: frozenset[ScanKind], catalog: ScanCatalog) ->
     return _resolve_unmatched(text, symbology, expects, catalog)
 
 
-def _refuse_non_scans(text: str) -> None:
+def _refuse_non_scans(text: str, symbology: str | None = None) -> None:
     if len(text) > MAX_SCAN_LENGTH:
         raise InvalidInput(f"Scan is too long ({len(text)} characters, at most {MAX_SCAN_LENGTH}) — scan again")
-    if not text.strip():
+    # The one rule for what may stand in a scan: what shows as itself (str.isprintable: no Cc, Cf, Cs, Co, Cn,
+    # Zl, Zp, nor a Zs other than the space), and GS. Two codes that look alike on a label or a screen are the
+    # same code, and nothing invisible rides along into the database.
+    if not text.replace(GS, "").isprintable():
+        for ch in text:
+            if ch != GS and not ch.isprintable():
+                raise InvalidInput(f"Scan holds a control character ({character_name(ch)}) — scan again")
+    if not text.replace(GS, "").strip(" "):  # nothing but spaces and FNC1s is no data either
+        if symbology is not None and not text:
+            raise InvalidInput(f"Empty scan: the barcode (]{_shown(symbology)}) held no data — scan again")
         raise InvalidInput("Empty scan — scan again")
-    if text.isascii() and text.replace(GS, "").isprintable():
-        return
-    for ch in text:
-        # Cc: control characters; Cf: invisible format characters; Cs: lone surrogates no database can store.
-        if ch != GS and unicodedata.category(ch) in ("Cc", "Cf", "Cs"):
-            raise InvalidInput(f"Scan holds a control character (U+{ord(ch):04X}) — scan again")
+
+
+def character_name(ch: str) -> str:
+    """The character as a message names it: "U+200B ZERO WIDTH SPACE", "U+E000 PRIVATE USE", "U+0007"."""
+    name = unicodedata.name(ch, "") or _UNNAMED.get(unicodedata.category(ch), "")
+    return f"U+{ord(ch):04X}" + (f" {name}" if name else "")
+
+
+_UNNAMED = {"Co": "PRIVATE USE", "Cn": "UNASSIGNED", "Cs": "SURROGATE"}
 
 
 def _explicit_gs1_form(text: str, symbology: str | None) -> str | None:
@@ -526,9 +546,24 @@ def _ask(kinds: Iterable[ScanKind]) -> str:
     return " or ".join(asks) or "scan a command"
 
 
+def visible(text: str) -> str:
+    """Text as an operator may see it: every character that would not show as itself is written out.
+
+    Controls (ESC, NUL …), invisible format characters (bidi overrides, zero-width
+    spaces), separators other than the plain space, private-use, unassigned and
+    surrogate code points — all that `str.isprintable` refuses — become `<1B>`,
+    `<202E>` …, and GS `<GS>`: such text can neither corrupt a terminal nor look
+    like something else. Scans, typed values and master data all reach the
+    screen through this.
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ("<GS>" if ch == GS else f"<{ord(ch):02X}>") for ch in text)
+
+
 def _shown(text: str, limit: int = 24) -> str:
-    """The scan as a message can show it on a 40-column screen: GS made visible, long text cut."""
+    """The scan as a message can show it on a 40-column screen: made visible, long text cut."""
     cut = len(text) > limit
     text = text[: limit - 1] if cut else text
-    shown = "".join(ch if ch.isprintable() else ("<GS>" if ch == GS else f"<{ord(ch):02X}>") for ch in text)
+    shown = visible(text)
     return shown + "…" if cut else shown

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Static
 
 from warehouse_tui.widgets.floor import (
     COMMAND_KEYS,
@@ -15,12 +16,14 @@ from warehouse_tui.widgets.floor import (
     FixedText,
     KeyBar,
     PromptBar,
-    SizedText,
     StatusLine,
 )
 from warehouse_tui.workflows.base import Workflow
 
+log = logging.getLogger(__name__)
+
 ALWAYS = ("CANCEL", "HOME", "LOGOUT")
+SCREEN_FAILED = "Internal error — the screen could not show this; tell a supervisor"
 
 
 class FloorScreen(Screen):
@@ -35,7 +38,7 @@ class FloorScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
-        yield Static(id="title")
+        yield FixedText(id="title")
         yield PromptBar(id="prompt")
         yield ContextLines(id="lines")
         yield Feedback(id="feedback")
@@ -65,14 +68,25 @@ class FloorScreen(Screen):
         self.render_workflow()
 
     def render_workflow(self) -> None:
-        """Show the workflow's state; widgets whose text did not change are left alone (no relayout)."""
+        """Show the workflow's state; widgets whose text did not change are left alone (no relayout).
+
+        A failure (a workflow that cannot say its prompt or lines, a widget that cannot
+        take them) is logged and flashed as an internal error: the app keeps running.
+        """
+        try:
+            self._render_workflow()
+        except Exception:
+            log.exception("showing %s (state %r) failed", type(self.workflow).__name__, getattr(self.workflow, "state", None))
+            self.show_internal_error()
+
+    def _render_workflow(self) -> None:
         wf = self.workflow
         prompt = wf.prompt
         outcome = wf.outcome
         always = ALWAYS if self.app.terminal.operator is not None else ("CANCEL",)
-        self._show("#title", wf.title)
-        self._show("#prompt", prompt.text)
-        self._show("#lines", "\n".join(wf.lines()))
+        self._show("#title", (wf.title,))
+        self._show("#prompt", (prompt.text,))
+        self._show("#lines", tuple(wf.lines()))
         self._show("#feedback", (outcome.ok if outcome else None, outcome.message if outcome else ""))
         self._show("#keys", (*prompt.commands, *always))
         entry = self.query_one(EntryField)
@@ -80,7 +94,13 @@ class FloorScreen(Screen):
             entry.password = prompt.secret
         self.app.refresh_status()
 
-    def _show(self, selector: str, content) -> None:
+    def show_internal_error(self) -> None:
+        """The red line and the bell of an internal error; what else is on screen stays as it was."""
+        self._shown.pop("#feedback", None)  # whatever the workflow says next is shown again
+        self.query_one(Feedback).show(False, SCREEN_FAILED)
+        self.app.bell()
+
+    def _show(self, selector: str, content: tuple) -> None:
         if self._shown.get(selector) == content:
             return
         self._shown[selector] = content
@@ -89,7 +109,5 @@ class FloorScreen(Screen):
             widget.show(*content)
         elif isinstance(widget, KeyBar):
             widget.show(list(content))
-        elif isinstance(widget, (FixedText, SizedText)):
-            widget.show_text(content)
         else:
-            widget.update(content)
+            widget.show_lines(content)

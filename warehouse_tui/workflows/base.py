@@ -19,11 +19,14 @@ as it was before the scan.
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from drivers.base import RawScan
@@ -50,7 +53,7 @@ class Prompt:
     # Commands accepted here besides @CANCEL/@HOME/@LOGOUT, shown with their keys.
     commands: tuple[str, ...] = ()
     secret: bool = False  # PIN entry: the screen masks what is typed
-    accepts_empty: bool = False  # Enter alone means something here (e.g. "all")
+    accepts_empty: bool = False  # Enter alone means something here (e.g. "all"); see `is_enter_alone`
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,18 @@ def kinds(*names: ScanKind) -> frozenset[ScanKind]:
     return frozenset(names)
 
 
+def is_enter_alone(raw: RawScan) -> bool:
+    """Whether an empty submission is the Enter key pressed on an empty entry line.
+
+    A scanner's symbol with no data — only an AIM identifier (`]C1`, `]E0`), or an
+    empty frame from a device — is not: it is refused as an empty scan. At "Qty
+    found" or a putaway's qty, Enter alone books "none found" or "all", so a
+    misread label must never pass for it. Scanners name themselves in `source`
+    (their URL, `sim://` …; a keyboard-wedge burst is "wedge").
+    """
+    return raw.text == "" and raw.symbology is None and "://" not in raw.source and raw.source != "wedge"
+
+
 @dataclass
 class Workflow:
     """Base of every workflow. Subclasses set `title`, `initial` and write `on_<state>` handlers."""
@@ -120,35 +135,53 @@ class Workflow:
         return False
 
     def submit(self, raw: RawScan) -> Outcome:
-        if not self.scan_writes():
-            outcome = self._handle(raw)
-        else:
-            before = self._save()
-            try:
-                with self.terminal.db.transaction() as session:
-                    # The session holds what it loads only weakly: the item the resolver found would be
-                    # read again by the service. Held here for the scan (SQLAlchemy's strong-reference recipe).
-                    loaded: list = []
-                    event.listen(session, "loaded_as_persistent", lambda _session, instance: loaded.append(instance))
-                    self.session = session
-                    outcome = self._handle(raw)
-                    if not outcome.ok:
-                        raise _Refused(outcome)  # nothing a refused scan did is kept
-            except _Refused as refused:
-                outcome = refused.outcome
-            except BaseException:
-                # Not recorded (a bug, a failed commit): the scan did not happen.
+        """Handle one scan or typed line; the outcome is also kept as `self.outcome`.
+
+        A scan that cannot get the database's write lock within its budget (SQLite's
+        busy_timeout: another writer holds it) is refused as "Database busy": nothing
+        of it was recorded and the workflow is put back as it was before the scan.
+        """
+        writes = self.scan_writes()
+        before = self._save()
+        try:
+            outcome = self._handle_writing(raw) if writes else self._handle(raw)
+        except Exception as exc:
+            if database_busy(exc):
                 self._restore(before)
+                outcome = Outcome(False, DATABASE_BUSY)
+            else:
+                if writes:  # not recorded (a bug, a failed commit): the scan did not happen
+                    self._restore(before)
                 raise
-            finally:
-                self.session = None
+        except BaseException:
+            if writes:
+                self._restore(before)
+            raise
         self.outcome = outcome
+        return outcome
+
+    def _handle_writing(self, raw: RawScan) -> Outcome:
+        """`_handle` inside one write transaction, committed (durable) when the scan is taken, rolled back when refused."""
+        try:
+            with self.terminal.db.transaction() as session:
+                # The session holds what it loads only weakly: the item the resolver found would be
+                # read again by the service. Held here for the scan (SQLAlchemy's strong-reference recipe).
+                loaded: list = []
+                event.listen(session, "loaded_as_persistent", lambda _session, instance: loaded.append(instance))
+                self.session = session
+                outcome = self._handle(raw)
+                if not outcome.ok:
+                    raise _Refused(outcome)  # nothing a refused scan did is kept
+        except _Refused as refused:
+            outcome = refused.outcome
+        finally:
+            self.session = None
         return outcome
 
     def _handle(self, raw: RawScan) -> Outcome:
         prompt = self.prompt
         try:
-            if raw.text == "" and prompt.accepts_empty:
+            if prompt.accepts_empty and is_enter_alone(raw):
                 return getattr(self, f"on_{self.state}")(None)
             scan = self.resolve(raw, prompt.expects)
             if scan.kind == ScanKind.COMMAND:
@@ -158,8 +191,12 @@ class Workflow:
             return Outcome(False, str(exc))
 
     def _save(self) -> dict:
-        """What `_restore` needs to put the workflow back as it was before a scan (mutable parts copied)."""
-        return dict(vars(self))
+        """What `_restore` needs to put the workflow back as it was before a scan.
+
+        Mutable parts are copied one level deep: a handler that fills in the line in
+        hand (`self.goods.qty = …`) before its transaction fails is undone too.
+        """
+        return {name: value if name in _SHARED else _copied(value) for name, value in vars(self).items()}
 
     def _restore(self, saved: dict) -> None:
         vars(self).update(saved)
@@ -200,6 +237,36 @@ class Workflow:
         """Abandon the current step: back to the first prompt of the current line."""
         self.state = self.initial
         return Outcome(True, "Cancelled")
+
+
+DATABASE_BUSY = "Database busy — scan again"
+_SHARED = frozenset({"terminal", "session"})  # the terminal and the scan's transaction are never copied
+_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
+
+
+def database_busy(exc: BaseException) -> bool:
+    """Whether the error is SQLite's "database is locked": the write lock was not free within busy_timeout.
+
+    Looks along the chain of causes: a service may have wrapped it.
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OperationalError):
+            code = getattr(seen.orig, "sqlite_errorcode", None)
+            if code is not None and code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED):
+                return True
+            if "database is locked" in str(seen.orig):
+                return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _copied(value: object) -> object:
+    if isinstance(value, (list, dict, set)):
+        return copy.copy(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return copy.copy(value)
+    return value
 
 
 class _Refused(Exception):

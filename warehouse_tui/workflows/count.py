@@ -13,8 +13,9 @@ no one else is handed it. Then, for everything in the bin:
   "scan item". A GS1 label answers lot, expiry, serial and qty at once.
 
 @DONE closes the bin: what was not scanned counts as zero. The count matches
-the books: the task is closed. It differs: one recount, which starts again at
-the same bin's "scan item" with nothing counted. It still differs after the
+the books: the task is closed. It differs: one recount (a step like any other,
+shown in green), which starts again at the same bin's "scan item" with nothing
+counted. It still differs after the
 recount: it goes to the supervisor queue and the operator takes the next bin.
 
 A blind count never shows a book quantity — not while counting, not when it
@@ -244,8 +245,9 @@ class Count(Workflow):
         code = result.view.bin_code
         self.lpn, self.goods = None, None
         if result.outcome == "recount":
+            # A normal step, not a refusal: the count lines are written and the recount starts (red means nothing changed).
             self.view, self.variances, self.state = result.view, result.variances, "item"
-            return Outcome(False, f"Recount {code}: counts differ")
+            return Outcome(True, f"Recount {code}: counts differ — count the bin again")
         self.view, self.variances, self.state = None, (), "start"
         self._refresh_waiting()
         if result.outcome == "closed":

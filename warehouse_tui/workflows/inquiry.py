@@ -39,9 +39,10 @@ class Inquiry(Workflow):
             return super().resolve(raw, expects)
         except NotFound:
             # Not an item, bin, container or document: maybe a lot or a serial number.
+            code = raw.text.strip(" ")  # as the resolver read it: spaces around a code are no part of it
             with self.terminal.db.reading() as session:
-                self._pending_answer = inquiry.lookup_text(session, raw.text)
-            return Scan(kind=ScanKind.TEXT, text=raw.text, value=raw.text)
+                self._pending_answer = inquiry.lookup_text(session, code)
+            return Scan(kind=ScanKind.TEXT, text=code, value=code)
 
     def on_scan(self, scan: Scan) -> Outcome:
         with self.terminal.db.reading() as session:
