@@ -28,14 +28,16 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import operator
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy import ARRAY, JSON, Connection, and_, any_, bindparam, func, insert, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement, FromClause
 
 from warehouse_tui.db.models import (
     Bin,
@@ -54,7 +56,6 @@ from warehouse_tui.db.models import (
 )
 from warehouse_tui.errors import InvalidInput, WarehouseError
 from warehouse_tui.services.ledger import AVAILABLE, MAX_QTY, _check_tracking, check_qty
-from warehouse_tui.sync.feed import among, insert_rows
 
 BOOKED = "booked"
 CONFLICT = "conflict"
@@ -103,6 +104,80 @@ def _chunks(values: list) -> list[list]:
     return [values[i:i + CHUNK] for i in range(0, len(values), CHUNK)]
 
 
+def where_in(column, values: Iterable, postgres: bool) -> ColumnElement[bool]:
+    """column IN values, as one parameter: `= ANY(array)` on PostgreSQL, a JSON array read by json_each on SQLite.
+
+    (SQLAlchemy compiles a list of thousands of bound values afresh for each chunk, which cost more than
+    the lookup itself; one parameter keeps the statement cached.)
+    """
+    values = list(values)
+    if postgres:
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    each = func.json_each(json.dumps(values)).table_valued("value")
+    return column.in_(select(each.c.value))
+
+
+def key_table(columns: Sequence, keys: Iterable[tuple], postgres: bool) -> tuple[FromClause, ColumnElement[bool]]:
+    """Keys of several columns (item id + lot code, item id + serial …) as a table to join on, with the join condition.
+
+    One statement per chunk that seeks the columns' index once per key: `unnest` of one array per column on
+    PostgreSQL, a JSON array of arrays read by json_each on SQLite. Keys hold no None (it never equals).
+    """
+    keys = list(keys)
+    if postgres:
+        arrays = [bindparam(None, [k[n] for k in keys], type_=ARRAY(c.type)) for n, c in enumerate(columns)]
+        table = func.unnest(*arrays).table_valued(*(f"k{n}" for n in range(len(columns)))).render_derived(name="keys")
+        return table, and_(*(c == table.c[f"k{n}"] for n, c in enumerate(columns)))
+    each = func.json_each(json.dumps([list(k) for k in keys])).table_valued("value")
+    return each, and_(*(c == func.json_extract(each.c.value, f"$[{n}]") for n, c in enumerate(columns)))
+
+
+def insert_many(conn: Connection, table, rows: list[dict]) -> None:
+    """Insert many rows (dicts with the same keys) at the speed the database takes them.
+
+    PostgreSQL: COPY, an order of magnitude above executemany (JSON values sent as their text). SQLite:
+    straight into the driver's executemany, each value converted once by its column type's own bind
+    processor — what SQLAlchemy's executemany does, without its per-row parameter machinery, which costs
+    several times the insert. (sync.feed.insert_rows is the same COPY with SQLAlchemy's executemany
+    elsewhere; this module imports nothing of the sync, which imports it.)
+    """
+    if not rows:
+        return
+    columns = list(rows[0])
+    getter = operator.itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
+    names = ", ".join(f'"{c}"' for c in columns)
+    dialect = conn.dialect
+    if dialect.name == "postgresql":
+        as_json = [n for n, c in enumerate(columns) if isinstance(table.c[c].type, JSON)]
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+                for row in rows:
+                    values = getter(row)
+                    if as_json:
+                        values = list(values)
+                        for n in as_json:
+                            values[n] = None if values[n] is None else json.dumps(values[n])
+                    copy.write_row(values)
+        finally:
+            cursor.close()
+        return
+    if dialect.name != "sqlite":
+        conn.execute(insert(table), rows)
+        return
+    processors = [(n, p) for n, c in enumerate(columns) if (p := table.c[c].type.dialect_impl(dialect).bind_processor(dialect))]
+    values = [getter(row) for row in rows]
+    if processors:
+        converted = []
+        for value in values:
+            value = list(value)
+            for n, process in processors:
+                value[n] = process(value[n])
+            converted.append(tuple(value))
+        values = converted
+    conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * len(columns))})', values)
+
+
 def parse_time(value: str | None) -> dt.datetime | None:
     if not value:
         return None
@@ -120,35 +195,49 @@ class BatchLedger:
         self.strict = strict
         self.origin = origin
         self.postgres = session.bind.dialect.name == "postgresql"
-
-    # ------------------------------------------------------------------ resolving natural keys
-
-    def _resolve(self, payloads: list[dict]) -> None:
-        s = self.session
-        skus = {p["sku"] for p in payloads if p.get("sku")}
+        # Master data named by the batches, kept from one book() to the next in the same transaction (a
+        # large import books in chunks): what was looked up is not asked again. Lots are kept too (a lot
+        # this ledger created or gave an expiry holds it); stock, serial units and containers are read
+        # again for every batch.
         self.items: dict[tuple[str, str], SimpleNamespace] = {}
-        by_sku: dict[str, list[SimpleNamespace]] = defaultdict(list)
-        for chunk in _chunks(skus):
-            for r in s.execute(select(Item.id, Item.sku, Owner.code, Item.owner_id, Item.tracking, Item.expiry_required)
-                               .join(Owner, Owner.id == Item.owner_id).where(among(Item.sku, chunk, self.postgres))):
-                item = SimpleNamespace(id=r[0], sku=r[1], owner=r[2], owner_id=r[3], tracking=r[4], expiry_required=bool(r[5]))
-                self.items[(r[2], r[1])] = item
-                by_sku[r[1]].append(item)
-        self.items_by_sku = by_sku
-        owners = {p.get("owner") for p in payloads} - {None}
-        self.owners = dict(s.execute(select(Owner.code, Owner.id).where(Owner.code.in_(owners))).all()) if owners else {}
-        codes = {p.get(side) for p in payloads for side in ("from_bin", "to_bin")} - {None}
+        self.items_by_sku: dict[str, list[SimpleNamespace]] = defaultdict(list)
+        self.owners: dict[str, int] = {}
         self.bins: dict[str, tuple[int, bool]] = {}
         self.bin_codes: dict[int, str] = {}
         self.blocked: set[int] = set()
-        for chunk in _chunks(codes):
-            for code, bin_id, blocked in s.execute(select(Bin.code, Bin.id, Bin.blocked).where(among(Bin.code, chunk, self.postgres))):
+        self.operators: dict[str, int] = {}
+        self.lots: dict[tuple[int, str], SimpleNamespace] = {}
+        self._asked: dict[str, set] = defaultdict(set)
+
+    # ------------------------------------------------------------------ resolving natural keys
+
+    def _new(self, kind: str, keys: Iterable) -> list:
+        """The keys of `kind` not looked up before (and from now on counted as looked up)."""
+        asked = self._asked[kind]
+        fresh = [k for k in set(keys) - {None} if k not in asked]
+        asked.update(fresh)
+        return fresh
+
+    def _resolve(self, payloads: list[dict]) -> None:
+        s = self.session
+        for chunk in _chunks(self._new("sku", (p["sku"] for p in payloads if p.get("sku")))):
+            for r in s.execute(select(Item.id, Item.sku, Owner.code, Item.owner_id, Item.tracking, Item.expiry_required)
+                               .join(Owner, Owner.id == Item.owner_id).where(where_in(Item.sku, chunk, self.postgres))):
+                item = SimpleNamespace(id=r[0], sku=r[1], owner=r[2], owner_id=r[3], tracking=r[4], expiry_required=bool(r[5]))
+                self.items[(r[2], r[1])] = item
+                self.items_by_sku[r[1]].append(item)
+        owners = self._new("owner", (p.get("owner") for p in payloads))
+        if owners:
+            self.owners.update(s.execute(select(Owner.code, Owner.id).where(Owner.code.in_(owners))).all())
+        for chunk in _chunks(self._new("bin", (p.get(side) for p in payloads for side in ("from_bin", "to_bin")))):
+            for code, bin_id, blocked in s.execute(select(Bin.code, Bin.id, Bin.blocked).where(where_in(Bin.code, chunk, self.postgres))):
                 self.bins[code] = (bin_id, bool(blocked))
                 self.bin_codes[bin_id] = code
                 if blocked:
                     self.blocked.add(bin_id)
-        badges = {p.get("operator") for p in payloads} - {None}
-        self.operators = dict(s.execute(select(Operator.badge, Operator.id).where(Operator.badge.in_(badges))).all()) if badges else {}
+        badges = self._new("operator", (p.get("operator") for p in payloads))
+        if badges:
+            self.operators.update(s.execute(select(Operator.badge, Operator.id).where(Operator.badge.in_(badges))).all())
         self._resolve_containers(payloads)
 
     def item(self, p: dict) -> SimpleNamespace:
@@ -175,22 +264,18 @@ class BatchLedger:
     def _resolve_lots(self, wanted: dict[tuple[int, str], str | None]) -> None:
         """Lots by (item id, code); the missing ones are created with the expiry the movement carries."""
         s = self.session
-        self.lots: dict[tuple[int, str], SimpleNamespace] = {}
 
         def load(keys) -> None:
-            by_item = defaultdict(list)
-            for item_id, code in keys:
-                by_item[item_id].append(code)
-            for item_id, codes in by_item.items():
-                for chunk in _chunks(codes):
-                    for lot_id, code, expiry in s.execute(select(Lot.id, Lot.code, Lot.expiry).where(Lot.item_id == item_id, among(Lot.code, chunk, self.postgres))):
-                        self.lots[(item_id, code)] = SimpleNamespace(id=lot_id, item_id=item_id, code=code, expiry=expiry)
+            for chunk in _chunks(keys):
+                table, on = key_table((Lot.item_id, Lot.code), chunk, self.postgres)
+                for lot_id, item_id, code, expiry in s.execute(select(Lot.id, Lot.item_id, Lot.code, Lot.expiry).select_from(table).join(Lot, on)):
+                    self.lots[(item_id, code)] = SimpleNamespace(id=lot_id, item_id=item_id, code=code, expiry=expiry)
 
-        load(wanted)
+        load(self._new("lot", wanted))
         missing = [k for k in wanted if k not in self.lots]
         if missing:
-            s.execute(insert(Lot.__table__), [{"item_id": i, "code": c, "expiry": dt.date.fromisoformat(wanted[(i, c)]) if wanted[(i, c)] else None}
-                                              for i, c in missing])
+            insert_many(s.connection(), Lot.__table__, [
+                {"item_id": i, "code": c, "expiry": dt.date.fromisoformat(wanted[(i, c)]) if wanted[(i, c)] else None} for i, c in missing])
             load(missing)
 
     def _resolve_containers(self, payloads: list[dict]) -> None:
@@ -204,15 +289,15 @@ class BatchLedger:
 
         def load(codes) -> None:
             for chunk in _chunks(codes):
-                for cid, code, bin_id in s.execute(select(Container.id, Container.code, Container.bin_id).where(among(Container.code, chunk, self.postgres))):
+                for cid, code, bin_id in s.execute(select(Container.id, Container.code, Container.bin_id).where(where_in(Container.code, chunk, self.postgres))):
                     self.containers[code] = SimpleNamespace(id=cid, code=code, bin_id=bin_id, loaded=bin_id)
 
         load(kinds)
         valid = {k.value for k in ContainerKind}
         missing = [c for c in kinds if c not in self.containers]
         if missing:
-            s.execute(insert(Container.__table__), [{"code": c, "kind": kinds[c] if kinds[c] in valid else ContainerKind.LPN.value,
-                                                     "status": "active"} for c in missing])
+            insert_many(s.connection(), Container.__table__, [{"code": c, "kind": kinds[c] if kinds[c] in valid else ContainerKind.LPN.value,
+                                                               "status": "active"} for c in missing])
             load(missing)
         self.containers_by_id = {c.id: c for c in self.containers.values()}
 
@@ -233,22 +318,18 @@ class BatchLedger:
                         self.by_container[r[5]].add(r[1])
 
         for chunk in _chunks(keys):
-            query = select(*cols).where(among(Quant.key, chunk, self.postgres)).order_by(Quant.id)
+            query = select(*cols).where(where_in(Quant.key, chunk, self.postgres)).order_by(Quant.id)
             take(s.execute(query.with_for_update() if self.postgres else query))
         for chunk in _chunks(container_ids):
-            query = select(*cols).where(among(Quant.container_id, chunk, self.postgres)).order_by(Quant.id)
+            query = select(*cols).where(where_in(Quant.container_id, chunk, self.postgres)).order_by(Quant.id)
             take(s.execute(query.with_for_update() if self.postgres else query))
         self.units: dict[tuple[int, str], _Unit] = {}
-        by_item = defaultdict(list)
-        for item_id, serial in serials:
-            by_item[item_id].append(serial)
-        for item_id, values in by_item.items():
-            for chunk in _chunks(values):
-                query = select(SerialUnit.id, SerialUnit.item_id, SerialUnit.serial, SerialUnit.lot_id, SerialUnit.bin_id,
-                               SerialUnit.container_id, SerialUnit.owner_id, SerialUnit.status).where(
-                    SerialUnit.item_id == item_id, among(SerialUnit.serial, chunk, self.postgres))
-                for r in s.execute(query.with_for_update() if self.postgres else query):
-                    self.units[(r[1], r[2])] = _Unit(*r)
+        for chunk in _chunks(serials):
+            table, on = key_table((SerialUnit.item_id, SerialUnit.serial), chunk, self.postgres)
+            query = select(SerialUnit.id, SerialUnit.item_id, SerialUnit.serial, SerialUnit.lot_id, SerialUnit.bin_id,
+                           SerialUnit.container_id, SerialUnit.owner_id, SerialUnit.status).select_from(table).join(SerialUnit, on)
+            for r in s.execute(query.with_for_update(of=SerialUnit) if self.postgres else query):
+                self.units[(r[1], r[2])] = _Unit(*r)
         unit_bins = {u.bin_id for u in self.units.values() if u.bin_id is not None} - set(self.bin_codes)
         if unit_bins:
             self.bin_codes.update(s.execute(select(Bin.id, Bin.code).where(Bin.id.in_(unit_bins))).all())
@@ -496,7 +577,7 @@ class BatchLedger:
         elif changed:
             s.execute(table.update().where(table.c.id == bindparam("b_id")).values(qty=bindparam("qty"), reserved=bindparam("reserved")), changed)
         if new:
-            insert_rows(s.connection(), table, new)
+            insert_many(s.connection(), table, new)
         units = [u for u in self.units.values() if u.changed]
         new_units = [{"item_id": u.item_id, "serial": u.serial, "lot_id": u.lot_id, "bin_id": u.bin_id, "container_id": u.container_id,
                       "owner_id": u.owner_id, "status": u.status} for u in units if u.id is None]
@@ -504,7 +585,7 @@ class BatchLedger:
                       "status": u.status} for u in units if u.id is not None]
         ut = SerialUnit.__table__
         if new_units:
-            insert_rows(s.connection(), ut, new_units)
+            insert_many(s.connection(), ut, new_units)
         if old_units:
             s.execute(ut.update().where(ut.c.id == bindparam("b_id")).values(
                 lot_id=bindparam("lot_id"), bin_id=bindparam("bin_id"), container_id=bindparam("container_id"),
@@ -518,9 +599,15 @@ class BatchLedger:
             s.execute(lt.update().where(lt.c.id == bindparam("b_id")).values(expiry=bindparam("expiry")),
                       [{"b_id": lot_id, "expiry": expiry} for lot_id, expiry in self._expiries.items()])
         if self.movements and not self.postgres:
-            insert_rows(s.connection(), Movement.__table__, self.movements)
-            for chunk in _chunks([m["uuid"] for m in self.movements]):
-                self._inserted.update(s.execute(select(Movement.uuid, Movement.seq).where(Movement.uuid.in_(chunk))).all())
+            last = select(func.max(Movement.seq))
+            before = s.scalar(last) or 0
+            insert_many(s.connection(), Movement.__table__, self.movements)
+            if s.scalar(last) == before + len(self.movements):
+                # One statement on the one writer: SQLite gave the rows the seqs after the largest, in order.
+                self._inserted.update(zip((m["uuid"] for m in self.movements), range(before + 1, before + 1 + len(self.movements))))
+            else:
+                for chunk in _chunks([m["uuid"] for m in self.movements]):
+                    self._inserted.update(s.execute(select(Movement.uuid, Movement.seq).where(where_in(Movement.uuid, chunk, False))).all())
 
     @contextlib.contextmanager
     def _movement_rows(self, most: int) -> Iterator[_MovementRows]:
