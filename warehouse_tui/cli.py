@@ -154,13 +154,21 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from warehouse_tui.services.importing import import_file
+    from pathlib import Path
+
+    from warehouse_tui.services.importing import ImportProgress, import_file
     from warehouse_tui.services.ledger import Actor
 
     settings = _settings(args)
     db = _open(args)
-    result = import_file(db, args.kind, args.file, Actor(None, settings.resolved_terminal()))
+    # A bar (and the timings) only where someone watches: logs and pipes get the one result line.
+    watched = sys.stderr.isatty()
+    bar = ImportProgress(sys.stderr, Path(args.file).name) if watched else None
+    result = import_file(db, args.kind, args.file, Actor(None, settings.resolved_terminal()), on_progress=bar)
     print(result)
+    if watched and result.rows:
+        print(f"checked in {result.checking_s:.1f} s (no write lock); written in {result.writing_s:.1f} s "
+              f"(the write lock was held that long)", file=sys.stderr)
     return 0
 
 

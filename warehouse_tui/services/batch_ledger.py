@@ -99,7 +99,8 @@ class _Unit:
     changed: bool = False
 
 
-def _chunks(values: list) -> list[list]:
+def chunks(values: Iterable) -> list[list]:
+    """Values in lists of CHUNK: one statement each."""
     values = list(values)
     return [values[i:i + CHUNK] for i in range(0, len(values), CHUNK)]
 
@@ -130,6 +131,9 @@ def key_table(columns: Sequence, keys: Iterable[tuple], postgres: bool) -> tuple
         return table, and_(*(c == table.c[f"k{n}"] for n, c in enumerate(columns)))
     each = func.json_each(json.dumps([list(k) for k in keys])).table_valued("value")
     return each, and_(*(c == func.json_extract(each.c.value, f"$[{n}]") for n, c in enumerate(columns)))
+
+
+_UNSET = object()
 
 
 def insert_many(conn: Connection, table, rows: list[dict]) -> None:
@@ -168,11 +172,17 @@ def insert_many(conn: Connection, table, rows: list[dict]) -> None:
     processors = [(n, p) for n, c in enumerate(columns) if (p := table.c[c].type.dialect_impl(dialect).bind_processor(dialect))]
     values = [getter(row) for row in rows]
     if processors:
+        # A batch often repeats a value (one timestamp, one flag): converted once while it repeats.
+        last: dict[int, tuple] = {n: (_UNSET, None) for n, _ in processors}
         converted = []
         for value in values:
             value = list(value)
             for n, process in processors:
-                value[n] = process(value[n])
+                was, out = last[n]
+                if value[n] is not was:
+                    out = process(value[n])
+                    last[n] = (value[n], out)
+                value[n] = out
             converted.append(tuple(value))
         values = converted
     conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * len(columns))})', values)
@@ -220,7 +230,7 @@ class BatchLedger:
 
     def _resolve(self, payloads: list[dict]) -> None:
         s = self.session
-        for chunk in _chunks(self._new("sku", (p["sku"] for p in payloads if p.get("sku")))):
+        for chunk in chunks(self._new("sku", (p["sku"] for p in payloads if p.get("sku")))):
             for r in s.execute(select(Item.id, Item.sku, Owner.code, Item.owner_id, Item.tracking, Item.expiry_required)
                                .join(Owner, Owner.id == Item.owner_id).where(where_in(Item.sku, chunk, self.postgres))):
                 item = SimpleNamespace(id=r[0], sku=r[1], owner=r[2], owner_id=r[3], tracking=r[4], expiry_required=bool(r[5]))
@@ -229,7 +239,7 @@ class BatchLedger:
         owners = self._new("owner", (p.get("owner") for p in payloads))
         if owners:
             self.owners.update(s.execute(select(Owner.code, Owner.id).where(Owner.code.in_(owners))).all())
-        for chunk in _chunks(self._new("bin", (p.get(side) for p in payloads for side in ("from_bin", "to_bin")))):
+        for chunk in chunks(self._new("bin", (p.get(side) for p in payloads for side in ("from_bin", "to_bin")))):
             for code, bin_id, blocked in s.execute(select(Bin.code, Bin.id, Bin.blocked).where(where_in(Bin.code, chunk, self.postgres))):
                 self.bins[code] = (bin_id, bool(blocked))
                 self.bin_codes[bin_id] = code
@@ -266,7 +276,7 @@ class BatchLedger:
         s = self.session
 
         def load(keys) -> None:
-            for chunk in _chunks(keys):
+            for chunk in chunks(keys):
                 table, on = key_table((Lot.item_id, Lot.code), chunk, self.postgres)
                 for lot_id, item_id, code, expiry in s.execute(select(Lot.id, Lot.item_id, Lot.code, Lot.expiry).select_from(table).join(Lot, on)):
                     self.lots[(item_id, code)] = SimpleNamespace(id=lot_id, item_id=item_id, code=code, expiry=expiry)
@@ -288,7 +298,7 @@ class BatchLedger:
         self.containers: dict[str, SimpleNamespace] = {}
 
         def load(codes) -> None:
-            for chunk in _chunks(codes):
+            for chunk in chunks(codes):
                 for cid, code, bin_id in s.execute(select(Container.id, Container.code, Container.bin_id).where(where_in(Container.code, chunk, self.postgres))):
                     self.containers[code] = SimpleNamespace(id=cid, code=code, bin_id=bin_id, loaded=bin_id)
 
@@ -317,14 +327,14 @@ class BatchLedger:
                     if r[5] is not None:
                         self.by_container[r[5]].add(r[1])
 
-        for chunk in _chunks(keys):
+        for chunk in chunks(keys):
             query = select(*cols).where(where_in(Quant.key, chunk, self.postgres)).order_by(Quant.id)
             take(s.execute(query.with_for_update() if self.postgres else query))
-        for chunk in _chunks(container_ids):
+        for chunk in chunks(container_ids):
             query = select(*cols).where(where_in(Quant.container_id, chunk, self.postgres)).order_by(Quant.id)
             take(s.execute(query.with_for_update() if self.postgres else query))
         self.units: dict[tuple[int, str], _Unit] = {}
-        for chunk in _chunks(serials):
+        for chunk in chunks(serials):
             table, on = key_table((SerialUnit.item_id, SerialUnit.serial), chunk, self.postgres)
             query = select(SerialUnit.id, SerialUnit.item_id, SerialUnit.serial, SerialUnit.lot_id, SerialUnit.bin_id,
                            SerialUnit.container_id, SerialUnit.owner_id, SerialUnit.status).select_from(table).join(SerialUnit, on)
@@ -565,7 +575,7 @@ class BatchLedger:
                 changed.append({"b_id": q.id, "qty": q.qty, "reserved": q.reserved})
         table = Quant.__table__
         if gone:
-            for chunk in _chunks(gone):
+            for chunk in chunks(gone):
                 s.execute(table.delete().where(table.c.id.in_(chunk)))
         if changed and self.postgres:
             # One statement for the whole batch: arrays unnested into the rows to update.
@@ -606,7 +616,7 @@ class BatchLedger:
                 # One statement on the one writer: SQLite gave the rows the seqs after the largest, in order.
                 self._inserted.update(zip((m["uuid"] for m in self.movements), range(before + 1, before + 1 + len(self.movements))))
             else:
-                for chunk in _chunks([m["uuid"] for m in self.movements]):
+                for chunk in chunks([m["uuid"] for m in self.movements]):
                     self._inserted.update(s.execute(select(Movement.uuid, Movement.seq).where(where_in(Movement.uuid, chunk, False))).all())
 
     @contextlib.contextmanager
