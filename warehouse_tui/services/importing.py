@@ -431,7 +431,6 @@ def _names(names: list[str] | tuple[str, ...]) -> str:
 _TRIMMED = " \t\r\n\x0b\x0c"  # ASCII whitespace; anything else invisible around a code is refused, not trimmed
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROL_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # tab and line breaks allowed
-_WHOLE = re.compile(r"[0-9]+")
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # What str.isprintable() refuses besides controls (Cc), named where Unicode gives no name: format characters (Cf),
@@ -516,7 +515,7 @@ def _qty(values: dict[str, str], column: str = "qty") -> int:
     value = (values.get(column) or "").strip()
     if not value:
         raise InvalidInput(f"{column} is empty — give a positive whole number")
-    if not _WHOLE.fullmatch(value):
+    if not (value.isascii() and value.isdigit()):
         raise InvalidInput(f"{column} must be a positive whole number, not {_shown(value)}")
     if len(value.lstrip("0")) > 12:
         raise InvalidInput(f"{column} {_shown(value)} is too large (at most {MAX_QTY:,})")
@@ -589,8 +588,10 @@ def _bins_named(session: Session, names: Iterable[str], postgres: bool) -> dict[
         for r in session.execute(select(Bin.id, Bin.code, Bin.barcode)
                                  .where(or_(where_in(Bin.code, chunk, postgres), where_in(Bin.barcode, chunk, postgres))).order_by(Bin.id)):
             ref = _BinRef(*r)
-            for name in {ref.code, ref.barcode} & wanted:
-                found[name].append(ref)
+            if ref.code in wanted:
+                found[ref.code].append(ref)
+            if ref.barcode != ref.code and ref.barcode in wanted:
+                found[ref.barcode].append(ref)
     return {name: tuple(refs) for name, refs in found.items()}
 
 
@@ -1469,10 +1470,11 @@ class _Stock(_Importer):
         ledger = BatchLedger(session, strict=True, origin=feed.UPSTREAM if self.upstream else "local")
         conn = session.connection()
         at = utcnow()
+        at_text = at.isoformat()
         total = len(self.lines)
         for start in range(0, total, WRITE_CHUNK):
             end = min(total, start + WRITE_CHUNK)
-            payloads = [self._payload(n, at) for n in range(start, end)]
+            payloads = [self._payload(n, at_text) for n in range(start, end)]
             booked = ledger.book(payloads)
             refused = [RowError(self.lines[start + k], b.reason or b.result) for k, b in enumerate(booked) if b.result != BOOKED]
             if refused:  # the ledger's own refusal, or what changed meanwhile: nothing of the file stays
@@ -1484,7 +1486,7 @@ class _Stock(_Importer):
                                                            "created_at": at, "payload": p} for p in payloads])
             progress("writing", end, total)
 
-    def _payload(self, n: int, at: dt.datetime) -> dict:
+    def _payload(self, n: int, at: str) -> dict:
         """Row n's movement as ledger.post writes it into the outbox (and the batch ledger books it)."""
         item = self.catalog.items_by_id[self.item_ids[n]]
         lot = self.versions[self.lot_of[n]] if self.lot_of[n] >= 0 else None
@@ -1505,7 +1507,7 @@ class _Stock(_Importer):
             "to_status": AVAILABLE,
             "operator": self.actor.badge,
             "terminal": self.actor.terminal,
-            "at": at.isoformat(),
+            "at": at,
             "ref": OPENING_DOC_REF,
             "consume_reserved": 0,
         }
@@ -1563,11 +1565,15 @@ IMPORTERS: dict[str, type[_Importer]] = {cls.kind: cls for cls in (_Items, _Bins
 def import_file(db: Database, kind: str, path: str | Path, actor: Actor, *, on_progress: Progress | None = None) -> ImportResult:
     """Import one CSV file of `kind`, whole or not at all; raises ImportFailed (nothing imported) on any bad row."""
     path = Path(path)
+    # (no local name for the bytes: import_bytes lets a large file's text go once it is checked)
+    return import_bytes(db, kind, _read(path), actor, source=path.name, on_progress=on_progress)
+
+
+def _read(path: Path) -> bytes:
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise ImportFailed(str(path), [RowError(None, f"cannot read the file: {exc.strerror or exc}")]) from None
-    return import_bytes(db, kind, data, actor, source=path.name, on_progress=on_progress)
 
 
 def import_bytes(db: Database, kind: str, data: bytes, actor: Actor, *, source: str = "<input>",
@@ -1585,6 +1591,8 @@ def import_bytes(db: Database, kind: str, data: bytes, actor: Actor, *, source: 
         while rows := list(islice(parsed.rows, CHECK_CHUNK)):
             importer.check(session, rows, problems)
             progress("checking", parsed.data_rows, max(parsed.estimate, parsed.data_rows))
+    del data, rows
+    parsed.rows = iter(())  # the file's text is not needed any more: a large one gives its memory back to the write
     progress("checking", parsed.data_rows, parsed.data_rows)
     if problems:
         raise ImportFailed(source, problems.shown, problems.total)
