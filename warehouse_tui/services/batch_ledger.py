@@ -133,9 +133,6 @@ def key_table(columns: Sequence, keys: Iterable[tuple], postgres: bool) -> tuple
     return each, and_(*(c == func.json_extract(each.c.value, f"$[{n}]") for n, c in enumerate(columns)))
 
 
-_UNSET = object()
-
-
 def insert_many(conn: Connection, table, rows: list[dict]) -> None:
     """Insert many rows (dicts with the same keys) at the speed the database takes them.
 
@@ -169,23 +166,31 @@ def insert_many(conn: Connection, table, rows: list[dict]) -> None:
     if dialect.name != "sqlite":
         conn.execute(insert(table), rows)
         return
-    processors = [(n, p) for n, c in enumerate(columns) if (p := table.c[c].type.dialect_impl(dialect).bind_processor(dialect))]
     values = [getter(row) for row in rows]
+    processors = [(n, p) for n, c in enumerate(columns) if (p := table.c[c].type.dialect_impl(dialect).bind_processor(dialect))]
     if processors:
-        # A batch often repeats a value (one timestamp, one flag): converted once while it repeats.
-        last: dict[int, tuple] = {n: (_UNSET, None) for n, _ in processors}
-        converted = []
-        for value in values:
-            value = list(value)
-            for n, process in processors:
-                was, out = last[n]
-                if value[n] is not was:
-                    out = process(value[n])
-                    last[n] = (value[n], out)
-                value[n] = out
-            converted.append(tuple(value))
-        values = converted
+        # Converted a column at a time: a column holding one value throughout (a batch's timestamp, a flag) is
+        # converted once, the others in one comprehension each.
+        by_column = list(zip(*values))
+        for n, process in processors:
+            column = by_column[n]
+            first = column[0]
+            same = len(set(map(id, column))) == 1  # the very same object throughout
+            by_column[n] = [process(first)] * len(column) if same else [process(v) for v in column]
+        values = list(zip(*by_column))
     conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join("?" * len(columns))})', values)
+
+
+_KINDS = {k.value: k for k in MovementKind}
+
+
+def _kind(value) -> MovementKind:
+    """MovementKind(value), looked up (the enum's own call costs a microsecond a movement); a bad or unhashable kind
+    still goes through the enum, to be refused as it refuses it."""
+    try:
+        return _KINDS[value]
+    except (KeyError, TypeError):
+        return MovementKind(value)
 
 
 def parse_time(value: str | None) -> dt.datetime | None:
@@ -218,6 +223,7 @@ class BatchLedger:
         self.operators: dict[str, int] = {}
         self.lots: dict[tuple[int, str], SimpleNamespace] = {}
         self._asked: dict[str, set] = defaultdict(set)
+        self._times: dict[str | None, dt.datetime | None] = {}
 
     # ------------------------------------------------------------------ resolving natural keys
 
@@ -421,7 +427,7 @@ class BatchLedger:
             elif lot.expiry != expiry:
                 notes.append(f"lot {lot.code} of {item.sku} expires {lot.expiry:%Y-%m-%d} {self.where}, {expiry:%Y-%m-%d} on the terminal")
         try:
-            kind = MovementKind(p["kind"])
+            kind = _kind(p["kind"])
             qty = check_qty(p["qty"])
         except (ValueError, WarehouseError) as exc:
             return Booked(uuid, REFUSED, str(exc))
@@ -480,7 +486,7 @@ class BatchLedger:
             "from_bin_id": from_bin, "to_bin_id": to_bin, "from_container_id": from_c.id if from_c else None,
             "to_container_id": to_c.id if to_c else None, "owner_id": owner_id, "from_status": from_status,
             "to_status": to_status, "operator_id": self.operators.get(p.get("operator")), "terminal": (p.get("terminal") or "")[:64],
-            "at": parse_time(p.get("at")) or utcnow(), "doc_ref": p.get("ref"), "conflict": booked_conflict, "origin": self.origin,
+            "at": self._time(p.get("at")) or utcnow(), "doc_ref": p.get("ref"), "conflict": booked_conflict, "origin": self.origin,
             "upstream_seq": p.get("upstream_seq") if not self.strict else None,
         })
         if conflict:
@@ -488,6 +494,12 @@ class BatchLedger:
         if notes and self.strict:
             return Booked(uuid, CONFLICT, "; ".join(notes), notes)
         return Booked(uuid, BOOKED, None, notes)
+
+    def _time(self, value: str | None) -> dt.datetime | None:
+        """parse_time, once per distinct text: a batch of one moment (an import) shares one datetime, converted once when written."""
+        if value not in self._times:
+            self._times[value] = parse_time(value)
+        return self._times[value]
 
     def _where(self, bin_id: int | None, container) -> str:
         code = self.bin_codes.get(bin_id) if bin_id is not None else None
