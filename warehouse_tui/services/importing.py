@@ -698,6 +698,7 @@ class _Items(_Importer):
         self.stocked: dict[int, bool] = {}
         self.new: list[tuple[str, str, str, str, str, bool, list[str]]] = []  # owner, sku, description, uom, tracking, expiry, GTINs
         self.changes: list[tuple[int, str, str, str, bool, list[str]]] = []  # id, description, uom, tracking, expiry, GTINs to add
+        self.normalized: dict[str, str | WarehouseError] = {}  # a chunk's GTIN cells as normalize_gtin answers them
 
     # the database side, read the same way by the check and the write's second look
 
@@ -729,7 +730,7 @@ class _Items(_Importer):
 
     def check(self, session: Session, rows: list[_Row], problems: _Problems) -> None:
         keys, gtins = set(), set()
-        self.normalized: dict[str, str | WarehouseError] = {}
+        self.normalized = {}
         for row in rows:
             v = row.values
             sku = _key(v, "sku")
@@ -1343,13 +1344,13 @@ class _Stock(_Importer):
         self.last_seq = session.scalar(select(func.coalesce(func.max(Movement.seq), 0))) or 0
 
     def check(self, session: Session, rows: list[_Row], problems: _Problems) -> None:
-        self.catalog.load(session, self.postgres, skus=(_key(row.values, "sku") for row in rows),
-                          bins=(_key(row.values, "bin") for row in rows))
+        names = [(_key(row.values, "bin"), _key(row.values, "sku")) for row in rows]
+        self.catalog.load(session, self.postgres, skus=(sku for _, sku in names), bins=(bin_ for bin_, _ in names))
         found_errors = []
         candidates = []
-        for row in rows:
+        for row, (bin_name, sku) in zip(rows, names):
             try:
-                candidates.append(self._values(row))
+                candidates.append(self._values(row, bin_name, sku))
             except WarehouseError as exc:
                 found_errors.append((row.line, str(exc)))
         in_stock, held = self._read_places(session, candidates)
@@ -1360,11 +1361,14 @@ class _Stock(_Importer):
                 found_errors.append((row.line, str(exc)))
         problems.add_sorted(found_errors)
 
-    def _values(self, row: _Row) -> _StockRow:
-        """The row's own rules: what it names must exist and its values fit the item's tracking."""
+    def _values(self, row: _Row, bin_name: str | None, sku: str | None) -> _StockRow:
+        """The row's own rules: what it names must exist and its values fit the item's tracking.
+
+        `bin_name` and `sku` are the row's codes as _key read them (None: _code refuses them, and says why here).
+        """
         v = row.values
-        bin_ = self.catalog.bin(_code(v, "bin", required=True))
-        item = self.catalog.item(_code(v, "sku", required=True))
+        bin_ = self.catalog.bin(bin_name or _code(v, "bin", required=True))
+        item = self.catalog.item(sku or _code(v, "sku", required=True))
         lot_code = _code(v, "lot")
         expiry = _date(v, "expiry")
         serial = _code(v, "serial")
