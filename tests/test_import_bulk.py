@@ -10,6 +10,7 @@ a new PIN lifts a lockout; a terminal shows a progress bar, pipes do not.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
 import shutil
@@ -43,7 +44,7 @@ from warehouse_tui.errors import WarehouseError
 from warehouse_tui.services import auth
 from warehouse_tui.services import masterdata as md
 from warehouse_tui.services.check import run_checks
-from warehouse_tui.services.importing import OPENING_DOC_REF, ImportFailed, import_bytes
+from warehouse_tui.services.importing import OPENING_DOC_REF, ImportFailed, ImportProgress, import_bytes
 from warehouse_tui.services.ledger import Actor, MovementKind, post
 from warehouse_tui.services.receiving import expiry_lot_code
 
@@ -626,3 +627,14 @@ def test_exports_print_nothing_of_a_progress_bar(tmp_path, big_bins_file):
     run_cli(["import", "bins", str(big_bins_file), "--db", str(tmp_path / "cli.sqlite")], stderr_tty=True)
     status, out, err = run_cli(["export", "stock", "--format", "json", "--db", str(tmp_path / "cli.sqlite")], stderr_tty=True)
     assert status == 0 and json.loads(out) == [] and "rows" not in err
+
+
+def test_a_bar_left_unfinished_by_a_refused_file_ends_its_line_and_a_small_file_draws_none():
+    shown = io.StringIO()
+    bar = ImportProgress(shown, "big.csv")
+    bar("checking", 500, 9_000)  # under PROGRESS_MIN_ROWS: nothing
+    assert shown.getvalue() == ""
+    bar("writing", 20_000, 60_000)
+    bar.close()  # the write was refused half-way: what the command prints next starts a line
+    bar.close()
+    assert shown.getvalue() == "\rbig.csv: writing  [##########....................] 20,000/60,000 rows\n"

@@ -165,7 +165,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     # A bar (and the timings) only where someone watches: logs and pipes get the one result line.
     watched = sys.stderr.isatty()
     bar = ImportProgress(sys.stderr, Path(args.file).name) if watched else None
-    result = import_file(db, args.kind, args.file, Actor(None, settings.resolved_terminal()), on_progress=bar)
+    try:
+        result = import_file(db, args.kind, args.file, Actor(None, settings.resolved_terminal()), on_progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
     print(result)
     if watched and result.rows:
         print(f"checked in {result.checking_s:.1f} s (no write lock); written in {result.writing_s:.1f} s "

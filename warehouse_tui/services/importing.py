@@ -274,6 +274,7 @@ class ImportProgress:
     def __init__(self, stream: TextIO, source: str) -> None:
         self.stream = stream
         self.source = source
+        self.open = False  # a bar is drawn and its line not ended
 
     def __call__(self, step: str, done: int, total: int) -> None:
         total = max(total, done)
@@ -281,8 +282,14 @@ class ImportProgress:
             return
         filled = self.WIDTH * done // total if total else self.WIDTH
         bar = "#" * filled + "." * (self.WIDTH - filled)
-        end = "\n" if done >= total else ""
-        print(f"\r{self.source}: {step:<8} [{bar}] {done:,}/{total:,} rows", end=end, file=self.stream, flush=True)
+        self.open = done < total
+        print(f"\r{self.source}: {step:<8} [{bar}] {done:,}/{total:,} rows", end="" if self.open else "\n", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        """End a bar's line the import left unfinished (it was refused), so what is printed next starts a line."""
+        if self.open:
+            print(file=self.stream, flush=True)
+            self.open = False
 
 
 # --------------------------------------------------------------------------- file formats
