@@ -167,7 +167,7 @@ from warehouse_tui.errors import InvalidInput, NotFound, WarehouseError
 from warehouse_tui.scan.gtin import normalize_gtin
 from warehouse_tui.services import masterdata as md
 from warehouse_tui.services.auth import audit, check_pin_format, hash_pin
-from warehouse_tui.services.batch_ledger import BOOKED, BatchLedger, chunks, insert_many, key_table, where_in
+from warehouse_tui.services.batch_ledger import BOOKED, BatchLedger, chunks, insert_many, insert_numbered, key_table, where_in
 from warehouse_tui.services.ledger import AVAILABLE, MAX_QTY, Actor, MovementKind, check_qty
 from warehouse_tui.services.receiving import expiry_lot_code
 from warehouse_tui.sync import feed
@@ -846,13 +846,10 @@ class _Items(_Importer):
             raise _changed(self.source, changed)
         conn = session.connection()
         new_owners = list(dict.fromkeys(owner for owner, *_ in self.new if owners.get(owner) is None))
-        if new_owners:
-            insert_many(conn, Owner.__table__, [{"code": code, "name": code} for code in new_owners])
-            owners.update(self._read_owners(session, set(new_owners)))
-        insert_many(conn, Item.__table__, [
+        owners.update(zip(new_owners, insert_numbered(conn, Owner.__table__, [{"code": code, "name": code} for code in new_owners])))
+        made = insert_numbered(conn, Item.__table__, [
             {"owner_id": owners[owner], "sku": sku, "description": description, "uom": uom, "tracking": tracking,
              "expiry_required": expiry, "zone": None} for owner, sku, description, uom, tracking, expiry, _ in self.new])
-        made = self._read_items(session, {(owner, sku) for owner, sku, *_ in self.new})
         if self.changes:
             table = Item.__table__
             values = {"tracking": bindparam("b_tracking"), "expiry_required": bindparam("b_expiry")}
@@ -863,12 +860,11 @@ class _Items(_Importer):
             session.execute(update(table).where(table.c.id == bindparam("b_id")).values(**values), [
                 {"b_id": item_id, "b_description": description, "b_uom": uom, "b_tracking": tracking, "b_expiry": expiry}
                 for item_id, description, uom, tracking, expiry, _ in self.changes])
-        codes_rows = [{"item_id": made[(owner, sku)].id, "code": gtin, "kind": "gtin"}
-                      for owner, sku, *_, gtins in self.new for gtin in gtins]
+        codes_rows = [{"item_id": item_id, "code": gtin, "kind": "gtin"} for item_id, (*_, gtins) in zip(made, self.new) for gtin in gtins]
         codes_rows += [{"item_id": item_id, "code": gtin, "kind": "gtin"} for item_id, *_, added in self.changes for gtin in added]
         insert_many(conn, ItemCode.__table__, codes_rows)
         if self.upstream:
-            feed.note(conn, [("owner", owners[code]) for code in new_owners] + [("item", facts.id) for facts in made.values()]
+            feed.note(conn, [("owner", owners[code]) for code in new_owners] + [("item", item_id) for item_id in made]
                       + [("item", item_id) for item_id, *_ in self.changes])
         progress("writing", self.rows, self.rows)
 
@@ -953,11 +949,10 @@ class _Bins(_Importer):
             session.execute(update(table).where(table.c.id == bindparam("b_id")).values(**{c: bindparam(f"b_{c}") for c in columns}), [
                 {"b_id": bin_id, "b_barcode": barcode, "b_zone": zone, "b_kind": kind, "b_pick_seq": pick_seq}
                 for bin_id, barcode, zone, kind, pick_seq in self.changes])
-        insert_many(conn, Bin.__table__, [{"code": code, "barcode": barcode, "zone": zone, "kind": kind, "pick_seq": pick_seq, "blocked": False}
-                                          for code, barcode, zone, kind, pick_seq in self.new])
+        made = insert_numbered(conn, Bin.__table__, [{"code": code, "barcode": barcode, "zone": zone, "kind": kind, "pick_seq": pick_seq,
+                                                      "blocked": False} for code, barcode, zone, kind, pick_seq in self.new])
         if self.upstream:
-            made = _bins_named(session, {code for code, *_ in self.new}, self.postgres)
-            feed.note(conn, [("bin", ref.id) for refs in made.values() for ref in refs] + [("bin", bin_id) for bin_id, *_ in self.changes])
+            feed.note(conn, [("bin", bin_id) for bin_id in made] + [("bin", bin_id) for bin_id, *_ in self.changes])
         progress("writing", self.rows, self.rows)
 
     def result(self) -> ImportResult:
@@ -1294,12 +1289,10 @@ class _Orders(_Documents):
             session.execute(update(orders).where(orders.c.id == bindparam("b_id")).values(**{c: bindparam(f"b_{c}") for c in columns}),
                             [{"b_id": doc.existing, **{f"b_{c}": doc.values[c] for c in columns}} for doc in replaced])
         now = utcnow()
-        insert_many(conn, orders, [{"ref": doc.ref, **doc.values, "status": "new", "created_at": now}
-                                   for doc in self.docs.values() if doc.existing is None])
+        new = [doc for doc in self.docs.values() if doc.existing is None]
         ids = {doc.ref: doc.existing for doc in replaced}
-        made = [doc.ref for doc in self.docs.values() if doc.existing is None]
-        for chunk in chunks(made):
-            ids.update(session.execute(select(OutboundOrder.ref, OutboundOrder.id).where(where_in(OutboundOrder.ref, chunk, self.postgres))).all())
+        ids.update(zip((doc.ref for doc in new), insert_numbered(conn, orders, [{"ref": doc.ref, **doc.values, "status": "new", "created_at": now}
+                                                                                for doc in new])))
         total = len(self.lines)
         for start in range(0, total, WRITE_CHUNK):
             insert_many(conn, lines, [{"uuid": new_uuid(), "order_id": ids[ref], "item_id": item_id, "qty": qty, "qty_allocated": 0,
