@@ -14,9 +14,9 @@ meanwhile (DESIGN §9: the write lock is held only while writing):
    other); on PostgreSQL one snapshot (repeatable read). The file is parsed and
    checked a chunk of rows at a time. What the rules need from the database for
    a chunk — its items, bins, lots, serials, stocked places, documents, badges
-   — is read set-based, one statement per kind and chunk, and the rows are then
-   checked in file order against that and against what the file's earlier rows
-   did. Any bad row: nothing is written.
+   — is read set-based (one statement per kind and 2,000 keys), and the rows
+   are then checked in file order against that and against what the file's
+   earlier rows did. Any bad row: nothing is written.
 2. Users only: PINs are hashed (scrypt, ~50 ms each, in threads) outside any
    transaction.
 3. Writing, in one write transaction, set-based: executemany on SQLite, COPY on
