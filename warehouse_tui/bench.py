@@ -465,7 +465,20 @@ def import_child(kind: str, csv_path: str, db_path: str) -> None:
         db.dispose()
     print(json.dumps({"rows": result.rows, "checking_s": result.checking_s, "writing_s": result.writing_s,
                       "started_at": started, "ended_at": ended, "write_started_at": ended - result.writing_s,
-                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+                      "peak_rss_mb": _own_peak_rss_mb()}))
+
+
+def _own_peak_rss_mb() -> float:
+    """This process's own peak RSS. (ru_maxrss of a process its parent started with vfork also counts the parent's
+    peak at that moment: Linux keeps the larger of the two across exec; VmHWM is the process's own.)"""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def _run_import(kind: str, csv_path: Path, db_path: Path) -> dict:
