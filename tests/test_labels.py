@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import xml.dom.minidom
 from decimal import Decimal
 
@@ -108,3 +109,82 @@ def test_file_names_never_leave_the_label_directory():
 def test_label_directory_is_the_setting_else_the_user_data_dir(tmp_path):
     assert label_directory(str(tmp_path)) == tmp_path
     assert label_directory("").name == "labels"
+
+
+# --------------------------------------------------------------------------- ZPL ^BC field data (invocation codes)
+
+PRINTABLE_ASCII = "".join(chr(c) for c in range(0x20, 0x7F))
+
+
+def test_bc_invocation_table_is_the_zebra_guide_table():
+    # ZPL II Programming Guide, ^BC, "Code 128 Invocation Characters": the decimal value each code puts in the symbol.
+    assert zpl.BC_INVOCATION_CODES == {
+        "><": 62, ">0": 30, ">=": 94, ">1": 95, ">2": 96, ">3": 97, ">4": 98,
+        ">5": 99, ">6": 100, ">7": 101, ">8": 102, ">9": 103, ">:": 104, ">;": 105,
+    }
+
+
+@pytest.mark.parametrize("char", list(PRINTABLE_ASCII))
+def test_every_printable_ascii_character_round_trips_through_bc_field_data(char):
+    text = f"LPN{char}03"
+    data = zpl.code128_field_data(text)
+    assert "^" not in data and "~" not in data  # never a ZPL command inside the field
+    assert zpl.read_code128_field_data(data) == ("]C0", text)
+
+
+def test_the_three_characters_zpl_cannot_take_literally_use_their_invocation_codes():
+    # '>' is Code 128 value 30 (>0), '^' value 62 (><), '~' value 94 (>=) in subset B.
+    assert zpl.code128_field_data("LPN>03") == "LPN>003"
+    assert zpl.code128_field_data("A^B~C") == "A><B>=C"
+    assert zpl.read_code128_field_data("LPN><03") == ("]C0", "LPN^03")  # what the old "><" printed
+
+
+def test_each_invocation_code_reads_as_its_table_value_in_every_subset():
+    assert zpl.code128_symbol_values(">:><>0>=") == [104, 62, 30, 94]
+    assert zpl.read_code128_field_data(">9") == ("]C0", "")
+    assert zpl.read_code128_field_data(">9336294") == ("]C0", "A^\x1e")  # subset A: digit pairs are values
+    assert zpl.read_code128_field_data(">;1234>6AB>7") == ("]C0", "1234AB")  # C -> B -> A
+
+
+def test_all_printable_ascii_in_one_field_round_trips():
+    data = zpl.code128_field_data(PRINTABLE_ASCII)
+    assert zpl.read_code128_field_data(data) == ("]C0", PRINTABLE_ASCII)
+
+
+def test_gs1_128_field_data_starts_in_subset_c_with_fnc1():
+    data = zpl.gs1_128_field_data("00" + SSCC)
+    assert data == ">;>800" + SSCC
+    assert zpl.read_code128_field_data(data) == ("]C1", "00" + SSCC)
+    assert zpl.read_code128_field_data(">;>80109501101530003>8" + "1012") == ("]C1", "0109501101530003\x1d1012")
+
+
+@pytest.mark.parametrize("data, problem", [
+    ("A>XB", "not an invocation code"),
+    ("AB>", "not an invocation code"),
+    (">;123", "unpaired digit"),
+    (">;12A4", "not a digit pair"),
+])
+def test_field_data_a_printer_would_misread_is_refused_by_the_reader(data, problem):
+    with pytest.raises(ValueError, match=problem):
+        zpl.read_code128_field_data(data)
+
+
+@pytest.mark.parametrize("text", ["", "Fläche", "A\x1dB", "A\x7fB"])
+def test_code128_field_data_refuses_what_subset_b_cannot_hold(text):
+    with pytest.raises(InvalidInput):
+        zpl.code128_field_data(text)
+
+
+@pytest.mark.parametrize("element_string", ["0012345", "00ABC", ""])
+def test_gs1_128_field_data_refuses_odd_or_non_digit_strings(element_string):
+    with pytest.raises(InvalidInput):
+        zpl.gs1_128_field_data(element_string)
+
+
+@pytest.mark.parametrize("code", ["LPN>03", "A^B", "T~1", "X_>0<>=\\Y"])
+def test_zpl_lpn_labels_print_exactly_the_code(code):
+    (label,) = labels_for("lpn", [code], "zpl")
+    ((hex_escapes, field),) = re.findall(r"\^BC[^\^]*(\^FH_)?\^FD([^\^]*)\^FS", label.data.decode())
+    if hex_escapes:  # ^FH_ turns _XX into the byte before the barcode reads the field
+        field = re.sub(r"_([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)), field)
+    assert zpl.read_code128_field_data(field) == ("]C0", code)
