@@ -60,3 +60,31 @@ def test_an_unreachable_printer_is_a_clear_error(demo_path):
 def test_unknown_printer_scheme_is_refused(demo_path):
     done = run("labels", "bins", "--codes", "RCV-01", "--db", str(demo_path), "--printer", "pigeon://loft")
     assert done.returncode == 1 and b"Traceback" not in done.stderr
+
+
+def test_label_files_for_codes_a_file_name_would_merge_are_all_written(demo_path, tmp_path):
+    # given pallets whose codes differ only in a character a file name cannot hold
+    from warehouse_tui.db.engine import Database
+    from warehouse_tui.services import masterdata
+
+    db = Database(demo_path)
+    with db.transaction() as session:
+        for code in ("LPN>03", "LPN_03", "LPN<03"):
+            masterdata.container(session, code)
+    db.dispose()
+    out = tmp_path / "labels"
+
+    # when every LPN label is written as PNG
+    done = run("labels", "lpn", "--format", "png", "--out", str(out), "--db", str(demo_path))
+
+    # then every path printed is its own file, and each reads back as its own code
+    assert done.returncode == 0, done.stderr
+    printed = done.stdout.decode().split()
+    assert len(printed) == len(set(printed)) == len(list(out.iterdir())) >= 3
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    read = {zxingcpp.read_barcodes(Image.open(io.BytesIO(open(path, "rb").read())))[0].text for path in printed}
+    assert {"LPN>03", "LPN_03", "LPN<03"} <= read

@@ -13,7 +13,7 @@ import zxingcpp
 from PIL import Image
 
 from warehouse_tui.errors import InvalidInput
-from warehouse_tui.labels import CartonLabel, label_directory, labels_for, write_carton_label
+from warehouse_tui.labels import CartonLabel, LabelFile, label_directory, labels_for, write_carton_label, write_labels
 from warehouse_tui.labels import images, zpl
 from warehouse_tui.scan.gtin import make_sscc
 
@@ -188,3 +188,39 @@ def test_zpl_lpn_labels_print_exactly_the_code(code):
     if hex_escapes:  # ^FH_ turns _XX into the byte before the barcode reads the field
         field = re.sub(r"_([0-9A-Fa-f]{2})", lambda m: chr(int(m.group(1), 16)), field)
     assert zpl.read_code128_field_data(field) == ("]C0", code)
+
+
+# --------------------------------------------------------------------------- label file names
+
+def test_codes_that_a_safe_file_name_would_merge_get_their_own_files():
+    codes = ["LPN>03", "LPN_03", "LPN<03", "LPN 03", "LPN/03", ".LPN_03", "lpn_03"]
+    names = [label.name for label in labels_for("lpn", codes, "png")]
+    assert len({name.casefold() for name in names}) == len(codes)  # distinct even on a case-blind file system
+    assert names[1] == "lpn-LPN_03.png"  # a code that is already a safe name keeps it
+
+
+def test_a_file_name_is_stable_for_its_code():
+    (first,) = labels_for("bins", ["A>01"], "svg")
+    (again,) = labels_for("bins", ["A>01"], "svg")
+    assert first.name == again.name and first.name.startswith("bins-A_01+")
+
+
+def test_very_long_codes_keep_file_names_short_and_distinct():
+    codes = ["L" * 300 + "1", "L" * 300 + "2"]
+    names = [label.name for label in labels_for("lpn", codes, "svg")]
+    assert names[0] != names[1] and all(len(name) < 100 for name in names)
+
+
+def test_write_labels_writes_each_code_once_and_never_overwrites_one_it_wrote(tmp_path):
+    labels = labels_for("lpn", ["LPN>03", "LPN_03", "LPN_03"], "png")
+    paths = write_labels(labels, tmp_path / "out")
+    assert len(paths) == 2 and sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in paths)
+    assert [p.read_bytes() for p in paths] == [labels[0].data, labels[1].data]
+
+
+def test_write_labels_refuses_two_codes_for_one_file_before_writing_anything(tmp_path):
+    a, b = labels_for("lpn", ["LPN-1", "LPN-2"], "svg")
+    clash = [a, LabelFile(a.name.upper(), b.data, code=b.code)]
+    with pytest.raises(InvalidInput, match="LPN-1.*LPN-2"):
+        write_labels(clash, tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

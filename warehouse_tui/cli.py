@@ -300,7 +300,7 @@ def cmd_scanner(args: argparse.Namespace) -> int:
 def cmd_labels(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from warehouse_tui.labels import label_directory, labels_for
+    from warehouse_tui.labels import label_directory, labels_for, write_labels
     from warehouse_tui.services.packing import label_codes
 
     if args.printer and args.format != "zpl":
@@ -333,10 +333,8 @@ def cmd_labels(args: argparse.Namespace) -> int:
         sys.stdout.write("".join(label.data.decode("utf-8") for label in labels))
         return 0
     directory = Path(args.out) if args.out else label_directory(settings.label_dir)
-    directory.mkdir(parents=True, exist_ok=True)
-    for label in labels:
-        (directory / label.name).write_bytes(label.data)
-        print(directory / label.name)
+    for path in write_labels(labels, directory):  # one file per code: none written over another
+        print(path)
     return 0
 
 
