@@ -88,3 +88,25 @@ def test_label_files_for_codes_a_file_name_would_merge_are_all_written(demo_path
 
     read = {zxingcpp.read_barcodes(Image.open(io.BytesIO(open(path, "rb").read())))[0].text for path in printed}
     assert {"LPN>03", "LPN_03", "LPN<03"} <= read
+
+
+def test_zpl_is_laid_out_for_the_printers_resolution_from_option_or_config(demo_path, tmp_path):
+    sscc = "309501100001234560"
+    default = run("labels", "sscc", "--codes", sscc, "--db", str(demo_path))
+    by_option = run("labels", "sscc", "--codes", sscc, "--db", str(demo_path), "--dpi", "300")
+    config = tmp_path / "warehouse-tui.toml"
+    config.write_text("printer_dpi = 600\n")
+    by_config = run("labels", "sscc", "--codes", sscc, "--db", str(demo_path), "--config", str(config))
+    overridden = run("labels", "sscc", "--codes", sscc, "--db", str(demo_path), "--config", str(config), "--dpi", "203")
+
+    assert b"^PW812" in default.stdout and b"^BY4^" in default.stdout  # 4 dots = 0.50 mm at 203 dpi
+    assert b"^PW1200" in by_option.stdout and b"^BY6^" in by_option.stdout  # 6 dots = 0.51 mm at 300 dpi
+    assert b"^PW2400" in by_config.stdout and b"^GB12," in by_config.stdout  # 12 dots = 0.51 mm at 600 dpi
+    assert overridden.stdout == default.stdout  # the option beats the config file
+
+
+def test_an_unknown_printer_resolution_in_the_config_is_a_clear_error(demo_path, tmp_path):
+    config = tmp_path / "warehouse-tui.toml"
+    config.write_text("printer_dpi = 250\n")
+    done = run("labels", "bins", "--codes", "RCV-01", "--db", str(demo_path), "--config", str(config))
+    assert done.returncode == 1 and b"printer_dpi must be 203, 300, 600" in done.stderr and b"Traceback" not in done.stderr

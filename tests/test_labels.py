@@ -14,7 +14,7 @@ from PIL import Image
 
 from warehouse_tui.errors import InvalidInput
 from warehouse_tui.labels import CartonLabel, LabelFile, label_directory, labels_for, write_carton_label, write_labels
-from warehouse_tui.labels import images, zpl
+from warehouse_tui.labels import images, symbol_size, zpl
 from warehouse_tui.scan.gtin import make_sscc
 
 
@@ -224,3 +224,86 @@ def test_write_labels_refuses_two_codes_for_one_file_before_writing_anything(tmp
     with pytest.raises(InvalidInput, match="LPN-1.*LPN-2"):
         write_labels(clash, tmp_path / "out")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+# --------------------------------------------------------------------------- X-dimension per printer resolution
+
+def zpl_module_mm(label: str, dpi: int) -> float:
+    """The narrowest bar of the label's one symbol in mm: ^BY's module, or the narrowest ^GB bar."""
+    by = re.findall(r"\^BY(\d+)", label)
+    dots = int(by[0]) if by else min(int(w) for w in re.findall(r"\^GB(\d+),\d+,\d+\^FS", label) if int(w) < dpi)
+    return dots * 25.4 / dpi
+
+
+@pytest.mark.parametrize("dpi", [203, 300, 600])
+@pytest.mark.parametrize("kind, code", [("sscc", SSCC), ("items", "9501101011410"), ("lpn", SSCC)])
+def test_gs1_128_zpl_labels_meet_gs1s_x_dimension_at_every_resolution(kind, code, dpi):
+    (label,) = labels_for(kind, [code], "zpl", dpi=dpi)
+    # GS1 General Specifications 5.12.3, symbol specification tables 2 and 5: 0.495-1.016 mm
+    assert 0.495 <= zpl_module_mm(label.data.decode(), dpi) <= 1.016
+
+
+@pytest.mark.parametrize("dpi", [203, 300, 600])
+def test_carton_label_meets_gs1s_x_dimension_and_bar_height(dpi):
+    text = zpl.carton_label(LABEL, dpi=dpi)
+    assert 0.495 <= zpl_module_mm(text, dpi) <= 1.016
+    heights = re.findall(r"\^BCN,(\d+),", text) or re.findall(r"\^GB\d+,(\d+),\d+\^FS", text)[-1:]
+    assert int(heights[0]) * 25.4 / dpi >= 31.75
+
+
+def test_module_widths_are_the_narrowest_whole_dots_at_or_above_the_minimum():
+    assert [symbol_size.module_dots(dpi, gs1=True) for dpi in (203, 300, 600)] == [4, 6, 12]
+    assert [symbol_size.module_dots(dpi, gs1=False) for dpi in (203, 300, 600)] == [3, 4, 8]
+
+
+@pytest.mark.parametrize("dpi", [203, 300, 600])
+def test_a_label_fills_the_same_four_inches_at_every_resolution(dpi):
+    (label,) = labels_for("bins", ["A-01"], "zpl", dpi=dpi)
+    assert f"^PW{round(4 * dpi)}" in label.data.decode()  # 812 dots is 4 in at 203 dpi
+    assert zpl_module_mm(label.data.decode(), dpi) >= 0.33
+
+
+@pytest.mark.parametrize("dpi", [0, 200, 250, 1200])
+def test_a_printer_resolution_we_do_not_lay_out_for_is_refused(dpi):
+    with pytest.raises(InvalidInput, match="printer_dpi must be 203, 300, 600"):
+        labels_for("bins", ["A-01"], "zpl", dpi=dpi)
+
+
+def test_a_code_too_long_for_the_label_is_refused_not_cut_off():
+    with pytest.raises(InvalidInput, match="too long for a 4 inch label"):
+        labels_for("lpn", ["PAL-" + "X" * 40], "zpl")
+
+
+def dark_runs(row: list[int]) -> list[int]:
+    """Lengths of the bars and spaces between the first and last bar of one pixel row."""
+    dark = [value < 128 for value in row]
+    first, last = dark.index(True), len(dark) - 1 - dark[::-1].index(True)
+    runs, count = [], 1
+    for a, b in zip(dark[first:last], dark[first + 1:last + 1]):
+        if a == b:
+            count += 1
+        else:
+            runs.append(count)
+            count = 1
+    return runs + [count]
+
+
+@pytest.mark.parametrize("kind, code", [("sscc", SSCC), ("items", "9501101011410")])
+def test_gs1_128_png_labels_meet_gs1s_x_dimension_and_bar_height(kind, code):
+    (label,) = labels_for(kind, [code], "png")
+    image = Image.open(io.BytesIO(label.data)).convert("L")
+    dpi = images.PNG_DPI
+    middle = [image.getpixel((x, image.height // 3)) for x in range(image.width)]
+    assert 0.495 <= min(dark_runs(middle)) * 25.4 / dpi <= 1.016
+    first_bar = [value < 128 for value in middle].index(True)
+    column = [image.getpixel((first_bar, y)) for y in range(image.height)]
+    assert max(dark_runs(column)) * 25.4 / dpi >= 31.75
+
+
+@pytest.mark.parametrize("kind, code", [("sscc", SSCC), ("items", "9501101011410")])
+def test_gs1_128_svg_labels_meet_gs1s_x_dimension_and_bar_height(kind, code):
+    (label,) = labels_for(kind, [code], "svg")
+    bars = xml.dom.minidom.parseString(label.data).getElementsByTagName("rect")[1:]  # the first is the background
+    widths = [float(bar.getAttribute("width").removesuffix("mm")) for bar in bars]
+    heights = [float(bar.getAttribute("height").removesuffix("mm")) for bar in bars]
+    assert 0.495 <= min(widths) <= 1.016 and min(heights) >= 31.75

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from warehouse_tui.config import data_dir
 from warehouse_tui.errors import InvalidInput
-from warehouse_tui.labels import images, zpl
+from warehouse_tui.labels import images, symbol_size, zpl
 from warehouse_tui.labels.sscc import CartonLabel, check_sscc, element_string, hri
 from warehouse_tui.scan.gtin import has_valid_check_digit, looks_like_gtin
 
@@ -63,11 +63,13 @@ def file_stem(code: str) -> str:
     return f"{readable}+{hashlib.sha256(code.encode('utf-8')).hexdigest()[:10]}"
 
 
-def write_carton_label(label: CartonLabel, directory: Path) -> list[Path]:
-    """Write the carton's ZPL label and SVG symbol; returns the paths. Raises OSError when the directory cannot be written."""
+def write_carton_label(label: CartonLabel, directory: Path, *, dpi: int = zpl.LAYOUT_DPI) -> list[Path]:
+    """Write the carton's ZPL label (for a printer of `dpi`) and SVG symbol; returns the paths.
+    Raises OSError when the directory cannot be written.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     files = [
-        LabelFile(f"{label.sscc}.zpl", zpl.carton_label(label).encode("utf-8")),
+        LabelFile(f"{label.sscc}.zpl", zpl.carton_label(label, dpi=dpi).encode("utf-8")),
         LabelFile(f"{label.sscc}.svg", images.barcode_svg(element_string(label.sscc), text=hri(label.sscc), gs1=True)),
     ]
     return [_write(directory, f) for f in files]
@@ -113,23 +115,26 @@ def _symbol(kind: str, code: str) -> tuple[str, bool, str, str]:
     return code, False, title, code
 
 
-def labels_for(kind: str, codes: list[str] | tuple[str, ...], fmt: str) -> list[LabelFile]:
+def labels_for(kind: str, codes: list[str] | tuple[str, ...], fmt: str, *, dpi: int = zpl.LAYOUT_DPI) -> list[LabelFile]:
     """One label per code: bins and LPNs as Code 128 of their code (an LPN that is an SSCC as GS1-128),
     items as GS1-128 (01) of their GTIN or Code 128 of an SKU, SSCCs as GS1-128 (00).
 
-    For zpl the labels come as one file per code too; joined they are one print job.
-    Raises InvalidInput for an unknown kind or format, a code that cannot be printed
-    (an SSCC with a wrong check digit, a non-ASCII code) and png without Pillow.
+    For zpl the labels come as one file per code too, laid out for a printer of `dpi`;
+    joined they are one print job. Raises InvalidInput for an unknown kind or format, a
+    resolution other than 203, 300 or 600 dpi, a code that cannot be printed (an SSCC
+    with a wrong check digit, a non-ASCII code, too long for the label) and png without Pillow.
     """
     if kind not in KINDS:
         raise InvalidInput(f"Labels are for {', '.join(KINDS)} — not {kind!r}")
     if fmt not in FORMATS:
         raise InvalidInput(f"Label format must be {', '.join(FORMATS)} — not {fmt!r}")
+    symbol_size.check_dpi(dpi)
     out = []
     for code in codes:
         data, gs1, title, human = _symbol(kind, code)
         if fmt == "zpl":
-            content = zpl.code_label(data, title=f"{title} {code}" if not gs1 else title, human=human, gs1=gs1).encode("utf-8")
+            content = zpl.code_label(data, title=f"{title} {code}" if not gs1 else title, human=human, gs1=gs1,
+                                     dpi=dpi).encode("utf-8")
         elif fmt == "svg":
             content = images.barcode_svg(data, text=human, gs1=gs1)
         else:
