@@ -14,6 +14,7 @@ import zxingcpp
 from PIL import Image
 from zplkit import Options, render
 
+from drivers.printers import carrier_job
 from warehouse_tui.labels import labels_for
 
 PRINTABLE_ASCII = "".join(chr(c) for c in range(0x20, 0x7F))
@@ -34,3 +35,18 @@ def test_zpl_code_labels_print_every_printable_ascii_character(kind, code):
     (label,) = labels_for(kind, [code], "zpl")
     (found,) = read_zpl(label.data)
     assert (found.text, found.symbology_identifier) == (code, "]C0")
+
+
+@pytest.mark.parametrize("carrier_format", [
+    b"^LH100,300", b"^POI", b"^PMY", b"^LS100", b"^LRY",
+])
+def test_a_carrier_label_printed_before_ours_does_not_move_or_turn_ours(carrier_format):
+    # Format settings carry from one label to the next on the printer; a carrier label keeps its
+    # own (drivers.printers strips only the printer's setup), so our labels set theirs.
+    carrier = carrier_job(b"^XA" + carrier_format + b"^FO0,0^A0N,30,30^FDCARRIER^FS^XZ")
+    (ours,) = labels_for("bins", ["A-01-02"], "zpl")
+
+    after_carrier = render(carrier.data + ours.data, Options(profile="specification", dpi=203)).labels[1]
+    alone = render(ours.data, Options(profile="specification", dpi=203)).labels[0]
+
+    assert after_carrier.png() == alone.png()

@@ -22,6 +22,10 @@ from warehouse_tui.labels.sscc import CartonLabel, element_string, hri
 LAYOUT_DPI = 203
 DOTS_WIDE = 812   # 4 in at 203 dpi
 DOTS_HIGH = 1218  # 6 in
+# Format settings carry from one label to the next on the printer (ZPL II guide, vol. 2,
+# "Format Settings"; ^PO and ^PM alike): a carrier label printed before ours may leave the
+# label home, shift, reverse, orientation or mirror changed, so each of our labels sets them.
+FORMAT_DEFAULTS = "^LH0,0^LS0^LRN^PON^PMN"
 # ^BY's module width is 1 to 10 dots (ZPL II Programming Guide, ^BY; "Bar code: width in
 # dots" MIN 1 MAX 10 in the guide's "Format Settings" table).
 BY_MAX_MODULE_DOTS = 10
@@ -228,6 +232,7 @@ def carton_label(label: CartonLabel, *, dpi: int = LAYOUT_DPI) -> str:
     address = [part.strip() for part in label.ship_to.split(",") if part.strip()][:5] or [""]
     lines = [
         "^XA",
+        FORMAT_DEFAULTS,
         "^CI28",  # UTF-8 text: ship-to names are not ASCII everywhere
         f"^PW{at(DOTS_WIDE)}",
         f"^LL{at(DOTS_HIGH)}",
@@ -260,6 +265,7 @@ def code_label(data: str, *, title: str, human: str, gs1: bool = False, dpi: int
     bar_height = symbol_size.bar_height_dots(dpi, gs1=gs1)
     return "\n".join([
         "^XA",
+        FORMAT_DEFAULTS,
         "^CI28",
         f"^PW{at(DOTS_WIDE)}",
         f"^LL{at(406)}",
