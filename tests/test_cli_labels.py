@@ -110,3 +110,35 @@ def test_an_unknown_printer_resolution_in_the_config_is_a_clear_error(demo_path,
     config.write_text("printer_dpi = 250\n")
     done = run("labels", "bins", "--codes", "RCV-01", "--db", str(demo_path), "--config", str(config))
     assert done.returncode == 1 and b"printer_dpi must be 203, 300, 600" in done.stderr and b"Traceback" not in done.stderr
+
+
+def test_bin_labels_with_every_printable_ascii_character_read_back_from_the_svg_files(demo_path, tmp_path):
+    import csv
+    import io
+
+    import resvg_py
+    import zxingcpp
+    from PIL import Image
+
+    # given bins whose barcodes hold every printable ASCII character between them
+    ascii_chars = "".join(chr(c) for c in range(0x20, 0x7F))
+    barcodes = {f"ASC-{n}": "B" + ascii_chars[i:i + 12] for n, i in enumerate(range(0, len(ascii_chars), 12))}
+    with open(tmp_path / "bins.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["code", "barcode", "zone", "kind", "pick_seq"])
+        writer.writerows([code, barcode, "A", "storage", 9000 + n] for n, (code, barcode) in enumerate(barcodes.items()))
+    imported = run("import", "bins", str(tmp_path / "bins.csv"), "--db", str(demo_path))
+    assert imported.returncode == 0, imported.stderr
+
+    # when their labels are written as SVG
+    out = tmp_path / "labels"
+    done = run("labels", "bins", "--codes", ",".join(barcodes), "--format", "svg", "--out", str(out), "--db", str(demo_path))
+
+    # then each file, rendered, reads back as its barcode in plain Code 128
+    assert done.returncode == 0, done.stderr
+    read = []
+    for path in done.stdout.decode().split("\n")[:-1]:
+        png = resvg_py.svg_to_bytes(svg_path=path, dpi=300, background="#ffffff")
+        (found,) = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+        read.append((found.text, found.symbology_identifier))
+    assert read == [(barcode, "]C0") for barcode in barcodes.values()]
