@@ -8,7 +8,8 @@ import pytest
 from driver_harness import LineServer, PtyDevice, wait_until
 
 from drivers.base import DeviceState
-from drivers.printers import FilePrinter, PrinterUnavailable, SerialPrinter, SocketPrinter
+from drivers.printers import (CarrierJob, CarrierLabelRefused, FilePrinter, PrinterUnavailable, SerialPrinter, SocketPrinter,
+                              carrier_job, send_carrier_label)
 from drivers.registry import printer_for
 
 ZPL = "^XA^CI28^FO50,50^A0N,40,40^FDA-01-02-1 Åland ½^FS^FO50,120^BCN,100,Y,N,N^FD>;0950110153000317^FS^XZ"
@@ -122,3 +123,86 @@ def test_file_printer_that_cannot_write_raises_a_readable_error(tmp_path):
 def test_a_bad_printer_url_is_refused_naming_the_problem(url, problem):
     with pytest.raises(ValueError, match=problem):
         printer_for(url)
+
+
+# --------------------------------------------------------------------------- carrier labels: ZPL the app did not write
+
+# A carrier's 4x6 label as shipping APIs hand them out, with the printer setup they like to
+# carry along: peel-off mode, media, darkness, width, and saving it all for good (^JUS).
+CARRIER = (
+    b"^XA^MMP^MNY^MTD^PW812^LL1218^PR4^MD10~SD25^LH0,0^PQ1^CI28\r\n"
+    b"^FO50,50^A0N,40,40^FDSHIP TO: J. NOVAK^FS\r\n"
+    b"^FO50,150^BY3^BCN,200,Y,N,N^FD>;>8420101151^FS\r\n"
+    b"^JUS^XZ\r\n"
+)
+CARRIER_PRINTED = (
+    b"^XA^LL1218^PR4^MD10^LH0,0^PQ1^CI28\r\n"
+    b"^FO50,50^A0N,40,40^FDSHIP TO: J. NOVAK^FS\r\n"
+    b"^FO50,150^BY3^BCN,200,Y,N,N^FD>;>8420101151^FS\r\n"
+    b"^XZ\r\n"
+)
+
+
+def test_carrier_label_reaches_a_network_printer_without_its_setup_commands(server):
+    printer = SocketPrinter(server.url)
+
+    job = send_carrier_label(printer, CARRIER)
+
+    wait_until(lambda: len(server.received) >= len(CARRIER_PRINTED), what="the carrier label at the server")
+    assert bytes(server.received) == CARRIER_PRINTED
+    assert job.stripped == ("^MMP", "^MNY", "^MTD", "^PW812", "~SD25", "^JUS")
+
+
+def test_carrier_label_with_binary_graphics_reaches_a_serial_printer_whole(tmp_path):
+    # ^GFB data is raw bytes: a ^ or ~ in it is no command and must pass untouched.
+    graphic = bytes([0x5E, 0x4D, 0x4D, 0x50, 0x7E, 0x4A, 0x52, 0xFF])  # "^MMP~JR" and 0xFF as pixels
+    label = b"^XA^MMC^FO10,10^GFB,8,8,1," + graphic + b"^FS~JR^XZ"
+    device = PtyDevice(tmp_path, "printer")
+    try:
+        printer = printer_for(f"serial://{device.path}?baud=9600")
+
+        job = send_carrier_label(printer, label)
+
+        expected = b"^XA^FO10,10^GFB,8,8,1," + graphic + b"^FS^XZ"
+        assert device.read_output(len(expected)) == expected
+        assert job.stripped == ("^MMC", "~JR")
+        printer.close()
+    finally:
+        device.close()
+
+
+@pytest.mark.parametrize("command", [
+    b"^MMP", b"^MMC", b"^MMT", b"^JUS", b"^JUF", b"^JUR", b"~JR", b"^MNY", b"^MNM", b"^MTT", b"~SD20",
+    b"^PW600", b"^MFN,N", b"^KP1234", b"^JZN", b"~JSN", b"^LT20", b"^SZ1", b"^MUm", b"~JC", b"^NSp,10.0.0.9",
+    b"^mmp",  # ZPL command names are read regardless of case
+])
+def test_printer_setup_commands_are_stripped(command):
+    job = carrier_job(b"^XA" + command + b"^FO10,10^FDx^FS^XZ")
+    assert job.data == b"^XA^FO10,10^FDx^FS^XZ" and job.stripped == (command.decode(),)
+
+
+@pytest.mark.parametrize("command", [b"^LL1218", b"^LH10,10", b"^LS0", b"^LRN", b"^PR4", b"^MD5", b"^BY3", b"^CI28",
+                                     b"^PON", b"^PQ2", b"^FWN", b"^CF0,30"])
+def test_what_draws_the_label_itself_is_kept(command):
+    zpl = b"^XA" + command + b"^FO10,10^FDx^FS^XZ"
+    assert carrier_job(zpl) == CarrierJob(zpl, ())
+
+
+@pytest.mark.parametrize("zpl, problem", [
+    (b"^XA^CC!!FO10,10!FDx!FS!XZ", "command characters"),
+    (b"~CT+^XA^FDx^FS^XZ", "command characters"),
+    (b"^XA^CD;^XZ", "command characters"),
+    (b'! U1 setvar "media.printmode" "peel"\r\n^XA^FDx^FS^XZ', "not ZPL"),
+    (b'^XA^FDx^FS^XZ\r\n! U1 setvar "media.printmode" "peel"\r\n', "not ZPL"),
+    (b'~DGR:LOGO.GRF,2,1,FF\r\n! U1 setvar "media.printmode" "peel"\r\n^XA^XGR:LOGO.GRF^FS^XZ', "Set-Get-Do"),
+    (b'{}{"media.printmode":"peel"}', "not ZPL"),
+    (b"N\r\nq812\r\nA50,50,0,3,1,1,N,\"EPL\"\r\nP1\r\n", "not ZPL"),
+    (b"~JR^JUS", "no label"),
+])
+def test_carrier_jobs_that_cannot_be_read_safely_are_refused_and_nothing_is_sent(server, zpl, problem):
+    printer = SocketPrinter(server.url)
+
+    with pytest.raises(CarrierLabelRefused, match=problem):
+        send_carrier_label(printer, zpl)
+
+    assert server.accepted == 0 and not server.received

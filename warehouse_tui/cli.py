@@ -94,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="directory for the label files (default: label_dir, else the user data dir); "
                                  "zpl without --out goes to stdout")
     p.add_argument("--printer", help="printer URL: socket://host:9100, serial://…, file:///dir")
+    p.add_argument("--dpi", type=int, choices=(203, 300, 600),
+                   help="the label printer's resolution, for ZPL (default: printer_dpi, 203)")
 
     p = sub.add_parser("sync", help="push and pull once with the upstream (--watch to keep going)")
     _common(p)
@@ -313,19 +315,20 @@ def cmd_scanner(args: argparse.Namespace) -> int:
 def cmd_labels(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from warehouse_tui.labels import label_directory, labels_for
+    from warehouse_tui.labels import label_directory, labels_for, write_labels
     from warehouse_tui.services.packing import label_codes
 
     if args.printer and args.format != "zpl":
         raise WarehouseError("Printers take ZPL — use --format zpl with --printer")
-    labels_for(args.kind, [], args.format)  # a bad kind or format is refused before any SSCC is issued
     settings = _settings(args)
+    dpi = args.dpi if args.dpi is not None else settings.printer_dpi
+    labels_for(args.kind, [], args.format, dpi=dpi)  # a bad kind, format or dpi is refused before any SSCC is issued
     codes = [c.strip() for c in args.codes.split(",") if c.strip()] if args.codes else None
     db = _open(args)
     # New SSCCs are committed before a label shows them: a printed SSCC is never issued twice.
     with db.transaction() as session:
         printable = label_codes(session, args.kind, codes, count=args.count, company_prefix=settings.gs1_company_prefix)
-    labels = labels_for(args.kind, printable, args.format)
+    labels = labels_for(args.kind, printable, args.format, dpi=dpi)
     if args.printer:
         from drivers.registry import printer_for
 
@@ -346,10 +349,8 @@ def cmd_labels(args: argparse.Namespace) -> int:
         sys.stdout.write("".join(label.data.decode("utf-8") for label in labels))
         return 0
     directory = Path(args.out) if args.out else label_directory(settings.label_dir)
-    directory.mkdir(parents=True, exist_ok=True)
-    for label in labels:
-        (directory / label.name).write_bytes(label.data)
-        print(directory / label.name)
+    for path in write_labels(labels, directory):  # one file per code: none written over another
+        print(path)
     return 0
 
 

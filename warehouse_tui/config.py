@@ -44,6 +44,9 @@ class Settings:
     # always does): a stray qty or a garbage scan must not open a phantom pallet.
     lpn_pattern: str = r"(?i)(LPN|PAL)[-_]?[A-Z0-9-]{2,40}"
     label_dir: str = ""
+    # The label printer's resolution (203, 300 or 600 dpi): ZPL labels are laid out in its dots
+    # so GS1-128 bars are as wide as GS1 requires (warehouse_tui/labels/symbol_size.py).
+    printer_dpi: int = 203
 
     def resolved_db(self) -> str:
         return self.db or str(default_db_path())

@@ -5,6 +5,8 @@
   `<sscc>.svg` (the GS1-128 symbol "(00)<sscc>").
 - `labels_for(kind, codes, fmt)`: labels for bins, items, LPNs or SSCCs in
   zpl, svg or png, as named file contents (what `warehouse-tui labels` prints).
+- `write_labels(labels, directory)`: those files written, one per code, never one
+  over another.
 
 Printing to real printers (drivers' Printer, `--printer URL`) comes later; a
 label file is what a printer driver will send.
@@ -12,30 +14,36 @@ label file is what a printer driver will send.
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from warehouse_tui.config import data_dir
 from warehouse_tui.errors import InvalidInput
-from warehouse_tui.labels import images, zpl
+from warehouse_tui.labels import images, symbol_size, zpl
 from warehouse_tui.labels.sscc import CartonLabel, check_sscc, element_string, hri
 from warehouse_tui.scan.gtin import has_valid_check_digit, looks_like_gtin
 
 __all__ = ["CartonLabel", "LabelFile", "KINDS", "FORMATS", "label_directory", "labels_for", "write_carton_label",
-           "element_string", "hri", "check_sscc"]
+           "write_labels", "element_string", "hri", "check_sscc"]
 
 KINDS = ("bins", "items", "lpn", "sscc")
 FORMATS = ("zpl", "svg", "png")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+# A code that is its own file name: the same on every file system, case-blind ones too
+# (Windows, macOS), and short enough that "<kind>-<code>.<ext>" stays far below 255 bytes.
+_PLAIN_CODE = re.compile(r"[A-Z0-9._-]{1,80}")
 
 
 @dataclass(frozen=True)
 class LabelFile:
-    """One label: the file name it is saved under and its content."""
+    """One label: the file name it is saved under, its content and the code it carries."""
 
     name: str
     data: bytes
+    code: str = ""
 
 
 def label_directory(label_dir: str = "") -> Path:
@@ -44,19 +52,45 @@ def label_directory(label_dir: str = "") -> Path:
 
 
 def file_stem(code: str) -> str:
-    """A code as part of a file name: anything but letters, digits and . _ - becomes _."""
-    stem = _UNSAFE.sub("_", code)
-    return stem.lstrip(".") or "_"
+    """A code as part of a file name, one per code: the code itself when it is upper-case letters,
+    digits and . _ - (at most 80); else the code with anything else as _, cut short, then "+" and
+    a hash of the whole code, so LPN>03 and LPN_03 never share a file. "+" is never in a plain
+    code, so a hashed stem cannot be another code's plain one.
+    """
+    if _PLAIN_CODE.fullmatch(code):
+        return code
+    readable = _UNSAFE.sub("_", code)[:40]
+    return f"{readable}+{hashlib.sha256(code.encode('utf-8')).hexdigest()[:10]}"
 
 
-def write_carton_label(label: CartonLabel, directory: Path) -> list[Path]:
-    """Write the carton's ZPL label and SVG symbol; returns the paths. Raises OSError when the directory cannot be written."""
+def write_carton_label(label: CartonLabel, directory: Path, *, dpi: int = zpl.LAYOUT_DPI) -> list[Path]:
+    """Write the carton's ZPL label (for a printer of `dpi`) and SVG symbol; returns the paths.
+    Raises OSError when the directory cannot be written.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     files = [
-        LabelFile(f"{label.sscc}.zpl", zpl.carton_label(label).encode("utf-8")),
+        LabelFile(f"{label.sscc}.zpl", zpl.carton_label(label, dpi=dpi).encode("utf-8")),
         LabelFile(f"{label.sscc}.svg", images.barcode_svg(element_string(label.sscc), text=hri(label.sscc), gs1=True)),
     ]
     return [_write(directory, f) for f in files]
+
+
+def write_labels(labels: Sequence[LabelFile], directory: Path) -> list[Path]:
+    """Write label files into `directory` (made if missing); returns the paths written, in order.
+
+    A code given twice is written once. Two different codes that would share a file
+    (names equal ignoring case, as on a case-blind file system) raise InvalidInput before
+    anything is written: a label is never lost under another. Raises OSError when the
+    directory cannot be written.
+    """
+    by_name: dict[str, LabelFile] = {}
+    for label in labels:
+        seen = by_name.setdefault(label.name.casefold(), label)
+        if seen.code != label.code or seen.data != label.data:
+            raise InvalidInput(f"Labels {seen.code!r} and {label.code!r} would both be written as {label.name} — "
+                               "print them one at a time")
+    directory.mkdir(parents=True, exist_ok=True)
+    return [_write(directory, label) for label in by_name.values()]
 
 
 def _write(directory: Path, label: LabelFile) -> Path:
@@ -81,26 +115,29 @@ def _symbol(kind: str, code: str) -> tuple[str, bool, str, str]:
     return code, False, title, code
 
 
-def labels_for(kind: str, codes: list[str] | tuple[str, ...], fmt: str) -> list[LabelFile]:
+def labels_for(kind: str, codes: list[str] | tuple[str, ...], fmt: str, *, dpi: int = zpl.LAYOUT_DPI) -> list[LabelFile]:
     """One label per code: bins and LPNs as Code 128 of their code (an LPN that is an SSCC as GS1-128),
     items as GS1-128 (01) of their GTIN or Code 128 of an SKU, SSCCs as GS1-128 (00).
 
-    For zpl the labels come as one file per code too; joined they are one print job.
-    Raises InvalidInput for an unknown kind or format, a code that cannot be printed
-    (an SSCC with a wrong check digit, a non-ASCII code) and png without Pillow.
+    For zpl the labels come as one file per code too, laid out for a printer of `dpi`;
+    joined they are one print job. Raises InvalidInput for an unknown kind or format, a
+    resolution other than 203, 300 or 600 dpi, a code that cannot be printed (an SSCC
+    with a wrong check digit, a non-ASCII code, too long for the label) and png without Pillow.
     """
     if kind not in KINDS:
         raise InvalidInput(f"Labels are for {', '.join(KINDS)} — not {kind!r}")
     if fmt not in FORMATS:
         raise InvalidInput(f"Label format must be {', '.join(FORMATS)} — not {fmt!r}")
+    symbol_size.check_dpi(dpi)
     out = []
     for code in codes:
         data, gs1, title, human = _symbol(kind, code)
         if fmt == "zpl":
-            content = zpl.code_label(data, title=f"{title} {code}" if not gs1 else title, human=human, gs1=gs1).encode("utf-8")
+            content = zpl.code_label(data, title=f"{title} {code}" if not gs1 else title, human=human, gs1=gs1,
+                                     dpi=dpi).encode("utf-8")
         elif fmt == "svg":
             content = images.barcode_svg(data, text=human, gs1=gs1)
         else:
             content = images.barcode_png(data, text=human, gs1=gs1)
-        out.append(LabelFile(f"{kind}-{file_stem(code)}.{fmt}", content))
+        out.append(LabelFile(f"{kind}-{file_stem(code)}.{fmt}", content, code))
     return out

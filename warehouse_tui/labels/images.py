@@ -14,14 +14,13 @@ import barcode
 from barcode.errors import BarcodeError
 
 from warehouse_tui.errors import InvalidInput
+from warehouse_tui.labels import symbol_size
 
-# GS1 General Specifications: X-dimension 0.495-1.016 mm for logistic labels; a little
-# above the minimum keeps the symbol inside a 4 inch label and readable by any scanner.
-GS1_MODULE_MM = 0.5
-CODE128_MODULE_MM = 0.33
-BAR_HEIGHT_MM = 25.0
-QUIET_ZONE_MM = 6.5
+# Pictures are laid out for a 300 dpi printer: a module is whole pixels (GS1-128: 6 px,
+# 0.508 mm, inside GS1's 0.495-1.016 mm, see symbol_size), so every bar of one width is
+# drawn alike. The quiet zone is above 10 modules for both symbologies.
 PNG_DPI = 300
+QUIET_ZONE_MM = 6.5
 
 
 def _symbol(data: str, *, gs1: bool, writer) -> barcode.Barcode:
@@ -37,10 +36,15 @@ def _symbol(data: str, *, gs1: bool, writer) -> barcode.Barcode:
         raise InvalidInput(f"{data!r} cannot be printed as Code 128 ({exc}) — use letters, digits and - . /") from None
 
 
+def modules(data: str, *, gs1: bool = False) -> str:
+    """The symbol as modules, "1" a dark one and "0" a light one, start to stop without quiet zones."""
+    return _symbol(data, gs1=gs1, writer=None).build()[0]
+
+
 def _options(gs1: bool) -> dict:
     return {
-        "module_width": GS1_MODULE_MM if gs1 else CODE128_MODULE_MM,
-        "module_height": BAR_HEIGHT_MM,
+        "module_width": symbol_size.module_mm(PNG_DPI, gs1=gs1),
+        "module_height": symbol_size.bar_height_mm(gs1=gs1),
         "quiet_zone": QUIET_ZONE_MM,
         "font_size": 10,
         "text_distance": 4,
