@@ -538,3 +538,15 @@ def test_pack_close_and_ship_on_postgresql(pg_url, actor):
             assert run_checks(s).ok
     finally:
         db.dispose()
+
+
+def test_the_carton_label_is_laid_out_for_the_configured_printer_resolution(station, actor, tmp_path):
+    settings = Settings(gs1_company_prefix=PREFIX, label_dir=str(tmp_path / "labels"), printer_dpi=300)
+    packer = Pack(Terminal(station, settings, "T1"))
+    for text in ("TOTE-1", PLAIN_GTIN, "@CLOSE", "2.0"):
+        outcome = packer.submit(RawScan(text=text))
+        assert outcome.ok, (text, outcome.message)
+    (zpl,) = (tmp_path / "labels").glob("*.zpl")
+
+    # 4 x 6 inches at 300 dpi: 1200 dots wide, where a 203 dpi layout is 812.
+    assert "^PW1200" in zpl.read_text(encoding="utf-8")

@@ -186,7 +186,7 @@ class Pack(Workflow):
         # After the commit: a label never carries an SSCC the database does not hold.
         note = ""
         try:
-            write_carton_label(label, label_directory(settings.label_dir))
+            write_carton_label(label, label_directory(settings.label_dir), dpi=settings.printer_dpi)
         except OSError as exc:
             log.warning("label for %s not written: %s", label.sscc, exc)
             note = " — label NOT written, tell a supervisor"
