@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from warehouse_tui.config import Settings, load_settings
 from warehouse_tui.errors import WarehouseError
@@ -130,15 +133,30 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _open(args: argparse.Namespace, *, migrate: bool = True):
+    """A database for a command that may make a new one (import, db upgrade, sync)."""
     from warehouse_tui.db.engine import Database
 
     return Database(_settings(args).resolved_db(), migrate=migrate)
 
 
+def _open_existing(args: argparse.Namespace):
+    """A database for a command that writes to a warehouse but never makes one (wave, count create, new SSCCs)."""
+    from warehouse_tui.db.engine import Database
+
+    return Database(_settings(args).resolved_db(), create=False)
+
+
+def _open_for_reading(args: argparse.Namespace, *, migrate: bool = True):
+    """A database for a read command: never created, migrated nor written, and never waiting for a writer."""
+    from warehouse_tui.db.engine import Database
+
+    return Database(_settings(args).resolved_db(), read_only=True, migrate=migrate)
+
+
 def cmd_db(args: argparse.Namespace) -> int:
     from warehouse_tui.db.migrate import current_revision, head_revision
 
-    db = _open(args, migrate=args.action == "upgrade")
+    db = _open(args) if args.action == "upgrade" else _open_for_reading(args, migrate=False)
     current = current_revision(db.engine)
     print(f"{db.url}: revision {current or '(empty)'}; head {head_revision()}")
     return 0
@@ -147,7 +165,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from warehouse_tui.services.check import run_checks
 
-    db = _open(args)
+    db = _open_for_reading(args)
     with db.reading() as session:
         report = run_checks(session)
     print(report.render())
@@ -180,7 +198,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from warehouse_tui.services.exporting import export
 
-    db = _open(args)
+    db = _open_for_reading(args)
     try:
         with db.reading() as session:
             export(session, args.kind, args.format, sys.stdout)
@@ -227,12 +245,28 @@ def _log_to_file() -> None:
     logging.getLogger("warehouse_tui").setLevel(logging.INFO)
 
 
+def _open_terminal_database(settings: Settings):
+    """The app's database, migrated to head on start (DESIGN §6).
+
+    A terminal's first start makes it: at the default place in the data dir, or
+    anywhere when an upstream is configured (the first sync fills it). A path
+    given by --db, WAREHOUSE_DB or the config that does not exist, with nothing
+    to fill it, is a typo: refused, nothing created.
+    """
+    from warehouse_tui.config import default_db_path
+    from warehouse_tui.db.engine import Database, sqlite_path, to_url
+
+    db = settings.resolved_db()
+    path = sqlite_path(to_url(db))
+    first_start = path is None or path.expanduser().resolve() == default_db_path().resolve() or bool(settings.upstream)
+    return Database(db, create=first_start)
+
+
 def _run_app(settings: Settings) -> int:
     from warehouse_tui.app import WarehouseApp
-    from warehouse_tui.db.engine import Database
 
+    db = _open_terminal_database(settings)
     _log_to_file()
-    db = Database(settings.resolved_db())
     WarehouseApp(db, settings).run()
     return 0
 
@@ -273,7 +307,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     settings = _settings(args)
-    db = _open(args)
+    db = _open_terminal_database(settings)  # the app as `run` starts it
     return replay(Path(args.script), db=db, settings=settings, size=size,
                   screens=Path(args.screens) if args.screens else None, trace=args.trace)
 
@@ -284,7 +318,7 @@ def cmd_wave(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     refs = args.orders.split(",") if args.orders is not None else None
-    print(release_from_cli(_open(args), refs, args.max_orders, Actor(None, settings.resolved_terminal())))
+    print(release_from_cli(_open_existing(args), refs, args.max_orders, Actor(None, settings.resolved_terminal())))
     return 0
 
 
@@ -294,7 +328,7 @@ def cmd_count(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     bins = args.bins.split(",") if args.bins else None
-    print(create_from_cli(_open(args), bins, args.zone, args.blind, Actor(None, settings.resolved_terminal())))
+    print(create_from_cli(_open_existing(args), bins, args.zone, args.blind, Actor(None, settings.resolved_terminal())))
     return 0
 
 
@@ -306,7 +340,8 @@ def cmd_scanner(args: argparse.Namespace) -> int:
     from warehouse_tui.db.engine import Database
 
     settings = _settings(args)
-    db = Database(settings.db) if settings.db else None  # a configured database only; else nothing is known
+    # A configured database only (else nothing is known), read as it stands.
+    db = Database(settings.db, read_only=True) if settings.db else None
     return run_scanner_test(args.url or settings.scanner, db, sys.stdout, gs_substitute=settings.gs_substitute)
 
 
@@ -321,9 +356,11 @@ def cmd_labels(args: argparse.Namespace) -> int:
     labels_for(args.kind, [], args.format)  # a bad kind or format is refused before any SSCC is issued
     settings = _settings(args)
     codes = [c.strip() for c in args.codes.split(",") if c.strip()] if args.codes else None
-    db = _open(args)
+    issues = args.kind == "sscc" and args.count > 0
+    db = _open_existing(args) if issues else _open_for_reading(args)
     # New SSCCs are committed before a label shows them: a printed SSCC is never issued twice.
-    with db.transaction() as session:
+    # Labels for what exists are a read: no write lock, so they print while an import runs.
+    with db.transaction() if issues else db.reading() as session:
         printable = label_codes(session, args.kind, codes, count=args.count, company_prefix=settings.gs1_company_prefix)
     labels = labels_for(args.kind, printable, args.format)
     if args.printer:
@@ -406,6 +443,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
+        # A broken environment (disk full, read-only, not a database, server down): one line, no traceback.
+        from warehouse_tui.db.failures import explain
+
+        message = explain(exc, _db_named(args))
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return 1
+
+
+def _db_named(args: argparse.Namespace) -> str | None:
+    """The database the command was about, for an error message (None when the settings themselves fail)."""
+    try:
+        return _settings(args).resolved_db()
+    except Exception:  # the failure being reported may be the settings' own
+        return getattr(args, "db", None)
 
 
 if __name__ == "__main__":
