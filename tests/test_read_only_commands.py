@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from test_cli_check import run_cli, stocked  # noqa: F401  (stocked is a fixture)
 
 from warehouse_tui.db.engine import Database
@@ -67,7 +68,8 @@ def test_the_app_opens_its_database_while_another_process_holds_the_write_lock(w
     db = Database(writer_holding_the_lock)
     try:
         with db.reading() as session:
-            assert session.execute(sqlite_text("SELECT count(*) FROM bins WHERE code = 'IMPORTING'")).scalar() == 0
+            # and reads the last committed state, not the writer's uncommitted row
+            assert session.execute(text("SELECT count(*) FROM bins WHERE code = 'IMPORTING'")).scalar() == 0
     finally:
         db.dispose()
     assert time.monotonic() - started < 4.5
@@ -80,12 +82,6 @@ def test_a_write_command_waiting_for_the_lock_says_the_database_is_busy(tmp_path
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("error: ") and "busy" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
-
-
-def sqlite_text(sql: str):
-    from sqlalchemy import text
-
-    return text(sql)
 
 
 # --------------------------------------------------------------------------- read commands never create
