@@ -144,6 +144,11 @@ def test_an_unwritable_data_dir_is_one_line(tmp_path):
     assert list(share.iterdir()) == []
 
 
+def test_a_folder_given_as_database_is_one_line(tmp_path):
+    for command in (("check",), ("count", "create", "--zone", "A"), ("run", "--scanner", "sim://")):
+        refused(run_cli(tmp_path, *command, "--db", str(tmp_path)), f"{tmp_path} is a folder")
+
+
 def test_a_folder_given_as_config_is_one_line(tmp_path, stocked):
     folder = tmp_path / "conf.d"
     folder.mkdir()

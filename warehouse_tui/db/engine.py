@@ -104,6 +104,8 @@ def make_engine(db: str | Path, *, create: bool = True, read_only: bool = False,
     if url.get_backend_name() == "sqlite":
         path = sqlite_path(url)
         if path is not None:
+            if path.is_dir():
+                raise DatabaseUnavailable(f"{path} is a folder, not a database — check --db")
             if (read_only or not create) and not path.exists():
                 raise DatabaseUnavailable(f"No database at {path} — check --db; nothing was created "
                                           f"(a new one: warehouse-tui db upgrade --db {path})")
