@@ -117,7 +117,9 @@ def test_check_reports_negative_stock(tmp_path, stocked):
 
 
 def test_db_current_reports_an_empty_database_without_migrating_it(tmp_path):
+    # An empty SQLite file: a missing one is refused (tests/test_read_only_commands.py), never created.
     path = tmp_path / "new.sqlite"
+    sqlite3.connect(path).close()
     first = run_cli(tmp_path, "db", "current", "--db", str(path))
     again = run_cli(tmp_path, "db", "current", "--db", str(path))
     assert first.returncode == 0, first.stderr

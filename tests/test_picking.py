@@ -62,14 +62,14 @@ def start(db, badge, ref=None, totes=None):
         return view
 
 
-def next_task(db, badge, ref):
+def next_task(db, badge, ref, terminal="T1"):
     with db.reading() as s:
-        return picking.next_task(s, actor(s, badge), ref)
+        return picking.next_task(s, actor(s, badge, terminal), ref)
 
 
-def pick(db, badge, task, qty=None, lot=None, serial=None, bin_code=None):
+def pick(db, badge, task, qty=None, lot=None, serial=None, bin_code=None, terminal="T1"):
     with db.transaction() as s:
-        return picking.confirm_pick(s, actor(s, badge), task.id, bin_code=bin_code or task.bin_code, item_id=task.item_id,
+        return picking.confirm_pick(s, actor(s, badge, terminal), task.id, bin_code=bin_code or task.bin_code, item_id=task.item_id,
                                     qty=qty if qty is not None else task.remaining, lot_code=lot if lot is not None else task.lot_code,
                                     serial=serial)
 

@@ -150,7 +150,7 @@ def test_a_pick_list_claimed_offline_on_two_terminals_is_one_conflict_and_nothin
     # both claim the same list while offline, and both pick a unit of it
     for db, badge, name in ((t1, "U1", "T1"), (t2, "U2", "T2")):
         view = begin(db, badge, name, ref)
-        pick(db, badge, next_task(db, badge, view.ref), qty=1)
+        pick(db, badge, next_task(db, badge, view.ref, terminal=name), qty=1, terminal=name)
     with pytest.raises(UpstreamUnavailable):
         sync_once(t2, open_upstream(CLOSED_PORT_URL), "T2")
     wh.sync("T1")

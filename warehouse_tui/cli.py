@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from warehouse_tui.config import Settings, load_settings
 from warehouse_tui.errors import WarehouseError
@@ -80,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--zone", help="every bin of this zone")
     c.add_argument("--blind", action="store_true", help="counters see no book quantities")
 
+    p = sub.add_parser("users", help="operators' badges")
+    users_sub = p.add_subparsers(dest="action", required=True)
+    u = users_sub.add_parser("unlock", help="clear a badge's lock after 5 wrong PINs (audited)")
+    _common(u)
+    u.add_argument("badge")
+
     p = sub.add_parser("scanner", help="show what a scanner sends (test URL) or list serial ports (ports)")
     _common(p)
     p.add_argument("action", choices=("test", "ports"))
@@ -132,15 +141,30 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _open(args: argparse.Namespace, *, migrate: bool = True):
+    """A database for a command that may make a new one (import, db upgrade, sync)."""
     from warehouse_tui.db.engine import Database
 
     return Database(_settings(args).resolved_db(), migrate=migrate)
 
 
+def _open_existing(args: argparse.Namespace):
+    """A database for a command that writes to a warehouse but never makes one (wave, count create, new SSCCs)."""
+    from warehouse_tui.db.engine import Database
+
+    return Database(_settings(args).resolved_db(), create=False)
+
+
+def _open_for_reading(args: argparse.Namespace, *, migrate: bool = True):
+    """A database for a read command: never created, migrated nor written, and never waiting for a writer."""
+    from warehouse_tui.db.engine import Database
+
+    return Database(_settings(args).resolved_db(), read_only=True, migrate=migrate)
+
+
 def cmd_db(args: argparse.Namespace) -> int:
     from warehouse_tui.db.migrate import current_revision, head_revision
 
-    db = _open(args, migrate=args.action == "upgrade")
+    db = _open(args) if args.action == "upgrade" else _open_for_reading(args, migrate=False)
     current = current_revision(db.engine)
     print(f"{db.url}: revision {current or '(empty)'}; head {head_revision()}")
     return 0
@@ -149,7 +173,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from warehouse_tui.services.check import run_checks
 
-    db = _open(args)
+    db = _open_for_reading(args)
     with db.reading() as session:
         report = run_checks(session)
     print(report.render())
@@ -182,7 +206,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from warehouse_tui.services.exporting import export
 
-    db = _open(args)
+    db = _open_for_reading(args)
     try:
         with db.reading() as session:
             export(session, args.kind, args.format, sys.stdout)
@@ -229,12 +253,28 @@ def _log_to_file() -> None:
     logging.getLogger("warehouse_tui").setLevel(logging.INFO)
 
 
+def _open_terminal_database(settings: Settings):
+    """The app's database, migrated to head on start (DESIGN §6).
+
+    A terminal's first start makes it: at the default place in the data dir, or
+    anywhere when an upstream is configured (the first sync fills it). A path
+    given by --db, WAREHOUSE_DB or the config that does not exist, with nothing
+    to fill it, is a typo: refused, nothing created.
+    """
+    from warehouse_tui.config import default_db_path
+    from warehouse_tui.db.engine import Database, sqlite_path, to_url
+
+    db = settings.resolved_db()
+    path = sqlite_path(to_url(db))
+    first_start = path is None or path.expanduser().resolve() == default_db_path().resolve() or bool(settings.upstream)
+    return Database(db, create=first_start)
+
+
 def _run_app(settings: Settings) -> int:
     from warehouse_tui.app import WarehouseApp
-    from warehouse_tui.db.engine import Database
 
+    db = _open_terminal_database(settings)
     _log_to_file()
-    db = Database(settings.resolved_db())
     WarehouseApp(db, settings).run()
     return 0
 
@@ -275,7 +315,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     settings = _settings(args)
-    db = _open(args)
+    db = _open_terminal_database(settings)  # the app as `run` starts it
     return replay(Path(args.script), db=db, settings=settings, size=size,
                   screens=Path(args.screens) if args.screens else None, trace=args.trace)
 
@@ -286,7 +326,7 @@ def cmd_wave(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     refs = args.orders.split(",") if args.orders is not None else None
-    print(release_from_cli(_open(args), refs, args.max_orders, Actor(None, settings.resolved_terminal())))
+    print(release_from_cli(_open_existing(args), refs, args.max_orders, Actor(None, settings.resolved_terminal())))
     return 0
 
 
@@ -296,7 +336,23 @@ def cmd_count(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     bins = args.bins.split(",") if args.bins else None
-    print(create_from_cli(_open(args), bins, args.zone, args.blind, Actor(None, settings.resolved_terminal())))
+    print(create_from_cli(_open_existing(args), bins, args.zone, args.blind, Actor(None, settings.resolved_terminal())))
+    return 0
+
+
+def cmd_users(args: argparse.Namespace) -> int:
+    import getpass
+
+    from warehouse_tui.services.auth import unlock_from_cli
+    from warehouse_tui.services.ledger import Actor
+
+    settings = _settings(args)
+    try:
+        who = getpass.getuser()
+    except Exception:  # no login name in this environment: the audit still says it came from the command line
+        who = "?"
+    reason = f"warehouse-tui users unlock (system user {who})"
+    print(unlock_from_cli(_open_existing(args), args.badge, Actor(None, settings.resolved_terminal()), reason))
     return 0
 
 
@@ -308,7 +364,8 @@ def cmd_scanner(args: argparse.Namespace) -> int:
     from warehouse_tui.db.engine import Database
 
     settings = _settings(args)
-    db = Database(settings.db) if settings.db else None  # a configured database only; else nothing is known
+    # A configured database only (else nothing is known), read as it stands.
+    db = Database(settings.db, read_only=True) if settings.db else None
     return run_scanner_test(args.url or settings.scanner, db, sys.stdout, gs_substitute=settings.gs_substitute)
 
 
@@ -324,9 +381,11 @@ def cmd_labels(args: argparse.Namespace) -> int:
     dpi = args.dpi if args.dpi is not None else settings.printer_dpi
     labels_for(args.kind, [], args.format, dpi=dpi)  # a bad kind, format or dpi is refused before any SSCC is issued
     codes = [c.strip() for c in args.codes.split(",") if c.strip()] if args.codes else None
-    db = _open(args)
+    issues = args.kind == "sscc" and args.count > 0
+    db = _open_existing(args) if issues else _open_for_reading(args)
     # New SSCCs are committed before a label shows them: a printed SSCC is never issued twice.
-    with db.transaction() as session:
+    # Labels for what exists are a read: no write lock, so they print while an import runs.
+    with db.transaction() if issues else db.reading() as session:
         printable = label_codes(session, args.kind, codes, count=args.count, company_prefix=settings.gs1_company_prefix)
     labels = labels_for(args.kind, printable, args.format, dpi=dpi)
     if args.printer:
@@ -383,6 +442,7 @@ COMMANDS = {
     "check": cmd_check,
     "wave": cmd_wave,
     "count": cmd_count,
+    "users": cmd_users,
     "scanner": cmd_scanner,
     "labels": cmd_labels,
     "sync": cmd_sync,
@@ -407,6 +467,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
+        # A broken environment (disk full, read-only, not a database, server down): one line, no traceback.
+        from warehouse_tui.db.failures import explain
+
+        message = explain(exc, _db_named(args))
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return 1
+
+
+def _db_named(args: argparse.Namespace) -> str | None:
+    """The database the command was about, for an error message (None when the settings themselves fail)."""
+    try:
+        return _settings(args).resolved_db()
+    except Exception:  # the failure being reported may be the settings' own
+        return getattr(args, "db", None)
 
 
 if __name__ == "__main__":

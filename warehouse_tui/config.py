@@ -2,6 +2,11 @@
 
 The config file is TOML, searched nearest-first: --config, ./warehouse-tui.toml,
 then the user config dir. Unknown keys are an error that names them.
+
+A file that holds a password must be readable by its owner only (mode 0600):
+one that sets `upstream`, sets `db` to a URL (a server's, which may carry
+credentials), or holds any URL with a password in it. The refusal names the
+setting, never its value.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import stat
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import platformdirs
 
@@ -63,11 +69,33 @@ def find_config(explicit: str | None) -> Path | None:
         path = Path(explicit)
         if not path.exists():
             raise ConfigError(f"Config file {path} does not exist")
+        if path.is_dir():
+            raise ConfigError(f"Config file {path} is a folder — give --config a TOML file")
         return path
     for candidate in (Path.cwd() / CONFIG_NAME, Path(platformdirs.user_config_dir(APP)) / CONFIG_NAME):
         if candidate.exists():
             return candidate
     return None
+
+
+# Query parameters that carry a password in database URLs (libpq's password, sslpassword; passwd, pass elsewhere).
+_PASSWORD_PARAMS = ("pass",)
+
+
+def _may_hold_password(key: str, value: object) -> bool:
+    """Whether a config setting can carry a password: the upstream, a database URL, or any URL with one in it."""
+    if key == "upstream":
+        return True
+    if not isinstance(value, str) or "://" not in value:
+        return False
+    if key == "db":
+        return True
+    try:
+        url = urlsplit(value)
+        has_password = url.password is not None
+    except ValueError:  # a malformed URL: it may still hold one
+        return True
+    return has_password or any(p in name.lower() for name, _ in parse_qsl(url.query) for p in _PASSWORD_PARAMS)
 
 
 def load_settings(config: str | None = None, **options: object) -> Settings:
@@ -80,11 +108,15 @@ def load_settings(config: str | None = None, **options: object) -> Settings:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"Config file {path} is not valid TOML: {exc}") from exc
+        except OSError as exc:
+            raise ConfigError(f"Config file {path} cannot be read: {exc.strerror or exc}") from exc
         unknown = sorted(set(data) - set(known))
         if unknown:
             raise ConfigError(f"Config file {path}: unknown key(s) {', '.join(unknown)}")
-        if "upstream" in data and os.name == "posix" and path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise ConfigError(f"Config file {path} holds the upstream credentials and must be mode 0600 (chmod 600 {path})")
+        secret = [key for key, value in data.items() if _may_hold_password(key, value)]
+        if secret and os.name == "posix" and path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise ConfigError(f"Config file {path} holds credentials ({', '.join(secret)}) and must be mode 0600 (readable "
+                              f"by its owner only): chmod 600 {path}")
         for key, value in data.items():
             expected = type(getattr(settings, key)) if getattr(settings, key) is not None else str
             if not isinstance(value, expected):

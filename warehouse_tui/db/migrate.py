@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Engine, inspect, text
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -45,28 +44,49 @@ def head_revision() -> str:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-def current_revision(engine: Engine) -> str | None:
-    from alembic.runtime.migration import MigrationContext
+def _schema_versions(engine: Engine) -> list[str] | None:
+    """The revisions in alembic_version (None: no such table, a database without our schema).
 
+    Read in a deferred transaction: on SQLite it never asks for the write lock, so a
+    long import holding that lock neither blocks it nor is mistaken for a new database.
+    """
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        conn = conn.execution_options(sqlite_begin="DEFERRED")
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return list(conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+
+
+def current_revision(engine: Engine) -> str | None:
+    versions = _schema_versions(engine)
+    return ", ".join(versions) if versions else None
 
 
 def _is_at_head(engine: Engine) -> bool:
-    """One query, no Alembic: whether the database already stands at HEAD."""
-    try:
-        with engine.connect() as conn:
-            versions = conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
-    except DBAPIError:  # no alembic_version table: a new database
-        return False
-    return versions == [HEAD]
+    """One read, no Alembic: whether the database already stands at HEAD."""
+    return _schema_versions(engine) == [HEAD]
+
+
+def require_head(engine: Engine, where: str) -> None:
+    """For read commands, which never migrate: the schema must be this version's, else say what to run."""
+    versions = _schema_versions(engine)
+    if versions == [HEAD]:
+        return
+    from warehouse_tui.db.engine import DatabaseUnavailable
+
+    if not versions:
+        raise DatabaseUnavailable(f"{where} holds no warehouse (no schema) — check --db")
+    raise DatabaseUnavailable(f"{where} has schema revision {', '.join(versions)}; this version needs {HEAD} — "
+                              f"run warehouse-tui db upgrade --db … first")
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Migrate to `revision`; a database already at head costs one query."""
+    """Migrate to `revision`; a database already at head costs one read and never takes the write lock."""
     if revision == "head" and _is_at_head(engine):
         return
     from alembic import command
 
+    # Only now the write lock (BEGIN IMMEDIATE): held by another writer past the busy
+    # timeout, this fails as "database is locked", which the CLI reports as busy.
     with engine.begin() as conn:
         command.upgrade(alembic_config(conn), revision)

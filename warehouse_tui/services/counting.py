@@ -16,7 +16,11 @@ The rules (DESIGN §5 Count; the scan sequence itself is workflows/count.py):
   first, then open tasks in walking order) or scans a bin. Scanning a bin
   with no task counts it anyway (an unplanned, blind count). A task claimed
   by one operator is never handed to another; a supervisor can take the
-  claim back (`unclaim`).
+  claim back (`unclaim`). A claim belongs to the badge on a terminal
+  (services/claims.py): the same badge on another terminal is refused, naming
+  the terminal that holds the count, until it takes the bin over explicitly
+  (`take_over`, audited; the lines counted so far stay); the first terminal
+  is then refused, told who took it.
 - Counting: each item (+lot, +expiry for dated items, +serial) and quantity
   adds to the line of that item/lot/LPN/serial in the current attempt. Each
   serial scanned is one unit, and a serial counts once per attempt.
@@ -65,7 +69,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from warehouse_tui.db.models import (
@@ -89,6 +93,7 @@ from warehouse_tui.db.models import (
 from warehouse_tui.errors import InvalidInput, InvariantViolation, NotAllowed, NotFound
 from warehouse_tui.services import masterdata as md
 from warehouse_tui.services.auth import audit, require_supervisor
+from warehouse_tui.services.claims import held_elsewhere, refuse_if_taken_over, take_over_or_refuse
 from warehouse_tui.services.ledger import AVAILABLE, MAX_QTY, Actor, check_qty, post
 
 OPEN, COUNTING, RECOUNT, REVIEW = "open", "counting", "recount", "review"
@@ -284,12 +289,19 @@ def in_hand(session: Session, actor: Actor) -> list[str]:
 
 
 def next_task(session: Session, actor: Actor) -> CountView:
-    """The operator's own unfinished count, else the first open task in walking order, claimed for them."""
+    """The operator's own unfinished count, else the first open task in walking order, claimed for them.
+
+    Their own count held on another terminal is offered, not handed over: HeldOnAnotherTerminal.
+    """
     operator = _counter(actor)
+    here_first = case((CountTask.claimed_terminal == actor.terminal, 0), else_=1)
     task = session.scalars(
-        select(CountTask).where(CountTask.claimed_by == operator.id, CountTask.status.in_(IN_HAND)).order_by(CountTask.id).limit(1)
+        select(CountTask).where(CountTask.claimed_by == operator.id, CountTask.status.in_(IN_HAND))
+        .order_by(here_first, CountTask.id).limit(1)
     ).first()
-    if task is None:
+    if task is not None:
+        _take_over_or_refuse(session, actor, task, take_over=False)
+    else:
         task = session.scalars(
             select(CountTask).join(Bin, Bin.id == CountTask.bin_id).where(CountTask.status == OPEN)
             .order_by(Bin.pick_seq, Bin.code, CountTask.id).limit(1).with_for_update()
@@ -300,8 +312,11 @@ def next_task(session: Session, actor: Actor) -> CountView:
     return _view(session, task)
 
 
-def start_bin(session: Session, actor: Actor, bin_code: str) -> CountView:
-    """Count this bin: resume the operator's count of it, claim its open task, or start an unplanned blind count."""
+def start_bin(session: Session, actor: Actor, bin_code: str, *, take_over: bool = False) -> CountView:
+    """Count this bin: resume the operator's count of it, claim its open task, or start an unplanned blind count.
+
+    The operator's own count of it held on another terminal is refused (HeldOnAnotherTerminal) unless `take_over`.
+    """
     operator = _counter(actor)
     bin_ = md.bin_by_code(session, bin_code)
     tasks = session.scalars(
@@ -312,6 +327,8 @@ def start_bin(session: Session, actor: Actor, bin_code: str) -> CountView:
             if task.claimed_by != operator.id:
                 other = session.get(Operator, task.claimed_by) if task.claimed_by else None
                 raise NotAllowed(f"Bin {bin_.code} is being counted by {other.badge if other else 'someone else'} — scan another bin")
+            if _take_over_or_refuse(session, actor, task, take_over=take_over):
+                task.claimed_terminal = actor.terminal
             return _view(session, task)
     for task in tasks:
         if task.status == REVIEW:
@@ -325,6 +342,11 @@ def start_bin(session: Session, actor: Actor, bin_code: str) -> CountView:
         session.flush()
     _claim(session, actor, task)
     return _view(session, task)
+
+
+def check_claim(session: Session, actor: Actor, task_id: int) -> None:
+    """The count is still this operator's on this terminal (a scan on a count taken over elsewhere is refused)."""
+    _mine(session, actor, task_id)
 
 
 def view(session: Session, actor: Actor, task_id: int) -> CountView:
@@ -357,6 +379,16 @@ def _claim(session: Session, actor: Actor, task: CountTask) -> None:
     session.flush()
 
 
+def _take_over_or_refuse(session: Session, actor: Actor, task: CountTask, *, take_over: bool) -> bool:
+    """Whether the operator's own count moves here from another terminal (refused unless `take_over`)."""
+    if not held_elsewhere(task.claimed_terminal, actor):
+        return False
+    code = session.get(Bin, task.bin_id).code
+    take_over_or_refuse(session, actor, what=f"The count of bin {code}", key=code, claimed_terminal=task.claimed_terminal,
+                        take_over=take_over, audit_kind="count_taken_over")
+    return True
+
+
 def _counter(actor: Actor) -> Operator:
     if actor.operator is None:
         raise NotAllowed("Log in to count — scan your badge")
@@ -378,6 +410,8 @@ def _mine(session: Session, actor: Actor, task_id: int) -> CountTask:
         raise NotAllowed(f"Count task {task_id} is {task.status} — take the next count")
     if task.claimed_by != operator.id:
         raise NotAllowed(f"Count task {task_id} is someone else's count — take the next count")
+    if held_elsewhere(task.claimed_terminal, actor):
+        refuse_if_taken_over(f"The count of bin {session.get(Bin, task.bin_id).code}", task.claimed_terminal, actor)
     return task
 
 

@@ -62,7 +62,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 
 from warehouse_tui import clock
-from warehouse_tui.db.engine import Database, make_engine, redact, to_url
+from warehouse_tui.db.engine import Database, make_engine, redact, sqlite_path, to_url
 from warehouse_tui.db.models import (
     Bin,
     BinKind,
@@ -120,12 +120,6 @@ def gtin14(payload13: str) -> str:
     return payload13 + str(gs1_check_digit(payload13))
 
 
-def _sqlite_file(url: URL) -> Path | None:
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        return None
-    return Path(url.database)
-
-
 def _sqlite_file_holds_data(path: Path) -> bool:
     if not path.exists() or path.stat().st_size == 0:
         return False
@@ -154,25 +148,27 @@ def _server_holds_data(db: str | Path) -> bool:
 
 def holds_warehouse(db: str | Path) -> bool:
     """Whether the database (file or server) already holds warehouse data."""
-    path = _sqlite_file(to_url(db))
+    path = sqlite_path(to_url(db))
     return _sqlite_file_holds_data(path) if path is not None else _server_holds_data(db)
 
 
-def remove_sqlite_file(path: Path) -> None:
-    """Delete a SQLite database with its WAL, shared-memory and rollback-journal files."""
-    for suffix in ("", "-wal", "-shm", "-journal"):
+def remove_sqlite_file(path: Path, *, main: bool = True) -> None:
+    """Delete a SQLite database with its WAL, shared-memory and rollback-journal files (`main=False`: only those)."""
+    for suffix in ("", "-wal", "-shm", "-journal") if main else ("-wal", "-shm", "-journal"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def _make_room(db: str | Path, force: bool) -> URL:
-    """Refuse to overwrite a database that holds a warehouse, unless forced (SQLite files only)."""
+    """Refuse to overwrite a database that holds a warehouse, unless forced (SQLite files only).
+
+    Nothing is deleted here: a forced build is made beside the old file and takes
+    its place only when complete (`_put_in_place`).
+    """
     url = to_url(db)
-    path = _sqlite_file(url)
+    path = sqlite_path(url)
     if path is not None:
-        if _sqlite_file_holds_data(path):
-            if not force:
-                raise NotAllowed(f"{path} already holds a warehouse — add --force to replace it")
-            remove_sqlite_file(path)
+        if _sqlite_file_holds_data(path) and not force:
+            raise NotAllowed(f"{path} already holds a warehouse — add --force to replace it")
         return url
     if _server_holds_data(db):
         if force:
@@ -180,6 +176,41 @@ def _make_room(db: str | Path, force: bool) -> URL:
                              "drop and recreate that database yourself")
         raise NotAllowed(f"{redact(url)} already holds a warehouse — use an empty database")
     return url
+
+
+def _building(path: Path) -> Path:
+    """Where a new warehouse for `path` is built: beside it (same filesystem, so the final rename is atomic)."""
+    return Path(f"{path}.building")
+
+
+def _put_in_place(building: Path, path: Path) -> None:
+    """Replace the database at `path` by the finished one at `building`, whole, with its -wal/-shm.
+
+    The new file is made durable first. The old database's WAL is folded into it
+    (a crash before the rename leaves it whole) and removed with its -shm before the
+    rename: a WAL left beside the new file would be replayed into it. The rename is
+    the one moment the name changes hands.
+    """
+    _fold_wal(building)
+    remove_sqlite_file(building, main=False)
+    _fsync(building)
+    if path.exists():
+        _fold_wal(path)
+    remove_sqlite_file(path, main=False)
+    os.replace(building, path)
+    _fsync(path.parent)
+
+
+def _fold_wal(path: Path) -> None:
+    """Checkpoint a WAL database's log into its main file, best effort (a file that is no database has none)."""
+    try:
+        con = sqlite3.connect(path, isolation_level=None)
+        try:
+            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            con.close()
+    except sqlite3.DatabaseError:
+        pass
 
 
 def _add_operators(session) -> dict[str, Operator]:
@@ -332,26 +363,39 @@ def build_demo(db: str | Path, force: bool = False, *, today: dt.date | None = N
     """Build the demo warehouse of the module docstring; returns a printable summary.
 
     Refuses (NotAllowed) to overwrite a database that already holds a warehouse;
-    with `force` a SQLite file is deleted first (a server database never is).
+    with `force` a SQLite file is replaced — by a new file built beside it and
+    renamed into place once complete, so a failed build leaves the old one as it
+    was (a server database is never replaced).
     """
     today = today or clock.today()
     started = time.perf_counter()
     url = _make_room(db, force)
+    path = sqlite_path(url)
+    target = db if path is None else _building(path)
+    if path is not None:
+        remove_sqlite_file(target)  # a build that died earlier
     rng = random.Random(SEED)
-    database = Database(db)
     try:
-        with database.transaction() as s:
-            summary = _fill_demo(s, rng, today)
-        with database.reading() as s:
-            report = run_checks(s)
-            counts = {name: s.scalar(select(func.count()).select_from(model)) for name, model in (
-                ("bins", Bin), ("items", Item), ("codes", ItemCode), ("lots", Lot), ("quants", Quant),
-                ("movements", Movement), ("serials", SerialUnit), ("inbound", InboundOrder),
-                ("inbound_lines", InboundLine), ("outbound", OutboundOrder), ("outbound_lines", OutboundLine))}
-            units = s.scalar(select(func.coalesce(func.sum(Quant.qty), 0)))
-    finally:
-        database.dispose()
-    where = _sqlite_file(url) or redact(url)
+        database = Database(target)
+        try:
+            with database.transaction() as s:
+                summary = _fill_demo(s, rng, today)
+            with database.reading() as s:
+                report = run_checks(s)
+                counts = {name: s.scalar(select(func.count()).select_from(model)) for name, model in (
+                    ("bins", Bin), ("items", Item), ("codes", ItemCode), ("lots", Lot), ("quants", Quant),
+                    ("movements", Movement), ("serials", SerialUnit), ("inbound", InboundOrder),
+                    ("inbound_lines", InboundLine), ("outbound", OutboundOrder), ("outbound_lines", OutboundLine))}
+                units = s.scalar(select(func.coalesce(func.sum(Quant.qty), 0)))
+        finally:
+            database.dispose()
+        if path is not None:
+            _put_in_place(target, path)
+    except BaseException:
+        if path is not None:
+            remove_sqlite_file(target)
+        raise
+    where = sqlite_path(url) or redact(url)
     tracking = summary["tracking"]
     return "\n".join([
         f"Demo warehouse built in {where} ({time.perf_counter() - started:.1f} s)",
@@ -602,11 +646,11 @@ def build_large(db: str | Path, items: int = 100_000, bins: int = 50_000, quants
         raise InvalidInput(f"{quants:,} quants do not fit {items:,} items in {storage_bins:,} storage bins "
                            f"(at most {items * storage_bins:,})")
     url = to_url(db)
-    path = _sqlite_file(url)
+    path = sqlite_path(url)
     if path is None:
         raise InvalidInput("The large warehouse is built as a SQLite file — give --db a file path")
     _make_room(db, force)
-    building = Path(f"{path}.building")
+    building = _building(path)
     remove_sqlite_file(building)
     try:
         schema = Database(building)  # the migrations make the schema and its indexes
@@ -616,10 +660,8 @@ def build_large(db: str | Path, items: int = 100_000, bins: int = 50_000, quants
             stats = _load_large(con, items, storage_bins, quants, today, started)
         finally:
             con.close()
-        # Built with sync off: make it durable before it takes the final name.
-        _fsync(building)
-        os.replace(building, path)
-        _fsync(path.parent)
+        # Built with sync off: made durable before it takes the final name.
+        _put_in_place(building, path)
     except BaseException:
         remove_sqlite_file(building)
         raise

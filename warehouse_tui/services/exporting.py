@@ -20,6 +20,12 @@ Decisions where DESIGN §6 is silent:
 * counts: one row per line of each task's latest attempt (a recount supersedes
   the count before it); a task with no lines yet is one row with null item
   fields. `id` is the count task's id, `status` the task's.
+
+CSV never hands a spreadsheet a live formula (DESIGN §10, OWASP "CSV
+injection"): a text cell starting with = + - @, TAB or CR gets a leading
+apostrophe, so a SKU like `=HYPERLINK(…)` shows as text. Numbers stay numbers:
+a negative quantity left by a sync conflict is written `-3`, which a
+spreadsheet reads as the number it is. JSON carries every value unchanged.
 """
 
 from __future__ import annotations
@@ -27,7 +33,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import decimal
+import io
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import TextIO
 
@@ -220,15 +228,51 @@ def _batches(records: Iterable[tuple]) -> Iterator[list[tuple]]:
         yield batch
 
 
+# How a cell a spreadsheet would evaluate starts: = + - @, and TAB or CR, which spreadsheets skip before one.
+FORMULA_START = frozenset("=+-@\t\r")
+# Where such a cell may begin in a batch written as CSV (CRLF rows): after a comma or a row's end, quoted or not.
+# The csv writer always quotes a field holding a CR, so an unquoted one never starts with CR.
+_FORMULA_CELL = re.compile(r'[,\n](?:[=+\-@\t]|"[=+\-@\t\r])')
+
+
+def spreadsheet_safe(record: tuple) -> tuple:
+    """The record with every text cell that starts like a formula prefixed by an apostrophe; numbers are left as numbers."""
+    return tuple("'" + v if v.__class__ is str and v[:1] in FORMULA_START else v for v in record)
+
+
 def _write_csv(keys: tuple[str, ...], records: Iterable[tuple], out: TextIO) -> int:
-    # csv writes None as an empty field.
-    writer = csv.writer(out, lineterminator="\n")
+    # csv writes None as an empty field. Python 3.11's writer quotes a field holding a CR only when CR is in
+    # its line terminator, so rows are made with CRLF (such a field is then quoted) and sent out ending in LF.
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(keys)
+    out.write(_taken(buffer).replace("\r\n", "\n"))
     count = 0
     for batch in _batches(records):
         writer.writerows(batch)
+        text = _taken(buffer)
+        # The usual batch, checked at C speed: no cell starts like a formula and every CR ends a row.
+        if not _may_start_a_formula(text) and text.count("\r") == len(batch):
+            out.write(text.replace("\r\n", "\n"))
+        else:  # cell by cell (a negative qty comes this way too, and stays a number)
+            for record in batch:
+                writer.writerow(spreadsheet_safe(record))
+                out.write(_taken(buffer)[:-2] + "\n")
         count += len(batch)
     return count
+
+
+def _may_start_a_formula(text: str) -> bool:
+    first = text[:1] if text[:1] != '"' else text[1:2]
+    return first in FORMULA_START or _FORMULA_CELL.search(text) is not None
+
+
+def _taken(buffer: io.StringIO) -> str:
+    """What was written to the buffer since the last take; the buffer is emptied."""
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text
 
 
 def _write_json(keys: tuple[str, ...], records: Iterable[tuple], out: TextIO) -> int:

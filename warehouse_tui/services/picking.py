@@ -6,7 +6,10 @@ The rules (DESIGN §5 Pick; the scan sequence itself is workflows/pick.py):
   takes it with @NEXT: their own unfinished list first, then the released one
   of highest priority). A list claimed by one operator is not handed to
   another; a supervisor can take the claim back (`unclaim`). Claiming sets the
-  list and its orders to picking.
+  list and its orders to picking. A claim belongs to the badge on a terminal
+  (services/claims.py): the same badge on another terminal is refused, naming
+  the terminal that holds it, until it takes the list over explicitly
+  (`take_over`, audited); the first terminal is then refused, told who took it.
 - Totes: every order of the list gets a tote before the first pick. A code not
   yet known becomes a new tote; a tote holding stock, or in use for an order of
   an unfinished list, is refused.
@@ -39,7 +42,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from warehouse_tui.db.models import (
@@ -64,6 +67,7 @@ from warehouse_tui.db.models import (
 from warehouse_tui.errors import InvalidInput, InvariantViolation, NotAllowed, NotFound
 from warehouse_tui.services import masterdata as md
 from warehouse_tui.services.auth import audit, require_supervisor
+from warehouse_tui.services.claims import refuse_if_taken_over, take_over_or_refuse
 from warehouse_tui.services.ledger import AVAILABLE, Actor, check_qty, container_has_stock, find_quant, post
 from warehouse_tui.services.waves import SEQ_STEP
 
@@ -177,7 +181,7 @@ def _claimed_by_other(session: Session, pick_list: PickList) -> str:
 
 
 def _mine(session: Session, actor: Actor, pick_list: PickList) -> PickList:
-    """The pick list, if this operator has it claimed; else NotAllowed."""
+    """The pick list, if this operator has it claimed on this terminal; else NotAllowed."""
     if actor.operator is None:
         raise NotAllowed("Log in to pick — scan your badge")
     if pick_list.status == "done":
@@ -186,6 +190,7 @@ def _mine(session: Session, actor: Actor, pick_list: PickList) -> PickList:
         raise NotAllowed(f"Pick list {pick_list.ref} is not claimed — scan it to start")
     if pick_list.claimed_by != actor.operator_id:
         raise NotAllowed(_claimed_by_other(session, pick_list) + " — @NEXT for another list")
+    refuse_if_taken_over(f"Pick list {pick_list.ref}", pick_list.claimed_terminal, actor)
     return pick_list
 
 
@@ -251,11 +256,12 @@ def task_view(session: Session, task_id: int) -> TaskView:
 # --------------------------------------------------------------------------- claim and totes
 
 
-def claim(session: Session, actor: Actor, ref: str | None = None) -> PickListView:
+def claim(session: Session, actor: Actor, ref: str | None = None, *, take_over: bool = False) -> PickListView:
     """Claim a pick list by its ref or one of its orders' refs; None = the next one (@NEXT).
 
     Raises NotFound (nothing released, unknown ref) and NotAllowed (not logged in,
-    claimed by another operator, done, order not released).
+    claimed by another operator, done, order not released); HeldOnAnotherTerminal
+    when this operator holds it on another terminal, unless `take_over` (audited).
     """
     if actor.operator is None:
         raise NotAllowed("Log in to pick — scan your badge")
@@ -265,6 +271,9 @@ def claim(session: Session, actor: Actor, ref: str | None = None) -> PickListVie
         raise NotAllowed(f"Pick list {pick_list.ref} is done — scan another or @NEXT")
     if pick_list.claimed_by is not None and pick_list.claimed_by != actor.operator_id:
         raise NotAllowed(_claimed_by_other(session, pick_list) + " — @NEXT for another list")
+    if pick_list.claimed_by is not None:
+        take_over_or_refuse(session, actor, what=f"Pick list {pick_list.ref}", key=pick_list.ref,
+                            claimed_terminal=pick_list.claimed_terminal, take_over=take_over, audit_kind="pick_list_taken_over")
     pick_list.claimed_by = actor.operator_id
     pick_list.claimed_terminal = actor.terminal
     pick_list.status = "picking"
@@ -278,8 +287,9 @@ def claim(session: Session, actor: Actor, ref: str | None = None) -> PickListVie
 
 def _next_list(session: Session, actor: Actor) -> PickList:
     by_priority = (PickList.priority.desc(), PickList.created_at, PickList.id)
+    here_first = case((PickList.claimed_terminal == actor.terminal, 0), else_=1)  # then one held on another terminal
     mine = session.scalars(select(PickList).where(PickList.status == "picking", PickList.claimed_by == actor.operator_id)
-                           .order_by(*by_priority).limit(1).with_for_update()).first()
+                           .order_by(here_first, *by_priority).limit(1).with_for_update()).first()
     if mine is not None:
         return mine
     released = session.scalars(select(PickList).where(PickList.status == "released", PickList.claimed_by.is_(None))
@@ -356,6 +366,11 @@ def next_task(session: Session, actor: Actor, pick_list_ref: str) -> TaskView | 
         .order_by(PickTask.seq, PickTask.id).limit(1)
     )
     return None if task_id is None else task_view(session, task_id)
+
+
+def check_claim(session: Session, actor: Actor, task_id: int) -> None:
+    """The task's list is still this operator's on this terminal (a scan on a list taken over elsewhere is refused)."""
+    _task(session, actor, task_id, to_pick=False)
 
 
 def check_bin(session: Session, task_id: int, bin_code: str) -> None:

@@ -15,16 +15,19 @@ from sqlalchemy import select
 
 from warehouse_tui.db.models import Bin, CountTask, Operator, PickList
 from warehouse_tui.errors import NotAllowed, NotFound
+from warehouse_tui.services.claims import HeldOnAnotherTerminal
 
 PROVISIONAL = "provisional"  # not on the upstream (yet): the local claim stands until the push says otherwise
 TAKEN = "taken"
 
 
-def claim_upstream(upstream, kind: str, key: str, badge: str, terminal: str) -> str:
+def claim_upstream(upstream, kind: str, key: str, badge: str, terminal: str, *, take_over: bool = False) -> str:
     """Take the claim of a pick list (key: its ref) or count task (key: its uuid) for `badge` on the upstream.
 
     Returns TAKEN, or PROVISIONAL when the upstream does not know the document yet.
-    Raises NotAllowed when another operator holds it, NotFound for an unknown badge.
+    Raises NotAllowed when another operator holds it, NotFound for an unknown badge, and
+    HeldOnAnotherTerminal when this badge holds it on another terminal, unless `take_over`
+    (the terminal asked its operator; the local claim that follows records the take-over).
     """
     model = {"pick_list": PickList, "count_task": CountTask}[kind]
     column = model.ref if kind == "pick_list" else model.uuid
@@ -42,6 +45,11 @@ def claim_upstream(upstream, kind: str, key: str, badge: str, terminal: str) -> 
                              + " — take another")
         if kind == "pick_list" and row.status == "done":
             raise NotAllowed(f"Pick list {row.ref} is done — scan another or @NEXT")
+        if holder is not None and row.claimed_terminal and row.claimed_terminal != terminal and not take_over:
+            if kind == "pick_list":
+                raise HeldOnAnotherTerminal(f"Pick list {row.ref}", row.ref, row.claimed_terminal)
+            code = s.get(Bin, row.bin_id).code
+            raise HeldOnAnotherTerminal(f"The count of bin {code}", code, row.claimed_terminal)
         row.claimed_by = me.id
         row.claimed_terminal = terminal
         if kind == "pick_list" and row.status == "released":

@@ -75,13 +75,14 @@ class SyncWorker:
             self._upstream.dispose()
             self._upstream = None
 
-    def claim(self, kind: str, key: str, badge: str) -> str:
+    def claim(self, kind: str, key: str, badge: str, *, take_over: bool = False) -> str:
         """Claim a pick list or count task on the upstream first, when online (claims.claim_upstream).
 
         Returns "taken" or "provisional" (offline, or the upstream does not know it yet:
         the local claim goes up with the next push). Raises NotAllowed when another
-        operator holds it upstream. Called from the workflow's thread; it talks to the
-        network only when the last round found the upstream reachable.
+        operator holds it upstream, HeldOnAnotherTerminal when the same badge holds it on
+        another terminal (unless `take_over`). Called from the workflow's thread; it talks
+        to the network only when the last round found the upstream reachable.
         """
         from warehouse_tui.sync import UpstreamUnavailable, open_upstream
         from warehouse_tui.sync.claims import PROVISIONAL, claim_upstream
@@ -93,7 +94,7 @@ class SyncWorker:
         except UpstreamUnavailable:
             return PROVISIONAL
         try:
-            return claim_upstream(upstream, kind, key, badge, self.terminal)
+            return claim_upstream(upstream, kind, key, badge, self.terminal, take_over=take_over)
         except UpstreamUnavailable:
             return PROVISIONAL
         finally:

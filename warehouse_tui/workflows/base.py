@@ -75,16 +75,16 @@ class Terminal:
     scanner_state: str = "none"
     # Set when the terminal syncs: claims a pick list or count task on the upstream
     # first (sync.worker.SyncWorker.claim); raises NotAllowed when another holds it.
-    upstream_claim: Callable[[str, str, str], str] | None = None
+    upstream_claim: Callable[..., str] | None = None
 
     @property
     def actor(self) -> Actor:
         return Actor(self.operator, self.name)
 
-    def claim_upstream(self, kind: str, key: str) -> None:
+    def claim_upstream(self, kind: str, key: str, *, take_over: bool = False) -> None:
         """Online, a document another terminal took upstream is refused before any work starts."""
         if self.upstream_claim is not None and self.operator is not None:
-            self.upstream_claim(kind, key, self.operator.badge)
+            self.upstream_claim(kind, key, self.operator.badge, take_over=take_over)
 
 
 def kinds(*names: ScanKind) -> frozenset[ScanKind]:

@@ -26,8 +26,13 @@ not blind lists the book under the prompt, and the differing lines.
 the LPN, and with no LPN it pauses the bin: the count stays the operator's,
 resumed with @NEXT or by scanning the bin again.
 
+The operator's own count open on another terminal is refused, naming that
+terminal, and offered: @YES takes it over here with what was counted so far
+(audited; that terminal's next scan on it is refused), @NO leaves it there.
+
 Transitions:
-  start --bin | @NEXT--> item
+  start --bin | @NEXT--> item | take_over (own count open on another terminal)
+  take_over --@YES--> item;  take_over --@NO--> start;  take_over --bin--> as start
   item --LPN--> item (counting onto it);  item --item--> lot | expiry | serial | qty | (counted) item
   lot --> expiry | qty | item;  expiry --> qty | item;  qty --> item
   serial --serial--> serial (same item, next unit);  serial --item--> lot | expiry | serial | qty | item
@@ -40,9 +45,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from warehouse_tui.db.models import Item, Tracking
-from warehouse_tui.errors import NotFound
+from warehouse_tui.errors import NotAllowed, NotFound
 from warehouse_tui.scan.resolver import Scan, ScanKind
 from warehouse_tui.services import counting
+from warehouse_tui.services.claims import HeldOnAnotherTerminal
 from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds
 
 WIDTH = 38  # a context line fits a 40-column handheld
@@ -92,6 +98,7 @@ class Count(Workflow):
     variances: tuple[counting.VarianceLine, ...] = ()
     waiting: int = 0
     mine: list[str] = field(default_factory=list)
+    held: HeldOnAnotherTerminal | None = None  # the operator's own count, open on another terminal: take it over?
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -105,6 +112,8 @@ class Count(Workflow):
         match self.state:
             case "start":
                 return Prompt("Scan bin or @NEXT", kinds(ScanKind.BIN), ("NEXT",))
+            case "take_over":
+                return Prompt(f"Take {self.held.key} over here? @YES / @NO", kinds(ScanKind.BIN), ("YES", "NO"))
             case "item":
                 return Prompt("Scan item" + ("" if self.lpn else " or LPN"), kinds(ScanKind.ITEM, ScanKind.CONTAINER), ("DONE",))
             case "lot":
@@ -143,23 +152,40 @@ class Count(Workflow):
 
     # ------------------------------------------------------------------ taking a bin
     def on_start(self, scan: Scan) -> Outcome:
-        with self.terminal.db.transaction() as session:
-            self.view = counting.start_bin(session, self.terminal.actor, scan.bin_code)
-            self._claim_upstream(session)
-        return self._begin()
+        return self._take(lambda session: counting.start_bin(session, self.terminal.actor, scan.bin_code), False)
+
+    def on_take_over(self, scan: Scan) -> Outcome:
+        return self.on_start(scan)  # another bin instead
 
     def cmd_next(self) -> Outcome:
-        with self.terminal.db.transaction() as session:
-            self.view = counting.next_task(session, self.terminal.actor)
-            self._claim_upstream(session)
+        return self._take(lambda session: counting.next_task(session, self.terminal.actor), False)
+
+    def cmd_yes(self) -> Outcome:
+        code = self.held.key
+        return self._take(lambda session: counting.start_bin(session, self.terminal.actor, code, take_over=True), True)
+
+    def cmd_no(self) -> Outcome:
+        held, self.held, self.state = self.held, None, "start"
+        return Outcome(True, f"The count of {held.key} stays on terminal {held.terminal}")
+
+    def _take(self, claim, take_over: bool) -> Outcome:
+        try:
+            with self.terminal.db.transaction() as session:
+                self.view = claim(session)
+                self._claim_upstream(session, take_over)
+        except HeldOnAnotherTerminal as held:
+            # Nothing was claimed; moving the count here is the operator's explicit choice.
+            self.view, self.held, self.state = None, held, "take_over"
+            raise NotAllowed(f"{held} — @YES takes it over here, @NO leaves it") from held
+        self.held = None
         return self._begin()
 
-    def _claim_upstream(self, session) -> None:
+    def _claim_upstream(self, session, take_over: bool = False) -> None:
         # Inside the local transaction: refused upstream, the local claim rolls back too.
         if self.terminal.upstream_claim is not None:
             from warehouse_tui.db.models import CountTask
 
-            self.terminal.claim_upstream("count_task", session.get(CountTask, self.view.task_id).uuid)
+            self.terminal.claim_upstream("count_task", session.get(CountTask, self.view.task_id).uuid, take_over=take_over)
 
     def _begin(self) -> Outcome:
         self.lpn, self.goods, self.variances, self.state = None, None, (), "item"
@@ -175,6 +201,7 @@ class Count(Workflow):
             self.lpn = scan.container_code
             return Outcome(True, f"Counting on {scan.container_code}")
         with self.terminal.db.reading() as session:
+            counting.check_claim(session, self.terminal.actor, self.view.task_id)
             item = session.get(Item, scan.item_id)
             self.goods = InHand(item.id, item.sku, item.tracking, item.expiry_required,
                                 lot=scan.lot, expiry=scan.expiry, serial=scan.serial, qty=scan.qty)
@@ -266,6 +293,8 @@ class Count(Workflow):
             self.view, self.goods, self.variances, self.state = None, None, (), "start"
             self._refresh_waiting()
             return Outcome(True, f"{code} paused — @NEXT resumes")
+        if self.state == "take_over":
+            return self.cmd_no()
         return Outcome(True, "Cancelled")
 
     def _refresh_waiting(self) -> None:

@@ -2,7 +2,10 @@
 
 Scan a pick list or one of its orders, or @NEXT for the next released list by
 priority (the operator's own unfinished list comes first); the list is now
-claimed by this operator and no one else is handed it. Then scan a tote for
+claimed by this operator on this terminal and no one else is handed it. The
+operator's own list open on another terminal is refused, naming that terminal,
+and offered: @YES takes it over here (audited; that terminal's next scan on it
+is refused), @NO leaves it there. Then scan a tote for
 each order of the list (a code not yet known becomes a new tote). Then, task by
 task in bin walking order, the screen shows the task card — bin, SKU,
 description, the allocated lot, the quantity, the order's tote and "task 3/7" —
@@ -31,7 +34,8 @@ picked) and the totes go to the pack station.
 same task (from a tote prompt: back to "scan pick list").
 
 Transitions:
-  list --pick list/order | @NEXT--> tote (an order without tote) | bin | done
+  list --pick list/order | @NEXT--> tote (an order without tote) | bin | done | take_over (own list elsewhere)
+  take_over --@YES--> tote | bin | done;  take_over --@NO--> list;  take_over --pick list/order--> as list
   tote --tote--> tote (next order without tote) | bin | done
   bin --bin--> item;  item --item--> lot | expiry | serial | qty | (picked)
   lot --lot--> serial | qty | (picked);  expiry --date--> qty | (picked)
@@ -46,10 +50,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from warehouse_tui.errors import InvalidInput
+from warehouse_tui.errors import InvalidInput, NotAllowed
 from warehouse_tui.scan.resolver import Scan, ScanKind, parse_qty
 from warehouse_tui.scan.types import DocType
 from warehouse_tui.services import picking
+from warehouse_tui.services.claims import HeldOnAnotherTerminal
 from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds
 
 TASK_STATES = ("bin", "item", "lot", "expiry", "serial", "qty")
@@ -64,6 +69,7 @@ class Pick(Workflow):
     order_for_tote: str | None = None
     task: picking.TaskView | None = None
     summary: list[str] = field(default_factory=list)
+    held: HeldOnAnotherTerminal | None = None  # the operator's own list, open on another terminal: take it over?
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -76,6 +82,8 @@ class Pick(Workflow):
         match self.state:
             case "list":
                 return Prompt("Scan pick list or order, or @NEXT", kinds(ScanKind.DOCUMENT), ("NEXT",))
+            case "take_over":
+                return Prompt(f"Take {self.held.key} over here? @YES / @NO", kinds(ScanKind.DOCUMENT), ("YES", "NO"))
             case "tote":
                 return Prompt(f"Scan tote for {self.order_for_tote}", kinds(ScanKind.CONTAINER))
             case "bin":
@@ -129,17 +137,25 @@ class Pick(Workflow):
             raise InvalidInput(f"{scan.document} is a PO/ASN — scan a pick list or order")
         return self._claim(scan.document)
 
+    def on_take_over(self, scan: Scan) -> Outcome:
+        return self.on_list(scan)  # another list instead
+
     def cmd_next(self) -> Outcome:
         return self._claim(None)
 
-    def _claim(self, ref: str | None) -> Outcome:
-        with self.terminal.db.transaction() as session:
-            self.view = picking.claim(session, self.terminal.actor, ref)
-            # Inside the local transaction: refused upstream, the local claim rolls back too.
-            self.terminal.claim_upstream("pick_list", self.view.ref)
-            self.summary = []
-            message = f"{self.view.ref}: {len(self.view.orders)} order(s), {self.view.total - self.view.finished} task(s) to pick"
-            return self._after_totes(session, message)
+    def _claim(self, ref: str | None, *, take_over: bool = False) -> Outcome:
+        try:
+            with self.terminal.db.transaction() as session:
+                self.view = picking.claim(session, self.terminal.actor, ref, take_over=take_over)
+                # Inside the local transaction: refused upstream, the local claim rolls back too.
+                self.terminal.claim_upstream("pick_list", self.view.ref, take_over=take_over)
+                self.summary, self.held = [], None
+                message = f"{self.view.ref}: {len(self.view.orders)} order(s), {self.view.total - self.view.finished} task(s) to pick"
+                return self._after_totes(session, message)
+        except HeldOnAnotherTerminal as held:
+            # Nothing was claimed; moving the list here is the operator's explicit choice.
+            self.view, self.held, self.state = None, held, "take_over"
+            raise NotAllowed(f"{held} — @YES takes it over here, @NO leaves it") from held
 
     def on_tote(self, scan: Scan) -> Outcome:
         with self.terminal.db.transaction() as session:
@@ -165,6 +181,7 @@ class Pick(Workflow):
     # ------------------------------------------------------------------ one task
     def on_bin(self, scan: Scan) -> Outcome:
         with self.terminal.db.reading() as session:
+            picking.check_claim(session, self.terminal.actor, self.task.id)
             picking.check_bin(session, self.task.id, scan.bin_code)
         self.state = "item"
         return Outcome(True, f"Bin {scan.bin_code}")
@@ -172,6 +189,7 @@ class Pick(Workflow):
     def on_item(self, scan: Scan) -> Outcome:
         t = self.task
         with self.terminal.db.reading() as session:
+            picking.check_claim(session, self.terminal.actor, t.id)
             picking.check_item(session, t.id, scan.item_id)
             # A GS1 label answers the lot or expiry prompt at once, and is checked just the same.
             if t.needs_lot and scan.lot:
@@ -188,11 +206,13 @@ class Pick(Workflow):
 
     def on_lot(self, scan: Scan) -> Outcome:
         with self.terminal.db.reading() as session:
+            picking.check_claim(session, self.terminal.actor, self.task.id)
             picking.check_lot(session, self.task.id, scan.lot or scan.value)
         return self._to_units(scan.serial, scan.qty)
 
     def on_expiry(self, scan: Scan) -> Outcome:
         with self.terminal.db.reading() as session:
+            picking.check_claim(session, self.terminal.actor, self.task.id)
             picking.check_expiry(session, self.task.id, scan.expiry)
         return self._to_units(None, scan.qty)
 
@@ -256,9 +276,14 @@ class Pick(Workflow):
         return Outcome(True, f"Skipped {t.sku} in {t.bin_code} — it comes last")
 
     def cmd_yes(self) -> Outcome:
+        if self.state == "take_over":
+            return self._claim(self.held.key, take_over=True)
         return self._zero_answer(True)
 
     def cmd_no(self) -> Outcome:
+        if self.state == "take_over":
+            held, self.held, self.state = self.held, None, "list"
+            return Outcome(True, f"{held.key} stays on terminal {held.terminal}")
         return self._zero_answer(False)
 
     def _zero_answer(self, empty: bool) -> Outcome:
@@ -282,8 +307,8 @@ class Pick(Workflow):
 
     # ------------------------------------------------------------------ cancel
     def cancel(self) -> Outcome:
-        if self.state in ("list", "tote"):
-            self.view, self.task, self.order_for_tote, self.state = None, None, None, "list"
+        if self.state in ("list", "tote", "take_over"):
+            self.view, self.task, self.order_for_tote, self.held, self.state = None, None, None, None, "list"
             return Outcome(True, "Cancelled — scan pick list or order")
         if self.state == "zero":
             return Outcome(False, f"Answer first: is bin {self.task.bin_code} empty? @YES or @NO")

@@ -250,7 +250,8 @@ class Receive(Workflow):
     def on_supervisor_pin(self, scan: Scan) -> Outcome:
         badge, self.supervisor_badge = self.supervisor_badge, None
         try:
-            sup = attempt_login(self.terminal.db, badge, scan.value, self.terminal.name, purpose="supervisor_approval")
+            sup = attempt_login(self.terminal.db, badge, scan.value, self.terminal.name, purpose="supervisor_approval",
+                                asked_by=self.terminal.operator)
             require_supervisor(sup, "approve an over-receipt")
         except Exception:
             self.state = "supervisor_badge"
