@@ -557,7 +557,7 @@ def test_importing_a_new_pin_for_a_locked_badge_lifts_the_lock_and_audits_it(sit
         ann = s.scalars(select(Operator).where(Operator.badge == "U7")).one()
         assert (ann.locked, ann.failed_logins) == (False, 0)
         unlocked = s.scalars(select(AuditEvent).where(AuditEvent.kind == "badge_unlocked")).one()
-        assert (unlocked.terminal, unlocked.detail) == ("T1", "unlocked U7: a new PIN was imported")
+        assert (unlocked.terminal, unlocked.detail) == ("T1", "unlocked U7 — a new PIN was imported")
         imported = s.scalars(select(AuditEvent.detail).where(AuditEvent.kind == "user_imported").order_by(AuditEvent.id)).all()
         assert imported[-1] == "U7 updated by import: PIN reset, lock cleared"
     assert auth.attempt_login(site, "U7", "5678", "T1").badge == "U7"

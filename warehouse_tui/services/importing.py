@@ -166,7 +166,7 @@ from warehouse_tui.db.models import (
 from warehouse_tui.errors import InvalidInput, NotFound, WarehouseError
 from warehouse_tui.scan.gtin import normalize_gtin
 from warehouse_tui.services import masterdata as md
-from warehouse_tui.services.auth import audit, check_pin_format, hash_pin
+from warehouse_tui.services.auth import audit, check_pin_format, clear_lock, hash_pin
 from warehouse_tui.services.batch_ledger import BOOKED, BatchLedger, chunks, insert_many, insert_numbered, key_table, where_in
 from warehouse_tui.services.ledger import AVAILABLE, MAX_QTY, Actor, MovementKind, check_qty
 from warehouse_tui.services.receiving import expiry_lot_code
@@ -1054,19 +1054,15 @@ class _Users(_Importer):
 
 
 def _clear_lock_on_new_pin(session: Session, actor: Actor, operator: Operator) -> bool:
-    """A badge given a new PIN starts afresh: a lock its wrong PINs put on it is lifted. True when it was locked.
-
-    This mirrors auth's unlock (lock off, the failure count back to zero, a `badge_unlocked` audit event
-    naming who did it and where) without its supervisor check: whoever may import users may set their PINs.
-    The failures counted against the old PIN are dropped even on a badge not yet locked.
+    """A badge given a new PIN starts afresh: a lock its wrong PINs put on it is lifted (auth.clear_lock,
+    audited). True when it was locked. The failures counted against the old PIN are dropped even on a
+    badge not yet locked. No supervisor check: whoever may import users may set their PINs.
     """
-    was_locked = bool(operator.locked)
-    operator.locked = False
-    operator.failed_logins = 0
-    if was_locked:
-        audit(session, "badge_unlocked", operator=actor.operator, terminal=actor.terminal,
-              detail=f"unlocked {operator.badge}: a new PIN was imported")
-    return was_locked
+    if not operator.locked:
+        operator.failed_logins = 0
+        return False
+    clear_lock(session, operator, by=actor, reason="a new PIN was imported")
+    return True
 
 
 class _DocFacts(NamedTuple):
