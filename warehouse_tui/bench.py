@@ -62,7 +62,7 @@ from warehouse_tui.config import APP
 from warehouse_tui.db.engine import BUSY_TIMEOUT_MS, Database, redact, to_url
 from warehouse_tui.db.models import Bin, Item, Lot, Operator
 from warehouse_tui.errors import InvalidInput
-from warehouse_tui.services.demo import OPERATOR_BADGE
+from warehouse_tui.demo import OPERATOR_BADGE
 from warehouse_tui.services.ledger import Actor, post
 
 # Bump when build_large changes what it makes: older cached datasets are then rebuilt.
@@ -139,7 +139,7 @@ def ensure_dataset(workdir: Path, quants: int, items: int, bins: int) -> Dataset
         return Dataset(path, quants, items, bins, None)
     workdir.mkdir(parents=True, exist_ok=True)
     _log(f"building {path} ({quants:,} quants, {items:,} items, {bins:,} bins)")
-    code = ("import sys; from warehouse_tui.services.demo import build_large; "
+    code = ("import sys; from warehouse_tui.demo import build_large; "
             "build_large(sys.argv[1], items=int(sys.argv[2]), bins=int(sys.argv[3]), quants=int(sys.argv[4]))")
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", code, str(path), str(items), str(bins), str(quants)], check=True,

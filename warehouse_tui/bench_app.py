@@ -236,7 +236,7 @@ async def _picks(workdir: str) -> dict:
 
     from warehouse_tui import cli
     from warehouse_tui.db.models import ItemCode, SerialUnit
-    from warehouse_tui.services.demo import build_demo
+    from warehouse_tui.demo import build_demo
 
     path = Path(workdir) / "bench-picks.sqlite"
     for suffix in ("", "-wal", "-shm"):

@@ -220,7 +220,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from warehouse_tui.services.demo import build_demo, build_large, holds_warehouse
+    from warehouse_tui.demo import build_demo, build_large, holds_warehouse
 
     settings = _settings(args)
     if getattr(args, "scanner", None):
