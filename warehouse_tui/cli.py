@@ -429,7 +429,7 @@ def cmd_upstream(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from warehouse_tui.bench import run_bench
+    from warehouse_tui.bench.command import run_bench
 
     return run_bench(args)
 

@@ -8,9 +8,9 @@
 - cold start: process start to the login screen drawn;
 - peak resident memory of the app process.
 
-    python -m warehouse_tui.bench_app scans DB --samples 500
-    python -m warehouse_tui.bench_app serials DB --count 10000
-    python -m warehouse_tui.bench_app coldstart DB
+    python -m warehouse_tui.bench.full_app scans DB --samples 500
+    python -m warehouse_tui.bench.full_app serials DB --count 10000
+    python -m warehouse_tui.bench.full_app coldstart DB
 """
 
 from __future__ import annotations
@@ -314,7 +314,7 @@ async def _coldstart(db_path: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m warehouse_tui.bench_app")
+    parser = argparse.ArgumentParser(prog="python -m warehouse_tui.bench.full_app")
     parser.add_argument("what", choices=("scans", "serials", "coldstart", "serial-driver", "picks"))
     parser.add_argument("db")
     parser.add_argument("--samples", type=int, default=500)
@@ -339,7 +339,7 @@ def run_child(what: str, db_path: str, *extra: str) -> dict:
     import subprocess
 
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "warehouse_tui.bench_app", what, db_path, *extra],
+    proc = subprocess.run([sys.executable, "-m", "warehouse_tui.bench.full_app", what, db_path, *extra],
                           capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
