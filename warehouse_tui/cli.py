@@ -357,7 +357,7 @@ def cmd_users(args: argparse.Namespace) -> int:
 
 
 def cmd_scanner(args: argparse.Namespace) -> int:
-    from warehouse_tui.scanner_test import list_ports, run_scanner_test
+    from warehouse_tui.scanner_check import list_ports, run_scanner_test
 
     if args.action == "ports":
         return list_ports(sys.stdout)
