@@ -234,16 +234,22 @@ async def _picks(workdir: str) -> dict:
 
     from sqlalchemy import select
 
-    from warehouse_tui import cli
+    from warehouse_tui.db.engine import Database
     from warehouse_tui.db.models import ItemCode, SerialUnit
     from warehouse_tui.demo import build_demo
+    from warehouse_tui.services.ledger import Actor
+    from warehouse_tui.services.waves import release_from_cli
 
     path = Path(workdir) / "bench-picks.sqlite"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     build_demo(path)
-    if cli.main(["wave", "--db", str(path), "--terminal", "BENCH"]) != 0:
-        raise RuntimeError("wave failed")
+    # Every order waved, as `warehouse-tui wave` does it (the service, not the command line: bench sits below cli).
+    waving = Database(path, create=False)
+    try:
+        print(release_from_cli(waving, None, None, Actor(None, "BENCH")))
+    finally:
+        waving.dispose()
     db, app = _app(str(path))
     times: dict[str, list[float]] = {}
 
