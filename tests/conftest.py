@@ -89,7 +89,7 @@ def pg_url(pg_server) -> Iterator[str]:
 
 def build_demo_template(path: Path) -> Path:
     """The demo warehouse built at `path` for the clock's today, its WAL folded in so a plain copy carries everything."""
-    from warehouse_tui.services.demo import build_demo
+    from warehouse_tui.demo import build_demo
 
     build_demo(path)
     engine = create_engine(f"sqlite:///{path}")

@@ -220,7 +220,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from warehouse_tui.services.demo import build_demo, build_large, holds_warehouse
+    from warehouse_tui.demo import build_demo, build_large, holds_warehouse
 
     settings = _settings(args)
     if getattr(args, "scanner", None):
@@ -357,7 +357,7 @@ def cmd_users(args: argparse.Namespace) -> int:
 
 
 def cmd_scanner(args: argparse.Namespace) -> int:
-    from warehouse_tui.scanner_test import list_ports, run_scanner_test
+    from warehouse_tui.scanner_check import list_ports, run_scanner_test
 
     if args.action == "ports":
         return list_ports(sys.stdout)
@@ -429,7 +429,7 @@ def cmd_upstream(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from warehouse_tui.bench import run_bench
+    from warehouse_tui.bench.command import run_bench
 
     return run_bench(args)
 

@@ -8,8 +8,6 @@ override in the audit log, with both bins named.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
@@ -20,17 +18,6 @@ from warehouse_tui.services.auth import audit
 from warehouse_tui.services.ledger import Actor, check_qty, move_container, post
 
 STORABLE = (BinKind.STORAGE.value, BinKind.PICK.value)
-
-
-@dataclass(frozen=True)
-class StockHere:
-    """Free stock of one item (+lot) in one bin, outside containers."""
-
-    item_id: int
-    sku: str
-    bin_code: str
-    lot_code: str | None
-    qty: int
 
 
 def loose_stock(session: Session, item: Item, bin_: Bin, lot: Lot | None) -> int:
