@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from warehouse_tui.config import Settings
-from warehouse_tui.db.engine import Database, make_engine, redact, to_url
+from warehouse_tui.db.engine import Database, make_engine, on_open, redact, to_url
 from warehouse_tui.errors import ConfigError, WarehouseError
 from warehouse_tui.sync import documents, feed, sscc
 from warehouse_tui.sync.pull import PullResult
@@ -66,6 +66,18 @@ UPSTREAM_SILENCE_S = 30.0
 UPSTREAM_IDLE_IN_TRANSACTION_S = 20
 DEFAULT_COMPANY_PREFIX = Settings.gs1_company_prefix  # what a terminal without a config file packs with
 documents._register_appliers()
+
+
+def install(database: Database | None = None) -> None:
+    """Give every Database opened from now on, and `database` if already open, the sync hooks of its role.
+
+    On an upstream every writer feeds the change feed terminals pull from; on a terminal that
+    has synced, every document change is queued in the outbox (feed.watch). The CLI and the app
+    call this; the database layer knows nothing of sync.
+    """
+    on_open(feed.watch)
+    if database is not None:
+        feed.watch(database)
 
 
 class UpstreamUnavailable(WarehouseError):
@@ -197,6 +209,7 @@ def open_upstream(url: str, *, connect_timeout_s: int | None = None, silence_s: 
         if postgres:
             _guard_sync_connections(engine, silence_s)
         db = Database(engine, migrate=False)
+        feed.watch(db)
         from warehouse_tui.db.migrate import current_revision, head_revision
 
         current, head = current_revision(engine), head_revision()

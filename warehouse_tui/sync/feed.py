@@ -161,11 +161,15 @@ def mark_terminal(session: Session) -> None:
 
 
 def watch(db) -> bool:
-    """Install the sync hooks `db` (a Database) needs; returns whether it is an upstream.
+    """Install the sync hooks `db` (a Database) needs for its role; returns whether it is an upstream.
 
-    Called by Database itself: on an upstream every writer feeds the feed; on a
-    terminal every document change is queued in the outbox (documents.capture).
+    On an upstream every writer feeds the feed (and the ledger flushes its movements through the
+    session for it); on a terminal every document change is queued in the outbox (capture.py).
+    Run for every Database opened once `warehouse_tui.sync.install` ran (the CLI and the app run
+    it), and by `open_upstream` itself; a database is asked its role once.
     """
+    if getattr(db, "_sync_watched", False):
+        return db.is_upstream
     with db.engine.connect() as conn:
         conn = conn.execution_options(sqlite_begin="DEFERRED")
         part = role(conn)
@@ -181,7 +185,9 @@ def watch(db) -> bool:
         from warehouse_tui.sync.documents import capture
 
         capture(db)
-    return part == UPSTREAM
+    db.is_upstream = part == UPSTREAM
+    db._sync_watched = True
+    return db.is_upstream
 
 
 def _before_flush(session: Session, _context, _instances) -> None:
