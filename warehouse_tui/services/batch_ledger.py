@@ -55,7 +55,7 @@ from warehouse_tui.db.models import (
     utcnow,
 )
 from warehouse_tui.errors import InvalidInput, WarehouseError
-from warehouse_tui.services.ledger import AVAILABLE, MAX_QTY, _check_tracking, check_qty
+from warehouse_tui.services.ledger import AVAILABLE, MAX_QTY, check_qty, check_tracking
 
 BOOKED = "booked"
 CONFLICT = "conflict"
@@ -480,7 +480,7 @@ class BatchLedger:
                 and from_status == to_status):
             return Booked(uuid, REFUSED, f"{item.sku} is already in {self._where(to_bin, to_c)}")
         try:
-            _check_tracking(item, lot, serial, qty)
+            check_tracking(item, lot, serial, qty)
         except InvalidInput as exc:
             return Booked(uuid, REFUSED, str(exc))
         lot_id = lot.id if lot else None

@@ -64,6 +64,7 @@ from warehouse_tui.db.models import (
     SyncMeta,
     WarehouseException,
 )
+from warehouse_tui.services.ledger import record_movements_as_objects
 
 ROLE = "role"
 UPSTREAM = "upstream"
@@ -177,6 +178,7 @@ def watch(db) -> bool:
     if part == UPSTREAM and not getattr(db, "_feed_watched", False):
         event.listen(db.sessions, "before_flush", _before_flush)
         event.listen(db.sessions, "after_flush", _after_flush)
+        record_movements_as_objects(db.sessions)  # the feed sees a movement only as an object flushed
         if not event.contains(db.engine, "commit", _on_commit):
             event.listen(db.engine, "commit", _on_commit)
             event.listen(db.engine, "rollback", _on_rollback)
