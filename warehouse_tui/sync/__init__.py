@@ -38,7 +38,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from warehouse_tui.config import Settings
 from warehouse_tui.db.engine import Database, make_engine, on_open, redact, to_url
 from warehouse_tui.errors import ConfigError, WarehouseError
-from warehouse_tui.sync import capture, feed, pull_documents, sscc
+from warehouse_tui.sync import capture, feed, pull_documents, sscc_leases
 from warehouse_tui.sync.pull import PullResult
 from warehouse_tui.sync.pull import pull as pull_changes
 from warehouse_tui.sync.push import BATCH_SIZE, PushResult, pending_count
@@ -256,7 +256,7 @@ def init_upstream(url: str) -> str:
 def sync_once(local: Database, upstream: Database, terminal: str, *, batch_size: int = BATCH_SIZE,
               company_prefixes: Iterable[str] = (DEFAULT_COMPANY_PREFIX,),
               on_progress: Callable[[int, int], None] | None = None) -> SyncResult:
-    """Push, pull, then top up this terminal's SSCC leases for the company prefixes it packs with (sync/sscc.py).
+    """Push, pull, then top up this terminal's SSCC leases for the company prefixes it packs with (sync/sscc_leases.py).
 
     Raises UpstreamUnavailable when the upstream goes away half-way.
     """
@@ -271,7 +271,7 @@ def sync_once(local: Database, upstream: Database, terminal: str, *, batch_size:
     try:
         result.push = push_outbox(local, upstream, terminal, batch_size)
         result.pull = pull_changes(local, upstream, terminal, on_progress=on_progress)
-        result.sscc_leased = sscc.refill(local, upstream, terminal, company_prefixes)
+        result.sscc_leased = sscc_leases.refill(local, upstream, terminal, company_prefixes)
     except (DBAPIError, SQLAlchemyError, OSError) as exc:
         raise UpstreamUnavailable(f"Upstream {upstream.url} went away during sync ({_reason(exc, upstream.engine.url)}) — "
                                   "nothing is lost; sync again when the network is back") from None

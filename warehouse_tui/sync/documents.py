@@ -32,7 +32,7 @@ is applied too and reported as a conflict (the physical work happened).
 Cartons are found by their container's code, carton lines by uuid. An SSCC is
 unique: one that reaches the upstream already on another carton (possible only
 for a terminal that issued SSCCs before it first synced; synced terminals use
-leased blocks, sync/sscc.py) is kept off the second carton and reported as a
+leased blocks, sync/sscc_leases.py) is kept off the second carton and reported as a
 conflict so someone relabels it. Audit events are appended upstream once and
 never come back down.
 
