@@ -30,7 +30,7 @@ from warehouse_tui.services.check import run_checks
 from warehouse_tui.demo import build_demo
 from warehouse_tui.services.ledger import Actor
 from warehouse_tui.sync import DEFAULT_COMPANY_PREFIX, init_upstream, open_upstream, sync_once
-from warehouse_tui.sync.sscc import block_size
+from warehouse_tui.sync.sscc_leases import block_size
 
 pytestmark = pytest.mark.postgres
 PREFIX = DEFAULT_COMPANY_PREFIX

@@ -20,6 +20,7 @@ from warehouse_tui.db.engine import Database
 from warehouse_tui.db.models import OutboxEntry
 from warehouse_tui.screens.floor import FloorScreen
 from warehouse_tui.services.auth import audit
+from warehouse_tui.sync import install as install_sync
 from warehouse_tui.workflows.base import DATABASE_BUSY, Outcome, Terminal, Workflow, database_busy
 from warehouse_tui.workflows.login import Home, Login
 
@@ -48,6 +49,7 @@ class WarehouseApp(App):
                  cursor_blink: bool = True) -> None:
         super().__init__()
         self.cursor_blink = cursor_blink
+        install_sync(db)  # this terminal's database gets the sync hooks of its role (and any opened later)
         self.terminal = Terminal(db, settings, terminal_name or settings.resolved_terminal())
         if scanner is None:
             url = settings.scanner or "keyboard"

@@ -460,6 +460,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         argv.insert(0, "run")  # `warehouse-tui` alone opens the app
     args = parser.parse_args(argv)
+    from warehouse_tui.sync import install as install_sync
+
+    install_sync()  # every database a command opens gets the sync hooks of its role
     try:
         return COMMANDS[args.command](args)
     except WarehouseError as exc:
