@@ -32,7 +32,7 @@ pull behind any long write transaction in the whole cluster.)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import ARRAY, Connection, any_, bindparam, delete, event, func, insert, literal, select, text, update
 from sqlalchemy.exc import DBAPIError
@@ -61,6 +61,7 @@ from warehouse_tui.db.models import (
     SyncMeta,
     WarehouseException,
 )
+from warehouse_tui.db.changes import note_changed, take_changed
 from warehouse_tui.services.ledger import record_movements_as_objects
 
 ROLE = "role"
@@ -72,9 +73,6 @@ PUSH_LOCK = 0x5754_5055_5348
 
 # Aggregate kinds in the order a pull applies them (each only needs the ones before it).
 KINDS = ("owner", "operator", "bin", "item", "inbound", "outbound", "pick_list", "count_task", "exception", "movement")
-
-_INFO_KEY = "warehouse_feed"
-
 
 def _aggregate(obj: object) -> tuple[str, int] | None:
     """The (kind, upstream id) of the aggregate a changed row belongs to; None for rows terminals never need."""
@@ -218,16 +216,13 @@ def _after_flush(session: Session, _context) -> None:
         note(session.connection(), changed)
 
 
-def note(conn: Connection, changed: Iterable[tuple[str, int]]) -> None:
-    """Announce changed aggregates in the transaction of `conn`: rows written at its commit.
-
-    For writers that bypass the ORM (bulk SQL on an upstream).
-    """
-    conn.info.setdefault(_INFO_KEY, set()).update(changed)
+# Writers that bypass the ORM (bulk SQL on an upstream) announce changed aggregates through the
+# database layer (db.changes.note_changed); the feed writes them at commit.
+note = note_changed
 
 
 def _on_commit(conn: Connection) -> None:
-    changed = conn.info.pop(_INFO_KEY, None)
+    changed = take_changed(conn)
     if not changed:
         return
     write_rows(conn, sorted(changed, key=lambda kv: (KINDS.index(kv[0]), kv[1])))
@@ -236,7 +231,7 @@ def _on_commit(conn: Connection) -> None:
 def _on_rollback(conn: Connection) -> None:
     if conn.invalidated:  # a dropped connection: its info went with it, and touching it raises on top of the drop
         return
-    conn.info.pop(_INFO_KEY, None)
+    take_changed(conn)
 
 
 def _lock(conn: Connection) -> None:

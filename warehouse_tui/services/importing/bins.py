@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
+from warehouse_tui.db.changes import note_changed
 from warehouse_tui.db.models import Bin, BinKind
 from warehouse_tui.errors import InvalidInput, WarehouseError
 from warehouse_tui.services.batch_ledger import insert_numbered
@@ -13,7 +14,6 @@ from warehouse_tui.services.importing.csv_file import Row
 from warehouse_tui.services.importing.importer import Importer
 from warehouse_tui.services.importing.results import ImportResult, Problems, Progress, changed_meanwhile, plural
 from warehouse_tui.services.importing.values import BIN_KINDS, read_choice, read_code, read_integer, read_key
-from warehouse_tui.sync import feed
 
 
 class BinsImport(Importer):
@@ -93,7 +93,7 @@ class BinsImport(Importer):
         made = insert_numbered(conn, Bin.__table__, [{"code": code, "barcode": barcode, "zone": zone, "kind": kind, "pick_seq": pick_seq,
                                                       "blocked": False} for code, barcode, zone, kind, pick_seq in self.new])
         if self.upstream:
-            feed.note(conn, [("bin", bin_id) for bin_id in made] + [("bin", bin_id) for bin_id, *_ in self.changes])
+            note_changed(conn, [("bin", bin_id) for bin_id in made] + [("bin", bin_id) for bin_id, *_ in self.changes])
         progress("writing", self.rows, self.rows)
 
     def result(self) -> ImportResult:

@@ -8,6 +8,7 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
+from warehouse_tui.db.changes import note_changed
 from warehouse_tui.db.models import InboundLine, InboundOrder, OutboundLine, OutboundOrder, Tracking, new_uuid, utcnow
 from warehouse_tui.errors import InvalidInput, WarehouseError
 from warehouse_tui.services.batch_ledger import chunks, insert_many, insert_numbered, where_in
@@ -31,7 +32,6 @@ from warehouse_tui.services.importing.values import (
     read_text,
     shown,
 )
-from warehouse_tui.sync import feed
 
 
 class _DocFacts(NamedTuple):
@@ -265,4 +265,4 @@ class OrdersImport(_Documents):
                                       for ref, item_id, qty, _ in self.lines[start:start + WRITE_CHUNK]])
             progress("writing", min(total, start + WRITE_CHUNK), total)
         if self.upstream:
-            feed.note(conn, [("outbound", order_id) for order_id in ids.values()])
+            note_changed(conn, [("outbound", order_id) for order_id in ids.values()])

@@ -7,6 +7,7 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from warehouse_tui.db.changes import note_changed
 from warehouse_tui.db.models import Item, ItemCode, Owner, Quant, Tracking
 from warehouse_tui.errors import InvalidInput, WarehouseError
 from warehouse_tui.scan.gtin import normalize_gtin
@@ -17,7 +18,6 @@ from warehouse_tui.services.importing.csv_file import Row
 from warehouse_tui.services.importing.importer import Importer
 from warehouse_tui.services.importing.results import ImportResult, Problems, Progress, changed_meanwhile, plural
 from warehouse_tui.services.importing.values import TRACKINGS, read_choice, read_code, read_key, read_text, read_yes_no
-from warehouse_tui.sync import feed
 
 
 class _ItemFacts(NamedTuple):
@@ -200,7 +200,7 @@ class ItemsImport(Importer):
         codes_rows += [{"item_id": item_id, "code": gtin, "kind": "gtin"} for item_id, *_, added in self.changes for gtin in added]
         insert_many(conn, ItemCode.__table__, codes_rows)
         if self.upstream:
-            feed.note(conn, [("owner", owners[code]) for code in new_owners] + [("item", item_id) for item_id in made]
+            note_changed(conn, [("owner", owners[code]) for code in new_owners] + [("item", item_id) for item_id in made]
                       + [("item", item_id) for item_id, *_ in self.changes])
         progress("writing", self.rows, self.rows)
 

@@ -10,6 +10,7 @@ from typing import NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from warehouse_tui.db.changes import note_changed
 from warehouse_tui.db.models import Bin, Lot, Movement, OutboxEntry, Quant, SerialUnit, utcnow
 from warehouse_tui.errors import InvalidInput, WarehouseError
 from warehouse_tui.services.batch_ledger import BOOKED, BatchLedger, chunks, insert_many, key_table
@@ -30,7 +31,6 @@ from warehouse_tui.services.importing.results import (
 from warehouse_tui.services.importing.values import LOT, SERIAL, read_code, read_date, read_key, read_qty
 from warehouse_tui.services.ledger import AVAILABLE, MovementKind
 from warehouse_tui.services.receiving import expiry_lot_code
-from warehouse_tui.sync import feed
 
 
 class _StockRow(NamedTuple):
@@ -214,7 +214,7 @@ class StockImport(Importer):
             if refused:  # the ledger's own refusal, or what changed meanwhile: nothing of the file stays
                 raise ImportFailed(self.source, refused[:MAX_REPORTED], len(refused))
             if self.upstream:
-                feed.note(conn, [("movement", b.seq) for b in booked])  # the upstream's record of a movement is its feed
+                note_changed(conn, [("movement", b.seq) for b in booked])  # the upstream's record of a movement is its feed
             else:
                 insert_many(conn, OutboxEntry.__table__, [{"uuid": p["id"], "kind": "movement", "terminal": self.actor.terminal,
                                                            "created_at": at, "payload": p} for p in payloads])
