@@ -12,7 +12,7 @@ from sqlalchemy import event
 
 from warehouse_tui.db.models import InboundOrder, Operator, OutboundOrder, PickList
 from warehouse_tui.errors import InvalidInput, NotFound, WarehouseError
-from warehouse_tui.scan import resolver
+from warehouse_tui.scan import gs1, resolver
 from warehouse_tui.scan.gtin import make_sscc
 from warehouse_tui.scan.resolver import parse_expiry, parse_qty, parse_weight, resolve
 from warehouse_tui.scan.types import DocType, RawScan, Scan, ScanKind
@@ -76,9 +76,9 @@ GS1_ITEM_SCANS = [
                  dict(expiry=dt.date(2028, 2, 29)), id="ai17-day-00-in-a-leap-february"),
     pytest.param("]C1010950110153000315270131",
                  dict(expiry=dt.date(2027, 1, 31)), id="ai15-best-before-when-no-ai17"),
-    pytest.param("]C10109501101530003" "3712", dict(qty=12), id="ai37-count"),
     pytest.param("]C10109501101530003" "3040", dict(qty=40), id="ai30-variable-count"),
-    pytest.param("]C10209501101530003" "3724", dict(qty=24), id="ai02-contained-gtin"),
+    pytest.param(f"]C100{KNOWN_SSCC}0209501101530003" "3724", dict(qty=24, container_code=KNOWN_SSCC, sscc=True),
+                 id="ai02-contained-gtin-on-its-pallet"),
     pytest.param("]C10109501101530003" "3103001250", dict(weight_kg=Decimal("1.250")), id="ai3103-net-weight"),
 ]
 
@@ -92,6 +92,40 @@ def test_gs1_item_scans_name_the_item_and_carry_their_fields(warehouse, text, ex
     assert (scan.kind, scan.sku, scan.gtin) == (K.ITEM, "WIDGET", WIDGET_GTIN)
     for field, value in expected.items():
         assert getattr(scan, field) == value, field
+
+
+# GS1 General Specifications §4.13 as GS1's Barcode Syntax Dictionary writes it (warehouse_tui/scan/data/):
+# invalid pairs (ex=) and mandatory associations (req=), each refused naming the rule.
+GS1_PAIRING_REFUSALS = [
+    pytest.param("]C10109501101530003" "3712", r"AI \(01\) cannot be used with AI \(37\)",
+                 id="ai37-count-is-only-for-a-logistic-unit"),
+    pytest.param("(01)09501101530003(37)12", r"AI \(01\) cannot be used with AI \(37\)", id="ai37-count-bracketed"),
+    pytest.param("]C10109501101530003" "0209501101530003", r"AI \(02\) cannot be used with AI \(01\)",
+                 id="gtin-and-contained-gtin"),
+    pytest.param("]C10209501101530003" "3724", r"AI \(37\) needs AI \(00\) and \(02\) or \(8026\)",
+                 id="ai02-ai37-without-sscc"),
+    pytest.param("]C10209501101530003" "1012", r"AI \(02\) needs AI \(37\)", id="ai02-without-count"),
+    pytest.param(f"]C1010950110153000310A{GS}10B", r"AI \(10\) appears twice with different values",
+                 id="two-lots-in-one-symbol"),
+    pytest.param(f"]C1010950110153000321S1{GS}2351", r"AI \(21\) cannot be used with AI \(235\)",
+                 id="serial-and-third-party-serial"),
+]
+
+
+@pytest.mark.parametrize(("text", "rule"), GS1_PAIRING_REFUSALS)
+@pytest.mark.parametrize("expects", [{K.ITEM}, {K.ITEM, K.CONTAINER}, {K.CONTAINER}, {K.QTY}, {K.LOT}],
+                         ids=["item", "item-or-lpn", "tote", "qty", "lot"])
+def test_a_gs1_symbol_breaking_a_pairing_rule_is_refused_naming_the_rule(warehouse, text, rule, expects):
+    # When a GS1 symbol whose AIs may not stand together is scanned at any prompt
+    with pytest.raises(gs1.Gs1Refused, match=rf"Not a valid GS1 barcode: {rule}"):
+        scan_at(warehouse, text, *expects)
+
+
+def test_a_lot_and_expiry_symbol_beside_the_gtin_symbol_is_taken_at_the_lot_prompt(warehouse):
+    # A second GS1-128 on the same label carries (17)(10) without the GTIN: its pairing is with the item scan.
+    scan = scan_at(warehouse, "]C11726123110L-9", K.LOT)
+
+    assert (scan.kind, scan.lot, scan.expiry) == (K.LOT, "L-9", dt.date(2026, 12, 31))
 
 
 @pytest.mark.parametrize(("text", "sku", "gtin14"), [
@@ -109,7 +143,7 @@ def test_short_gtins_find_the_item_stored_as_gtin14(warehouse, text, sku, gtin14
 
 def test_a_gs1_symbol_carrying_a_gtin_is_read_as_gs1_even_if_its_text_is_also_a_code(warehouse):
     # Given an alias that happens to be the very text of a GS1-128 label of WIDGET (GTIN + count 12)
-    label = "0109501101530003" "3712"
+    label = "0109501101530003" "3012"
     with warehouse.transaction() as s:
         md.add_item(s, "LOOKALIKE", aliases=[label])
 
@@ -529,7 +563,7 @@ def test_a_plain_code_never_reaches_the_gs1_parser(warehouse, monkeypatch):
     (CEREAL_EAN13, {K.ITEM}),
     ("T-100", {K.CONTAINER}),
     (f"]C1010950110153000317261231101234AB{GS}21SN1", {K.ITEM}),
-    ("]C10109501101530003" "3712", {K.ITEM, K.CONTAINER}),
+    ("]C10109501101530003" "3012", {K.ITEM, K.CONTAINER}),
 ])
 def test_a_matching_scan_costs_one_query(warehouse, text, expects):
     statements: list[str] = []

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING
 from drivers.base import GS, MAX_SCAN_LENGTH
 from warehouse_tui import clock
 from warehouse_tui.errors import InvalidInput, NotFound
+from warehouse_tui.scan import gs1
 from warehouse_tui.scan.gtin import GTIN_LENGTHS, gs1_check_digit, has_valid_check_digit
 from warehouse_tui.scan.types import (
     CODED_KINDS,
@@ -78,6 +79,9 @@ _HRI_START = re.compile(r"\([0-9]{2,4}\)")
 _HRI_WHOLE = re.compile(r"(?:\([0-9]{2,4}\)[^()\s\x1d]+)+")
 # The cheap test before asking biip about an unmarked string: somewhere an AI 01/02 + 14 digits or 00 + 18.
 _IMPLICIT_GS1_HINT = re.compile(r"0[12][0-9]{14}|00[0-9]{18}")
+# An unmarked string that starts so is GS1 data: if it does not parse or check, it is refused, never a new code.
+_GS1_LOOKING = re.compile(r"0[12][0-9]{14}|00[0-9]{18}")
+_BIIP_AI = re.compile(r"AI \(([0-9]{2,4})\)")
 _WEIGHT = re.compile(r"([0-9]{1,7})(?:[.,]([0-9]{1,3}))?")
 
 # Free kinds in the order a plain value is tried: strict parsers before the ones that take anything.
@@ -234,7 +238,7 @@ def resolve(raw: RawScan, expects: frozenset[ScanKind], catalog: ScanCatalog) ->
     if gs1_form == "aim" and (labelled := _implicit_gs1(text)) is not None:
         return _resolve_gs1(text, symbology, _Gs1Data.of(labelled), expects, catalog)
 
-    if gs1_form not in ("gs", "hri"):  # no database code holds a GS or the bracketed form
+    if gs1_form not in ("gs", "hri", "dl"):  # no database code holds a GS, the bracketed form or a GS1 URI
         for kind in _EXACT_ORDER:
             if kind in expects and (scan := _exact_match(kind, text, symbology, catalog)) is not None:
                 return scan
@@ -272,7 +276,8 @@ _UNNAMED = {"Co": "PRIVATE USE", "Cn": "UNASSIGNED", "Cs": "SURROGATE"}
 
 
 def _explicit_gs1_form(text: str, symbology: str | None) -> str | None:
-    """How the scan declares itself GS1: "hri" (bracketed), "gs" (separators), "aim" (identifier), or None."""
+    """How the scan declares itself GS1: "hri" (bracketed), "gs" (separators), "dl" (a GS1 Digital Link URI),
+    "aim" (identifier), or None."""
     if _HRI_START.match(text):
         return "hri"
     if GS in text:
@@ -284,32 +289,47 @@ def _explicit_gs1_form(text: str, symbology: str | None) -> str | None:
 
 def _parse_explicit_gs1(text: str, form: str) -> GS1Message:
     if not text.isascii():
-        raise InvalidInput("Not a valid GS1 barcode: it holds characters GS1 does not allow — scan again")
+        raise gs1.refused("it holds characters GS1 does not allow")
     if form == "hri" and not _HRI_WHOLE.fullmatch(text):
-        raise InvalidInput("Not a valid GS1 barcode: write it as (AI)value(AI)value — scan again")
+        raise gs1.refused("write it as (AI)value(AI)value")
     gs1_message, biip_error = load_gs1()
     try:
         message = gs1_message.parse_hri(text) if form == "hri" else gs1_message.parse(text)
     except (biip_error, ValueError, ArithmeticError, LookupError) as exc:
-        raise InvalidInput("Not a valid GS1 barcode — scan again") from exc
+        raise gs1.refused(_biip_reason(exc)) from exc
     if not message.element_strings:
-        raise InvalidInput("Not a valid GS1 barcode: it holds no data — scan again")
+        raise gs1.refused("it holds no data")
     return message
 
 
+def _biip_reason(exc: Exception) -> str:
+    """What biip refused, in an operator's words: the AI when biip names one."""
+    ai = _BIIP_AI.search(str(exc))
+    return f"AI ({ai[1]}) holds a value GS1 does not allow" if ai else "it does not read as GS1 data"
+
+
 def _implicit_gs1(text: str) -> GS1Message | None:
-    """The GS1 message an unmarked scan is, if it parses whole and carries a valid GTIN or SSCC."""
+    """The GS1 message an unmarked scan is, if it parses whole and carries a valid GTIN or SSCC.
+
+    A scan that starts with AI 00 + 18 digits or 01/02 + 14 digits is GS1 data
+    whatever follows: if it does not parse it is refused (Gs1Refused), and a bad
+    check digit is refused when its fields are read, so it never becomes a new
+    tote or LPN.
+    """
     if not (text[:2].isdigit() and text.isascii() and _IMPLICIT_GS1_HINT.search(text)):
         return None
+    looks_gs1 = False
     gs1_message, biip_error = load_gs1()
     try:
         message = gs1_message.parse(text)
-    except (biip_error, ValueError, ArithmeticError, LookupError):
+    except (biip_error, ValueError, ArithmeticError, LookupError) as exc:
+        if looks_gs1:
+            raise gs1.refused(_biip_reason(exc)) from exc
         return None
     for element in message.element_strings:
         if element.ai.ai in ("00", "01", "02") and has_valid_check_digit(element.value):
             return message
-    return None
+    return message if looks_gs1 else None
 
 
 class _Gs1Data:
@@ -328,18 +348,30 @@ class _Gs1Data:
 
     @classmethod
     def of(cls, message: GS1Message) -> _Gs1Data:
+        """The fields, or Gs1Refused when a value or the message breaks a GS1 rule (gs1.check_message)."""
+        try:
+            data = cls._fields_of(message)
+        except gs1.Gs1Refused:
+            raise
+        except InvalidInput as exc:  # a GS1 date or count that is no date or count: GS1 data, refused
+            raise gs1.Gs1Refused(str(exc)) from exc
+        gs1.check_message([(element.ai.ai, element.value) for element in message.element_strings])
+        return data
+
+    @classmethod
+    def _fields_of(cls, message: GS1Message) -> _Gs1Data:
         data = cls()
         best_before: dt.date | None = None
         for element in message.element_strings:
             ai, value = element.ai.ai, element.value
             if ai in ("01", "02") and data.gtin is None:
                 if not has_valid_check_digit(value):
-                    raise InvalidInput(f"GTIN {value} in the barcode has a wrong check digit "
-                                       f"(should end in {gs1_check_digit(value[:-1])}) — scan again")
+                    raise gs1.Gs1Refused(f"GTIN {value} in the barcode has a wrong check digit "
+                                         f"(should end in {gs1_check_digit(value[:-1])}) — scan again")
                 data.gtin = value
             elif ai == "00" and data.sscc is None:
                 if not has_valid_check_digit(value):
-                    raise InvalidInput(f"SSCC {value} in the barcode has a wrong check digit — scan again")
+                    raise gs1.Gs1Refused(f"SSCC {value} in the barcode has a wrong check digit — scan again")
                 data.sscc = value
             elif ai == "10" and data.lot is None:
                 data.lot = value
