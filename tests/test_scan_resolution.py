@@ -128,6 +128,51 @@ def test_a_lot_and_expiry_symbol_beside_the_gtin_symbol_is_taken_at_the_lot_prom
     assert (scan.kind, scan.lot, scan.expiry) == (K.LOT, "L-9", dt.date(2026, 12, 31))
 
 
+DIGITAL_LINK = "https://id.gs1.org/01/09501101530003/10/LOT1/21/SN%2F7?17=271231"
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param("]Q1" + DIGITAL_LINK, id="qr"),
+    pytest.param(DIGITAL_LINK, id="no-aim-identifier"),
+    pytest.param("]d1" + DIGITAL_LINK, id="datamatrix"),
+    pytest.param(DIGITAL_LINK.replace("https://id.gs1.org", "http://example.com/shop"), id="own-domain-and-path"),
+    pytest.param("https://id.gs1.org/01/9501101530003/10/LOT1/21/SN%2F7?17=271231", id="gtin13-in-the-path"),
+])
+def test_a_gs1_digital_link_is_the_same_item_lot_expiry_and_serial_as_the_element_string(warehouse, text):
+    element_string = scan_at(warehouse, f"]C1010950110153000317271231" f"10LOT1{GS}21SN/7", K.ITEM)
+
+    scan = scan_at(warehouse, text, K.ITEM)
+
+    assert (scan.kind, scan.sku, scan.gtin, scan.lot, scan.expiry, scan.serial) == (
+        K.ITEM, "WIDGET", WIDGET_GTIN, "LOT1", dt.date(2027, 12, 31), "SN/7")
+    assert (scan.gtin, scan.lot, scan.expiry, scan.serial) == (
+        element_string.gtin, element_string.lot, element_string.expiry, element_string.serial)
+
+
+@pytest.mark.parametrize(("expects", "field", "value"), [
+    ({K.LOT}, "lot", "LOT1"), ({K.EXPIRY}, "expiry", dt.date(2027, 12, 31)), ({K.SERIAL}, "serial", "SN/7"),
+])
+def test_a_gs1_digital_link_answers_the_lot_expiry_and_serial_prompts(warehouse, expects, field, value):
+    assert getattr(scan_at(warehouse, "]Q1" + DIGITAL_LINK, *expects), field) == value
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param("https://id.gs1.org/01/09501101530004/10/LOT1", id="wrong-check-digit"),
+    pytest.param("https://id.gs1.org/01/0950110153000/10/LOT1", id="short-gtin"),
+    pytest.param("https://id.gs1.org/01/09501101530003/10/LOT1?17=271340", id="no-such-date"),
+    pytest.param("https://id.gs1.org/01/09501101530003?37=12", id="count-without-sscc"),
+])
+@pytest.mark.parametrize("expects", [{K.ITEM}, {K.CONTAINER}, {K.LOT}], ids=["item", "tote", "lot"])
+def test_a_broken_gs1_digital_link_is_refused_at_every_prompt(warehouse, text, expects):
+    with pytest.raises(gs1.Gs1Refused, match="Not a valid GS1 barcode|in the barcode has a wrong check digit"):
+        scan_at(warehouse, text, *expects)
+
+
+def test_a_web_address_that_names_no_gs1_key_is_no_gs1_scan(warehouse):
+    with pytest.raises(NotFound, match="Not an item"):
+        scan_at(warehouse, "https://example.com/products/widget", K.ITEM)
+
+
 @pytest.mark.parametrize(("text", "sku", "gtin14"), [
     pytest.param(CEREAL_EAN13, "CEREAL", "0" + CEREAL_EAN13, id="ean13"),
     pytest.param(SODA_UPC12, "SODA", "00" + SODA_UPC12, id="upc12"),

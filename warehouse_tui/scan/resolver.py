@@ -278,6 +278,8 @@ _UNNAMED = {"Co": "PRIVATE USE", "Cn": "UNASSIGNED", "Cs": "SURROGATE"}
 def _explicit_gs1_form(text: str, symbology: str | None) -> str | None:
     """How the scan declares itself GS1: "hri" (bracketed), "gs" (separators), "dl" (a GS1 Digital Link URI),
     "aim" (identifier), or None."""
+    if gs1.looks_like_uri(text) and gs1.is_digital_link(text):
+        return "dl"
     if _HRI_START.match(text):
         return "hri"
     if GS in text:
@@ -290,6 +292,8 @@ def _explicit_gs1_form(text: str, symbology: str | None) -> str | None:
 def _parse_explicit_gs1(text: str, form: str) -> GS1Message:
     if not text.isascii():
         raise gs1.refused("it holds characters GS1 does not allow")
+    if form == "dl":
+        return gs1.parse_digital_link(text)
     if form == "hri" and not _HRI_WHOLE.fullmatch(text):
         raise gs1.refused("write it as (AI)value(AI)value")
     gs1_message, biip_error = load_gs1()
