@@ -173,6 +173,46 @@ def test_a_web_address_that_names_no_gs1_key_is_no_gs1_scan(warehouse):
         scan_at(warehouse, "https://example.com/products/widget", K.ITEM)
 
 
+UPC_E_GTIN = "00042100005264"        # UPC-A 042100005264, zero-suppressed as UPC-E 0425261(4)
+BOTH_EAN8_AND_UPC_E = "01234053"     # a valid EAN-8 (GTIN 00000001234053) and a valid UPC-E (GTIN 00012340000053)
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param("425261", id="six-digits"),
+    pytest.param("04252614", id="eight-digits"),
+    pytest.param("]E004252614", id="eight-digits-aim-e0"),
+    pytest.param("]E0425261", id="six-digits-aim-e0"),
+])
+def test_a_upc_e_finds_the_item_of_its_expanded_gtin(warehouse, text):
+    with warehouse.transaction() as s:
+        md.add_item(s, "MINT", gtins=[UPC_E_GTIN])
+
+    scan = scan_at(warehouse, text, K.ITEM)
+
+    assert (scan.kind, scan.sku, scan.gtin) == (K.ITEM, "MINT", UPC_E_GTIN)
+
+
+def test_an_unknown_upc_e_is_not_found_by_its_gtin_not_refused_for_a_check_digit(warehouse):
+    with pytest.raises(NotFound, match=f"GTIN {UPC_E_GTIN} \\(UPC-E 04252614\\) is not a known item"):
+        scan_at(warehouse, "04252614", K.ITEM)
+
+
+@pytest.mark.parametrize(("gtins", "text", "sku"), [
+    pytest.param({"EAN8": "00000001234053"}, BOTH_EAN8_AND_UPC_E, "EAN8", id="as-ean8"),
+    pytest.param({"UPCE": "00012340000053"}, BOTH_EAN8_AND_UPC_E, "UPCE", id="as-upc-e-when-no-ean8-item"),
+    pytest.param({"EAN8": "00000001234053", "UPCE": "00012340000053"}, "]E0" + BOTH_EAN8_AND_UPC_E, "UPCE",
+                 id="aim-e0-says-upc-e"),
+    pytest.param({"EAN8": "00000001234053", "UPCE": "00012340000053"}, "]E4" + BOTH_EAN8_AND_UPC_E, "EAN8",
+                 id="aim-e4-says-ean8"),
+])
+def test_eight_digits_valid_as_ean8_and_upc_e_try_both(warehouse, gtins, text, sku):
+    with warehouse.transaction() as s:
+        for name, gtin in gtins.items():
+            md.add_item(s, name, gtins=[gtin])
+
+    assert scan_at(warehouse, text, K.ITEM).sku == sku
+
+
 @pytest.mark.parametrize(("text", "sku", "gtin14"), [
     pytest.param(CEREAL_EAN13, "CEREAL", "0" + CEREAL_EAN13, id="ean13"),
     pytest.param(SODA_UPC12, "SODA", "00" + SODA_UPC12, id="upc12"),

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING
 from drivers.base import GS, MAX_SCAN_LENGTH
 from warehouse_tui import clock
 from warehouse_tui.errors import InvalidInput, NotFound
-from warehouse_tui.scan import gs1
+from warehouse_tui.scan import gs1, upc
 from warehouse_tui.scan.gtin import GTIN_LENGTHS, gs1_check_digit, has_valid_check_digit
 from warehouse_tui.scan.types import (
     CODED_KINDS,
@@ -493,8 +493,12 @@ def _exact_match(kind: ScanKind, text: str, symbology: str | None, catalog: Scan
         return None if doc is None else Scan(kind, text, symbology, document=doc.ref, document_id=doc.id,
                                               doc_type=doc.doc_type)
     if kind is ScanKind.ITEM:
-        item = catalog.item_by_code(text)
-        gtin = text.zfill(14) if _is_gtin(text) else None
+        upc_e = upc.upc_e_gtin14(text, symbology)
+        item = None if upc_e and upc.read_as_upc_e_first(text, symbology) else catalog.item_by_code(text)
+        if item is not None:
+            gtin = text.zfill(14) if _is_gtin(text) else None
+        elif upc_e is not None:  # a UPC-E, or an 8-digit code that is no EAN-8 of ours but may be a UPC-E
+            gtin, item = upc_e, catalog.item_by_code(upc_e)
         return None if item is None else Scan(kind, text, symbology, gtin=gtin, **_item_fields(item))
     if kind is ScanKind.BADGE:
         return Scan(kind, text, symbology, badge=text) if catalog.badge_exists(text) else None
@@ -512,6 +516,10 @@ def _resolve_unmatched(text: str, symbology: str | None, expects: frozenset[Scan
 
     free = expects & FREE_KINDS
     digits = text.isascii() and text.isdigit()
+    # Six digits at a prompt that also takes a new LPN may be that LPN; eight digits are a GTIN-8 or UPC-E anyway.
+    upc_e_here = ScanKind.ITEM in expects and not free and (len(text) == 8 or ScanKind.CONTAINER not in expects)
+    if upc_e_here and (upc_e := upc.upc_e_gtin14(text, symbology)) is not None:
+        raise NotFound(f"GTIN {upc_e} (UPC-E {text}) is not a known item — scan another barcode")
     if digits and len(text) in GTIN_LENGTHS and ScanKind.ITEM in expects and not free:
         if not has_valid_check_digit(text):
             raise InvalidInput(f"Barcode {text} has a wrong check digit "
