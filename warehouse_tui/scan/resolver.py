@@ -322,7 +322,7 @@ def _implicit_gs1(text: str) -> GS1Message | None:
     """
     if not (text[:2].isdigit() and text.isascii() and _IMPLICIT_GS1_HINT.search(text)):
         return None
-    looks_gs1 = False
+    looks_gs1 = _GS1_LOOKING.match(text) is not None
     gs1_message, biip_error = load_gs1()
     try:
         message = gs1_message.parse(text)
