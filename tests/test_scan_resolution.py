@@ -122,6 +122,34 @@ def test_a_gs1_symbol_breaking_a_pairing_rule_is_refused_naming_the_rule(warehou
         scan_at(warehouse, text, *expects)
 
 
+# Lint-level checks of the Syntax Dictionary: refused like any GS1 data that breaks a rule (DESIGN §4 rule 5, §10):
+# a scan is resolved or refused, and a label that fails GS1's own checks is not trusted for the fields it does carry.
+GS1_LINT_REFUSALS = [
+    pytest.param("(01)09501101530003(422)999", r"AI \(422\) 999 is not a country code", id="origin-not-a-country"),
+    pytest.param("(01)09501101530003(422)000", r"AI \(422\) 000 is not a country code", id="origin-000"),
+    pytest.param("(01)09501101530003(426)277", r"AI \(426\) 277 is not a country code", id="full-process-country"),
+    pytest.param("(00)095011010000000018(410)9501101000010", r"AI \(410\) 9501101000010 has a wrong check digit",
+                 id="ship-to-gln-check-digit"),
+    pytest.param("(01)09501101530003(3922)1250", r"AI \(3922\) needs AI \(01\) and \(30\), \(31nn\)",
+                 id="price-without-a-quantity-ai"),
+]
+
+
+@pytest.mark.parametrize(("text", "rule"), GS1_LINT_REFUSALS)
+@pytest.mark.parametrize("expects", [{K.ITEM}, {K.CONTAINER}, {K.LOT}], ids=["item", "tote", "lot"])
+def test_a_gs1_symbol_failing_a_lint_check_is_refused_naming_it(warehouse, text, rule, expects):
+    with pytest.raises(gs1.Gs1Refused, match=rf"Not a valid GS1 barcode: {rule}"):
+        scan_at(warehouse, text, *expects)
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param("(01)09501101530003(422)276(10)L1", id="origin-germany"),
+    pytest.param("(01)09501101530003(3922)1250(30)4(10)L1", id="price-with-count"),
+])
+def test_a_gs1_symbol_passing_the_lint_checks_is_read(warehouse, text):
+    assert scan_at(warehouse, text, K.ITEM).lot == "L1"
+
+
 def test_a_lot_and_expiry_symbol_beside_the_gtin_symbol_is_taken_at_the_lot_prompt(warehouse):
     # A second GS1-128 on the same label carries (17)(10) without the GTIN: its pairing is with the item scan.
     scan = scan_at(warehouse, "]C11726123110L-9", K.LOT)

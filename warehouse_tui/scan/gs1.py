@@ -14,7 +14,12 @@ the key scanned before it by the workflow (the label must belong to the item
 in hand), as the dictionary asks for data from several carriers of one item.
 
 A failure is `Gs1Refused`: the resolver recognised GS1 data and refused it, so
-it never becomes a new tote, a lot or any other code.
+it never becomes a new tote, a lot or any other code. Lint-level failures (a
+(422) that is no ISO 3166 country, a GLN with a wrong check digit) are refused
+too, not accepted with a warning: DESIGN §4 knows two outcomes for a scan,
+resolved or "a clear error on screen, a bell, and nothing recorded", and §10
+asks that bad input change nothing; a label that fails GS1's own checks is not
+trusted for the GTIN, lot or expiry it also carries.
 """
 
 from __future__ import annotations
@@ -151,6 +156,8 @@ def check_message(elements: Sequence[tuple[str, str]]) -> None:
     for ai, value in elements:
         if seen.setdefault(ai, value) != value:
             raise refused(f"AI ({ai}) appears twice with different values")
+        if (rule := rules.get(ai)) is not None:
+            _lint(rule, value)
     present = list(seen)
     for ai in present:
         rule = rules.get(ai)
@@ -170,6 +177,9 @@ def check_message(elements: Sequence[tuple[str, str]]) -> None:
 
 
 def _lint(rule: AiRule, value: str) -> None:
+    # The dictionary's linters that a warehouse scan can break and biip does not check: check digits (GLNs in
+    # 410-417, GSIN, GRAI …) and country codes (422-426 …). Dates are checked by biip and parse_expiry; the
+    # other linters (IBAN, coupon, media type, piece-of-total …) concern AIs the warehouse never reads.
     position = 0
     for component in rule.components:
         if position >= len(value) and component.optional:
