@@ -33,11 +33,13 @@ from urllib.parse import urlsplit
 
 from typing import TYPE_CHECKING
 
+from drivers.base import GS
 from warehouse_tui.errors import InvalidInput
 from warehouse_tui.scan.gtin import gs1_check_digit, has_valid_check_digit
 
 if TYPE_CHECKING:
     from biip.gs1_digital_link_uris import GS1DigitalLinkURI
+    from biip.gs1_messages import GS1Message
 
 AGAIN = "scan another label"
 
@@ -72,6 +74,7 @@ class AiRule:
     ex: tuple[str, ...]                             # patterns this AI may not stand with
     key: bool                                       # an identification key (dlpkey): the symbol stands alone
     title: str
+    qualifiers: tuple[frozenset[str], ...] = ()     # Digital Link path qualifiers of a key: dlpkey=22,10,21|235
 
 
 _COMPONENT = re.compile(r"(\[)?([NXYZ])(\.\.)?([0-9]+)(\])?((?:,[a-z0-9]+)*)")
@@ -96,6 +99,7 @@ def syntax_dictionary() -> dict[str, AiRule]:
         req: list[tuple[tuple[str, ...], ...]] = []
         ex: list[str] = []
         key = False
+        qualifiers: list[frozenset[str]] = []
         for token in rest:
             if match := _COMPONENT.fullmatch(token):
                 components.append(_Component(match[2] == "N", int(match[4]), bool(match[3]), bool(match[1]),
@@ -106,10 +110,12 @@ def syntax_dictionary() -> dict[str, AiRule]:
                 ex.extend(token[3:].split(","))
             elif token.startswith("dlpkey"):
                 key = True
+                qualifiers.extend(frozenset(alt.split(",")) for alt in token[7:].split("|") if alt)
         low, _, high = first.partition("-")
         for number in range(int(low), int(high or low) + 1):
             ai = f"{number:0{len(low)}d}"
-            rules[ai] = AiRule(ai, tuple(components), tuple(req), tuple(ex), key or ai in _OTHER_KEYS, title.strip())
+            rules[ai] = AiRule(ai, tuple(components), tuple(req), tuple(ex), key or ai in _OTHER_KEYS, title.strip(),
+                               tuple(qualifiers))
     return rules
 
 
@@ -222,6 +228,7 @@ def parse_digital_link(text: str) -> GS1DigitalLinkURI:
     from biip import BiipException
     from biip.gs1_digital_link_uris import GS1DigitalLinkURI
 
+    _check_digital_link_form(text)
     try:
         uri = GS1DigitalLinkURI.parse(text)
     except (BiipException, ValueError, ArithmeticError, LookupError) as exc:
@@ -229,3 +236,127 @@ def parse_digital_link(text: str) -> GS1DigitalLinkURI:
     if not uri.element_strings:
         raise refused("this GS1 Digital Link holds no data")
     return uri
+
+
+def _check_digital_link_form(text: str) -> None:
+    """What GS1's Digital Link syntax forbids and biip lets through: a mixed-case scheme, and query
+    attributes that are empty, repeated, unknown AIs, keys, or qualifiers that belong in the path."""
+    scheme = text.split(":", 1)[0]
+    if scheme not in ("http", "https", "HTTP", "HTTPS"):
+        raise refused(f"a Digital Link starts with http or https, not {scheme}")
+    parts = urlsplit(text)
+    rules = syntax_dictionary()
+    segments = parts.path.split("/")
+    start = next((n for n, segment in enumerate(segments[:-1]) if segment in _digital_link_keys()), None)
+    primary = segments[start] if start is not None else None
+    in_path = set(segments[start + 2::2]) if start is not None else set()
+    # The qualifiers that belong in the path: those of the alternative the path uses (all when it uses none).
+    path_only: set[str] = set()
+    for alternative in rules[primary].qualifiers if primary else ():
+        if not in_path or in_path & alternative:
+            path_only |= alternative
+    seen: set[str] = set()
+    for pair in filter(None, parts.query.split("&")):
+        key, _, value = pair.partition("=")
+        if not key.isdigit():
+            continue  # other query parameters are the web's business
+        rule = rules.get(key)
+        if rule is None:
+            raise refused(f"this Digital Link holds an unknown AI ({key})")
+        if not value:
+            raise refused(f"AI ({key}) in this Digital Link holds no value")
+        if key in seen:
+            raise refused(f"AI ({key}) appears twice in this Digital Link")
+        seen.add(key)
+        if key == primary or key in path_only or key in in_path:
+            raise refused(f"AI ({key}) belongs in the path of this Digital Link, not after the ?")
+
+
+# --------------------------------------------------------------------------- recognising and parsing a GS1 scan
+
+# AIM identifiers (without "]") whose data is a GS1 element string message.
+GS1_SYMBOLOGIES = frozenset({"C1", "e0", "e1", "e2", "d2", "Q3", "J1"})
+
+_HRI_START = re.compile(r"\([0-9]{2,4}\)")
+# The whole bracketed form: biip's parse_hri would silently drop whitespace and stray tails.
+_HRI_WHOLE = re.compile(r"(?:\([0-9]{2,4}\)[^()\s\x1d]+)+")
+# The cheap test before asking biip about an unmarked string: somewhere an AI 01/02 + 14 digits or 00 + 18.
+_IMPLICIT_GS1_HINT = re.compile(r"0[12][0-9]{14}|00[0-9]{18}")
+# An unmarked string that starts so is GS1 data: if it does not parse or check, it is refused, never a new code.
+_GS1_LOOKING = re.compile(r"0[12][0-9]{14}|00[0-9]{18}")
+_BIIP_AI = re.compile(r"AI \(([0-9]{2,4})\)")
+
+
+def load_gs1() -> tuple[type, type]:
+    """biip's GS1Message and BiipException, imported on first use."""
+    from biip import BiipException
+    from biip.gs1_messages import GS1Message
+
+    return GS1Message, BiipException
+
+
+def explicit_form(text: str, symbology: str | None) -> str | None:
+    """How the scan declares itself GS1: "hri" (bracketed), "gs" (separators), "dl" (a GS1 Digital Link URI),
+    "aim" (identifier), or None."""
+    if looks_like_uri(text) and is_digital_link(text):
+        return "dl"
+    if _HRI_START.match(text):
+        return "hri"
+    if GS in text:
+        return "gs"
+    if symbology in GS1_SYMBOLOGIES:
+        return "aim"
+    return None
+
+
+def parse_explicit(text: str, form: str) -> GS1Message:
+    """The message of a scan that declares itself GS1 (`explicit_form`), or Gs1Refused."""
+    if not text.isascii():
+        raise refused("it holds characters GS1 does not allow")
+    if form == "dl":
+        return parse_digital_link(text)
+    if form == "hri" and not _HRI_WHOLE.fullmatch(text):
+        raise refused("write it as (AI)value(AI)value")
+    gs1_message, biip_error = load_gs1()
+    try:
+        message = gs1_message.parse_hri(text) if form == "hri" else gs1_message.parse(text)
+    except (biip_error, ValueError, ArithmeticError, LookupError) as exc:
+        raise refused(biip_reason(exc)) from exc
+    if not message.element_strings:
+        raise refused("it holds no data")
+    return message
+
+
+def biip_reason(exc: Exception) -> str:
+    """What biip refused, in an operator's words: the AI when biip names one."""
+    ai = _BIIP_AI.search(str(exc))
+    return f"AI ({ai[1]}) holds a value GS1 does not allow" if ai else "it does not read as GS1 data"
+
+
+def starts_as_gs1(text: str) -> bool:
+    """Whether an unmarked scan starts as GS1 data does: AI 00 + 18 digits or 01/02 + 14 digits."""
+    return _GS1_LOOKING.match(text) is not None
+
+
+def implicit_message(text: str) -> GS1Message | None:
+    """The GS1 message an unmarked scan is, if it parses whole and carries a valid GTIN or SSCC.
+
+    A scan that starts with AI 00 + 18 digits or 01/02 + 14 digits is GS1 data
+    whatever follows: if it does not parse it is refused (Gs1Refused), and a bad
+    check digit is refused when its fields are read, so it never becomes a new
+    tote or LPN.
+    """
+    if not (text[:2].isdigit() and text.isascii() and _IMPLICIT_GS1_HINT.search(text)):
+        return None
+    looks_gs1 = starts_as_gs1(text)
+    gs1_message, biip_error = load_gs1()
+    try:
+        message = gs1_message.parse(text)
+    except (biip_error, ValueError, ArithmeticError, LookupError) as exc:
+        if looks_gs1:
+            raise refused(biip_reason(exc)) from exc
+        return None
+    for element in message.element_strings:
+        if element.ai.ai in ("00", "01", "02") and has_valid_check_digit(element.value):
+            return message
+    return message if looks_gs1 else None

@@ -44,6 +44,7 @@ from drivers.base import GS, MAX_SCAN_LENGTH
 from warehouse_tui import clock
 from warehouse_tui.errors import InvalidInput, NotFound
 from warehouse_tui.scan import gs1, upc
+from warehouse_tui.scan.gs1 import GS1_SYMBOLOGIES, load_gs1  # noqa: F401 (re-exported: app, scanner_test)
 from warehouse_tui.scan.gtin import GTIN_LENGTHS, gs1_check_digit, has_valid_check_digit
 from warehouse_tui.scan.types import (
     CODED_KINDS,
@@ -70,18 +71,7 @@ COMMANDS = frozenset({
     "CANCEL", "DONE", "NEXT", "SHORT", "SKIP", "CLOSE", "BLIND", "YES", "NO", "LOGOUT",
 })
 
-# AIM identifiers (without "]") whose data is a GS1 element string message.
-GS1_SYMBOLOGIES = frozenset({"C1", "e0", "e1", "e2", "d2", "Q3", "J1"})
-
 _COMMAND = re.compile(r"@([A-Za-z][A-Za-z0-9_]*)")
-_HRI_START = re.compile(r"\([0-9]{2,4}\)")
-# The whole bracketed form: biip's parse_hri would silently drop whitespace and stray tails.
-_HRI_WHOLE = re.compile(r"(?:\([0-9]{2,4}\)[^()\s\x1d]+)+")
-# The cheap test before asking biip about an unmarked string: somewhere an AI 01/02 + 14 digits or 00 + 18.
-_IMPLICIT_GS1_HINT = re.compile(r"0[12][0-9]{14}|00[0-9]{18}")
-# An unmarked string that starts so is GS1 data: if it does not parse or check, it is refused, never a new code.
-_GS1_LOOKING = re.compile(r"0[12][0-9]{14}|00[0-9]{18}")
-_BIIP_AI = re.compile(r"AI \(([0-9]{2,4})\)")
 _WEIGHT = re.compile(r"([0-9]{1,7})(?:[.,]([0-9]{1,3}))?")
 
 # Free kinds in the order a plain value is tried: strict parsers before the ones that take anything.
@@ -126,14 +116,6 @@ def __getattr__(name: str):
     if name in ("GS1Message", "BiipException"):
         return load_gs1()[0 if name == "GS1Message" else 1]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def load_gs1() -> tuple[type, type]:
-    """biip's GS1Message and BiipException, imported on first use."""
-    from biip import BiipException
-    from biip.gs1_messages import GS1Message
-
-    return GS1Message, BiipException
 
 
 # --------------------------------------------------------------------------- typed values
@@ -227,15 +209,15 @@ def resolve(raw: RawScan, expects: frozenset[ScanKind], catalog: ScanCatalog) ->
         raise InvalidInput("Only a command is accepted here — scan a command")
     free = expects & FREE_KINDS
     coded = expects & CODED_KINDS
-    gs1_form = _explicit_gs1_form(text, symbology)
+    gs1_form = gs1.explicit_form(text, symbology)
 
     if free and not coded:
         if gs1_form is None:
             return _typed_value(text, symbology, free)
-        message = _parse_explicit_gs1(text, gs1_form)
+        message = gs1.parse_explicit(text, gs1_form)
         return _free_value_from_gs1(text, symbology, _Gs1Data.of(message), free, catalog)
 
-    if gs1_form == "aim" and (labelled := _implicit_gs1(text)) is not None:
+    if gs1_form == "aim" and (labelled := gs1.implicit_message(text)) is not None:
         return _resolve_gs1(text, symbology, _Gs1Data.of(labelled), expects, catalog)
 
     if gs1_form not in ("gs", "hri", "dl"):  # no database code holds a GS, the bracketed form or a GS1 URI
@@ -243,7 +225,7 @@ def resolve(raw: RawScan, expects: frozenset[ScanKind], catalog: ScanCatalog) ->
             if kind in expects and (scan := _exact_match(kind, text, symbology, catalog)) is not None:
                 return scan
 
-    message = _parse_explicit_gs1(text, gs1_form) if gs1_form else _implicit_gs1(text)
+    message = gs1.parse_explicit(text, gs1_form) if gs1_form else gs1.implicit_message(text)
     if message is not None:
         return _resolve_gs1(text, symbology, _Gs1Data.of(message), expects, catalog)
 
@@ -273,67 +255,6 @@ def character_name(ch: str) -> str:
 
 
 _UNNAMED = {"Co": "PRIVATE USE", "Cn": "UNASSIGNED", "Cs": "SURROGATE"}
-
-
-def _explicit_gs1_form(text: str, symbology: str | None) -> str | None:
-    """How the scan declares itself GS1: "hri" (bracketed), "gs" (separators), "dl" (a GS1 Digital Link URI),
-    "aim" (identifier), or None."""
-    if gs1.looks_like_uri(text) and gs1.is_digital_link(text):
-        return "dl"
-    if _HRI_START.match(text):
-        return "hri"
-    if GS in text:
-        return "gs"
-    if symbology in GS1_SYMBOLOGIES:
-        return "aim"
-    return None
-
-
-def _parse_explicit_gs1(text: str, form: str) -> GS1Message:
-    if not text.isascii():
-        raise gs1.refused("it holds characters GS1 does not allow")
-    if form == "dl":
-        return gs1.parse_digital_link(text)
-    if form == "hri" and not _HRI_WHOLE.fullmatch(text):
-        raise gs1.refused("write it as (AI)value(AI)value")
-    gs1_message, biip_error = load_gs1()
-    try:
-        message = gs1_message.parse_hri(text) if form == "hri" else gs1_message.parse(text)
-    except (biip_error, ValueError, ArithmeticError, LookupError) as exc:
-        raise gs1.refused(_biip_reason(exc)) from exc
-    if not message.element_strings:
-        raise gs1.refused("it holds no data")
-    return message
-
-
-def _biip_reason(exc: Exception) -> str:
-    """What biip refused, in an operator's words: the AI when biip names one."""
-    ai = _BIIP_AI.search(str(exc))
-    return f"AI ({ai[1]}) holds a value GS1 does not allow" if ai else "it does not read as GS1 data"
-
-
-def _implicit_gs1(text: str) -> GS1Message | None:
-    """The GS1 message an unmarked scan is, if it parses whole and carries a valid GTIN or SSCC.
-
-    A scan that starts with AI 00 + 18 digits or 01/02 + 14 digits is GS1 data
-    whatever follows: if it does not parse it is refused (Gs1Refused), and a bad
-    check digit is refused when its fields are read, so it never becomes a new
-    tote or LPN.
-    """
-    if not (text[:2].isdigit() and text.isascii() and _IMPLICIT_GS1_HINT.search(text)):
-        return None
-    looks_gs1 = _GS1_LOOKING.match(text) is not None
-    gs1_message, biip_error = load_gs1()
-    try:
-        message = gs1_message.parse(text)
-    except (biip_error, ValueError, ArithmeticError, LookupError) as exc:
-        if looks_gs1:
-            raise gs1.refused(_biip_reason(exc)) from exc
-        return None
-    for element in message.element_strings:
-        if element.ai.ai in ("00", "01", "02") and has_valid_check_digit(element.value):
-            return message
-    return message if looks_gs1 else None
 
 
 class _Gs1Data:
