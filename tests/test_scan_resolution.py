@@ -197,6 +197,29 @@ def test_a_broken_gs1_digital_link_is_refused_at_every_prompt(warehouse, text, e
         scan_at(warehouse, text, *expects)
 
 
+@pytest.mark.parametrize(("text", "rule"), [
+    pytest.param("https://id.gs1.org/01/09501101530003?10=LOT1", r"AI \(10\) belongs in the path",
+                 id="qualifier-in-the-query"),
+    pytest.param("https://id.gs1.org/01/09501101530003?01=09501101530003", r"AI \(01\) belongs in the path",
+                 id="key-again-in-the-query"),
+    pytest.param("https://id.gs1.org/01/09501101530003?17=271231&17=281231", r"AI \(17\) appears twice",
+                 id="attribute-twice"),
+    pytest.param("https://id.gs1.org/01/09501101530003?17=", r"AI \(17\) in this Digital Link holds no value",
+                 id="empty-attribute"),
+    pytest.param("https://id.gs1.org/01/09501101530003?89=X", r"unknown AI \(89\)", id="unknown-ai"),
+    pytest.param("HtTpS://id.gs1.org/01/09501101530003", r"starts with http or https", id="mixed-case-scheme"),
+])
+def test_a_digital_link_breaking_gs1s_uri_syntax_is_refused_naming_the_rule(warehouse, text, rule):
+    with pytest.raises(gs1.Gs1Refused, match=rule):
+        scan_at(warehouse, text, K.ITEM)
+
+
+def test_a_digital_link_keeps_other_web_query_parameters_out_of_the_scan(warehouse):
+    scan = scan_at(warehouse, "https://id.gs1.org/01/09501101530003/10/LOT1?17=271231&utm_source=label", K.ITEM)
+
+    assert (scan.sku, scan.lot, scan.expiry) == ("WIDGET", "LOT1", dt.date(2027, 12, 31))
+
+
 def test_a_web_address_that_names_no_gs1_key_is_no_gs1_scan(warehouse):
     with pytest.raises(NotFound, match="Not an item"):
         scan_at(warehouse, "https://example.com/products/widget", K.ITEM)

@@ -288,10 +288,12 @@ _BIIP_AI = re.compile(r"AI \(([0-9]{2,4})\)")
 
 
 def load_gs1() -> tuple[type, type]:
-    """biip's GS1Message and BiipException, imported on first use."""
+    """biip's GS1Message and BiipException, imported on first use, and the Syntax Dictionary read with them
+    (a tenth of a second together, which the app spends while the login screen waits: `App._load_the_rest`)."""
     from biip import BiipException
     from biip.gs1_messages import GS1Message
 
+    syntax_dictionary()
     return GS1Message, BiipException
 
 

@@ -11,17 +11,22 @@ The order of the rules is the contract:
 2. `@WORD` is a command, accepted at every prompt; an unknown word is refused.
 3. A prompt for free values only (lot, serial, expiry, qty, weight, PIN, text)
    takes the scan as it stands, unless it is explicitly GS1 (a GS1 symbology
-   identifier, a GS separator or the bracketed `(01)…` form): then the matching
-   AI is taken, and its absence is an error.
+   identifier, a GS separator, the bracketed `(01)…` form or a GS1 Digital Link
+   URI): then the matching AI is taken, and its absence is an error.
 4. Exact database matches of the expected kinds win, so a bin or lot `10D9T`
    is never read as AI 10 with lot `D9T`. A symbol whose identifier says GS1
    and whose data is a whole GS1 message carrying a GTIN (01/02) or SSCC (00)
    with a valid check digit is a product or pallet label: it goes straight to
    rule 5, without looking its raw text up (one scan, one item lookup).
-5. GS1 (parsed with biip) when explicit, or when the whole string parses and
-   carries a GTIN (01/02) or SSCC (00) with a valid check digit.
+5. GS1 (parsed with biip, checked against GS1's Barcode Syntax Dictionary in
+   scan/gs1.py) when explicit, or when the whole string parses and carries a
+   GTIN (01/02) or SSCC (00) with a valid check digit. An unmarked string that
+   starts with AI 00 + 18 digits or 01/02 + 14 digits is GS1 data: when it does
+   not parse or check it is refused (Gs1Refused), like any GS1 data that breaks
+   a rule, and never reaches rule 7.
 6. Plain GTIN-8/12/13/14 and SSCC-18 digit strings: a wrong check digit is an
-   error, never a silent guess.
+   error, never a silent guess. UPC-E (6 or 8 digits, scan/upc.py) is expanded
+   to its GTIN first.
 7. Otherwise: a prompt for a tote or LPN takes an unknown code as a new
    container, a prompt that also takes a free value takes it as that value,
    and anything else is refused, naming what it is when we know it ("That is a
