@@ -8,8 +8,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, select
-from test_pick_app import pick_workflow  # noqa: F401 (fixture: a released order at pick's first prompts)
+from sqlalchemy import event
 
 from warehouse_tui.db.models import InboundOrder, Operator, OutboundOrder, PickList
 from warehouse_tui.errors import InvalidInput, NotFound, WarehouseError
@@ -750,42 +749,3 @@ def test_unmarked_gs1_data_that_fails_is_refused_not_taken_as_a_new_code(warehou
     # Given no code in the database is this text, which starts as GS1 data does (AI 00 + 18 or 01 + 14 digits)
     with pytest.raises(gs1.Gs1Refused, match=why):
         scan_at(warehouse, text, *expects)
-
-
-def _containers(db, code: str) -> int:
-    from sqlalchemy import func, select
-
-    from warehouse_tui.db.models import Container
-
-    with db.reading() as s:
-        return s.scalar(select(func.count()).select_from(Container).where(Container.code == code))
-
-
-@pytest.mark.parametrize("text", [p.values[0] for p in GS1_LOOKING_BROKEN])
-def test_broken_gs1_data_at_picks_scan_tote_is_refused_and_makes_no_tote(pick_workflow, db, text):
-    wf, submit = pick_workflow
-    submit("ORD-1")
-    assert wf.state == "tote" and wf.prompt.text == "Scan tote for ORD-1"
-
-    outcome = submit(text)
-
-    assert not outcome.ok and wf.state == "tote", outcome
-    assert _containers(db, text) == 0
-    assert submit("TOTE-1").ok and wf.state == "bin"  # a real tote is still taken
-
-
-@pytest.mark.parametrize("text", [p.values[0] for p in GS1_LOOKING_BROKEN])
-def test_broken_gs1_data_at_receives_lpn_prompt_is_refused_and_opens_no_pallet(demo_db, text):
-    from warehouse_tui.config import Settings
-    from warehouse_tui.workflows.base import Terminal
-    from warehouse_tui.workflows.receive import Receive
-
-    with demo_db.reading() as s:
-        operator = s.scalars(select(Operator).where(Operator.badge == "U1001")).one()
-    wf = Receive(Terminal(demo_db, Settings(db="", terminal="T1"), "T1", operator=operator))
-    assert wf.submit(RawScan("PO-1002")).ok and wf.prompt.text == "Scan item or LPN"
-
-    outcome = wf.submit(RawScan(text))
-
-    assert not outcome.ok and wf.state == "item" and wf.lpn is None, outcome
-    assert _containers(demo_db, text) == 0
