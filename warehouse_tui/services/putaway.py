@@ -8,6 +8,8 @@ override in the audit log, with both bins named.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
