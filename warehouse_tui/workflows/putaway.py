@@ -231,6 +231,10 @@ class Move(Workflow):
             out.append(self.goods.label() + (f" × {self.goods.qty}" if self.goods.qty else ""))
         return out
 
+    def label_ais(self) -> frozenset[str]:
+        # The LPN/SSCC the goods come from is the (00) its content barcode (02)(37) goes with.
+        return frozenset({"00"}) if self.from_lpn else frozenset()
+
     def on_from(self, scan: Scan) -> Outcome:
         if scan.kind == ScanKind.CONTAINER:
             with self.reading() as session:
