@@ -16,7 +16,7 @@ from drivers.base import GS, DeviceState, RawScan, RejectedScan, Scanner
 from drivers.keyboard import KeyboardWedge
 from warehouse_tui.config import Settings
 from warehouse_tui.db.engine import Database
-from warehouse_tui.screens.floor import FloorScreen
+from warehouse_tui.screens.workflow_screen import FloorScreen
 from warehouse_tui.services.auth import audit
 from warehouse_tui.sync import push
 from warehouse_tui.workflows.base import DATABASE_BUSY, Outcome, Terminal, Workflow, database_busy
