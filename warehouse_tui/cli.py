@@ -331,7 +331,7 @@ def cmd_wave(args: argparse.Namespace) -> int:
 
 
 def cmd_count(args: argparse.Namespace) -> int:
-    from warehouse_tui.services.counting import create_from_cli
+    from warehouse_tui.services.count_tasks import create_from_cli
     from warehouse_tui.services.ledger import Actor
 
     settings = _settings(args)

@@ -149,9 +149,14 @@ class Item(Base):
         return bool(self.expiry_required)
 
     @property
+    def lots_by_expiry(self) -> bool:
+        """Dated without lot tracking: its stock lies in one lot per expiry date, named by the date."""
+        return self.tracking == Tracking.NONE.value and self.needs_expiry
+
+    @property
     def kept_in_lots(self) -> bool:
-        """Its stock lies in lots: lot-tracked, or dated without lots (each expiry date is a lot)."""
-        return self.needs_lot or (self.tracking == Tracking.NONE.value and self.needs_expiry)
+        """Its stock lies in lots: lot-tracked, or dated (one lot per expiry date)."""
+        return self.needs_lot or self.lots_by_expiry
 
 
 class ItemCode(Base):

@@ -210,10 +210,6 @@ def progress(session: Session, order_ref: str) -> PackProgress:
 # --------------------------------------------------------------------------- checking a scanned unit
 
 
-def needs_lot(item: Item) -> bool:
-    return item.kept_in_lots
-
-
 def check_count(progress: PackProgress, qty: int) -> int:
     """A count typed before a scan: never more units than are left to pack on the order."""
     if qty > progress.units_left:
@@ -283,7 +279,7 @@ def check_goods(
     lots = _tote_lots(session, totes, item)
     if not lots:
         raise InvariantViolation(f"No {item.sku} in {tote_names} — find the picked units")
-    if not needs_lot(item):
+    if not item.kept_in_lots:
         return Goods(item.id, item.sku, qty, None, None, None)
     if lot_code is not None:
         if lot_code not in {lot.code for lot in lots if lot is not None}:

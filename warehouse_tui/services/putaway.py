@@ -169,11 +169,6 @@ def _lot(session: Session, item: Item, lot_code: str | None) -> Lot | None:
     return lot
 
 
-def needs_lot(item: Item) -> bool:
-    """Whether the lot of the stock moved must be named: the item's stock lies in lots."""
-    return item.kept_in_lots
-
-
 # --------------------------------------------------------------------------- what the putaway and move prompts ask
 
 

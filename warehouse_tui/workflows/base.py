@@ -180,13 +180,18 @@ class Workflow:
     def _save(self) -> dict:
         """What `_restore` needs to put the workflow back as it was before a scan.
 
-        Mutable parts are copied one level deep: a handler that fills in the line in
-        hand (`self.goods.qty = …`) before it is refused is undone too.
+        The scan works on copies of the mutable parts (one level deep) and the
+        originals are kept: a handler that fills in the line in hand
+        (`self.goods.qty = …`) before it is refused leaves the original untouched.
         """
-        return {name: value if name in _SHARED else _copied(value) for name, value in vars(self).items()}
+        saved = dict(vars(self))
+        for name, value in saved.items():
+            if name not in _SHARED:
+                setattr(self, name, _copied(value))
+        return saved
 
     def _restore(self, saved: dict) -> None:
-        vars(self).update({name: value if name in _SHARED else _copied(value) for name, value in saved.items()})
+        vars(self).update(saved)
 
     def resolve(self, raw: RawScan, expects: Iterable[ScanKind]) -> Scan:
         with self.reading() as session:
