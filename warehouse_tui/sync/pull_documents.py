@@ -39,11 +39,11 @@ from warehouse_tui.services.reservations import recompute_reservations
 from warehouse_tui.sync.booking import parse_time
 from warehouse_tui.sync.documents import kg_value, pending_documents
 
+
 def _upsert(session, table, rows, keys, columns):
     from warehouse_tui.sync.pull import upsert
 
     upsert(session, table, rows, keys, columns)
-
 
 
 class _Local:
@@ -215,7 +215,6 @@ def apply_pick_lists(session: Session, snaps: list[dict]) -> int:
         applied += 1
     recompute_reservations(session, touched)
     return applied
-
 
 
 def apply_count_tasks(session: Session, snaps: list[dict]) -> int:

@@ -158,8 +158,6 @@ def _movements(session: Session, ids: list[int]) -> list[dict]:
     return [movement_payload(r) for r in rows]
 
 
-
-
 def _badges(session, ids) -> dict[int, str]:
     ids = {i for i in ids if i is not None}
     return dict(session.execute(select(Operator.id, Operator.badge).where(Operator.id.in_(ids))).all()) if ids else {}
@@ -261,7 +259,6 @@ def count_task_snapshots(session: Session, ids) -> list[dict]:
     return [{"uuid": t.uuid, "bin": bin_code, "blind": bool(t.blind), "status": t.status, "attempt": t.attempt, "reason": t.reason,
              "claimed_by": badges.get(t.claimed_by), "claimed_terminal": t.claimed_terminal, "created_by": badges.get(t.created_by),
              "created_at": iso(t.created_at), "started_at": iso(t.started_at), "lines": by_task[t.id]} for t, bin_code in tasks]
-
 
 
 _BUILDERS = {
