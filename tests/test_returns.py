@@ -325,3 +325,101 @@ def test_a_short_return_stays_open_until_a_supervisor_closes_it(shipped, actor):
         supervisor.approve(s, Actor(boss, "T1"), short.id)
     with shipped.reading() as s:
         assert s.scalars(select(ReturnOrder)).one().status == "closed"
+
+
+# --------------------------------------------------------------------------- import and export
+
+
+def import_returns(db, text: str):
+    from warehouse_tui.services.importing import import_bytes
+
+    return import_bytes(db, "returns", text.encode(), Actor(None, "T1"), source="returns.csv")
+
+
+def test_import_returns_makes_one_rma_per_ref_against_the_shipped_order(shipped):
+    result = import_returns(shipped, "ref,order,sku,qty,serial,reason\n"
+                                     "RMA-7,ORD-1,PLAIN,2,,NOFIT\n"
+                                     "RMA-7,ORD-1,PHONE,1,SN-2,BROKEN\n"
+                                     "RMA-8,ORD-1,MILK,1,,\n")
+    assert (result.rows, result.created) == (3, 2)
+    with shipped.reading() as s:
+        view = returns.return_view(s, "RMA-7")
+        line = s.scalars(select(ReturnLine).where(ReturnLine.serial == "SN-2")).one()
+    assert (view.order, view.kind, view.status) == ("ORD-1", "rma", "open")
+    assert {(x.sku, x.expected) for x in view.lines} == {("PLAIN", 2), ("PHONE", 1)}
+    assert (line.reason, line.qty_expected) == ("BROKEN", 1)
+
+
+@pytest.mark.parametrize("row,message", [
+    ("RMA-9,ORD-404,PLAIN,1,,", "line 2: order ORD-404 is not known"),
+    ("RMA-9,ORD-1,OTHER,1,,", "line 2: SKU OTHER is not on order ORD-1"),
+    ("RMA-9,ORD-1,PLAIN,6,,", "line 2: 6 × PLAIN is more than can come back on order ORD-1: 5 shipped, 5 left to return"),
+    ("RMA-9,ORD-1,PHONE,1,SN-9,", "line 2: serial 'SN-9' of PHONE did not ship on order ORD-1"),
+    ("RMA-9,ORD-1,PLAIN,0,,", "line 2: "),
+])
+def test_an_import_row_against_what_did_not_ship_is_refused_with_its_line_and_nothing_is_imported(shipped, row, message):
+    from warehouse_tui.services.importing import ImportFailed
+
+    before = counts(shipped)
+    with pytest.raises(ImportFailed, match=message):
+        import_returns(shipped, "ref,order,sku,qty,serial,reason\n" + row + "\nRMA-OK,ORD-1,PLAIN,1,,\n")
+    assert counts(shipped) == before
+
+
+def test_import_refuses_a_ref_already_known_and_an_unshipped_order(shipped, actor):
+    from warehouse_tui.services.importing import ImportFailed
+
+    add_rma(shipped)
+    with shipped.transaction() as s:
+        s.add(OutboundOrder(ref="ORD-NEW", status="new"))
+        s.flush()
+        order = s.scalars(select(OutboundOrder).where(OutboundOrder.ref == "ORD-NEW")).one()
+        s.add(OutboundLine(order_id=order.id, item_id=md.item_by_sku(s, "PLAIN").id, qty=1))
+    with pytest.raises(ImportFailed) as failed:
+        import_returns(shipped, "ref,order,sku,qty\nRMA-1,ORD-1,PLAIN,1\nRMA-2,ORD-NEW,PLAIN,1\n")
+    assert "line 2: RMA RMA-1 is already in the database" in str(failed.value)
+    assert "line 3: order ORD-NEW has not shipped PLAIN" in str(failed.value)
+
+
+def test_export_returns_says_what_the_oms_needs_to_refund(shipped, actor):
+    import io
+    import json
+
+    from warehouse_tui.services import exporting
+
+    add_rma(shipped)
+    give_back(shipped, actor, "RMA-1", "PHONE", serial="SN-1", grade="damaged", reason="CRACKED")
+    give_back(shipped, actor, "RMA-1", "PLAIN", 2)
+    out = io.StringIO()
+    with shipped.reading() as s:
+        exporting.export(s, "returns", "json", out)
+    rows = json.loads(out.getvalue())
+    assert [r["sku"] for r in rows] == ["PHONE", "PLAIN"]
+    assert {k: rows[0][k] for k in ("ref", "order", "serial", "qty", "grade", "reason", "terminal", "operator")} == {
+        "ref": "RMA-1", "order": "ORD-1", "serial": "SN-1", "qty": 1, "grade": "damaged", "reason": "CRACKED", "terminal": "T1",
+        "operator": None}
+    assert rows[1]["reason"] == "NOFIT"  # the RMA line's reason when none was scanned
+    assert rows[0]["received_at"].endswith("Z")
+    assert list(rows[0]) == list(exporting.EXPORT_KEYS["returns"])
+    out = io.StringIO()
+    with shipped.reading() as s:
+        exporting.export(s, "returns", "csv", out)
+    assert out.getvalue().splitlines()[0] == "ref,order,channel,sku,lot,serial,qty,grade,reason,received_at,operator,terminal"
+
+
+def test_export_serials_shows_a_returned_serial_back_in_stock_or_quarantined(shipped, actor):
+    import io
+    import json
+
+    from warehouse_tui.services import exporting
+
+    add_rma(shipped)
+    give_back(shipped, actor, "RMA-1", "PHONE", serial="SN-1", grade="good")
+    give_back(shipped, actor, "RMA-1", "PHONE", serial="SN-2", grade="damaged")
+    out = io.StringIO()
+    with shipped.reading() as s:
+        exporting.export(s, "serials", "json", out)
+    status = {r["serial"]: (r["status"], r["bin"]) for r in json.loads(out.getvalue())}
+    assert status["SN-1"] == ("in_stock", "RET-1")
+    assert status["SN-2"] == ("quarantined", "QUA-1")
+    assert status["SN-9"] == ("in_stock", "A-01")
