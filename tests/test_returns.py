@@ -423,3 +423,100 @@ def test_export_serials_shows_a_returned_serial_back_in_stock_or_quarantined(shi
     assert status["SN-1"] == ("in_stock", "RET-1")
     assert status["SN-2"] == ("quarantined", "QUA-1")
     assert status["SN-9"] == ("in_stock", "A-01")
+
+
+# --------------------------------------------------------------------------- the @RETURN workflow, scan by scan (no UI)
+
+
+@pytest.fixture
+def floor(shipped):
+    from warehouse_tui.config import Settings
+    from warehouse_tui.workflows.base import Terminal
+    from warehouse_tui.workflows.returns import Return
+
+    with shipped.transaction() as s:
+        s.add(Operator(badge="U1", name="Uma", role="operator", pin_hash=hash_pin("1234")))
+    with shipped.reading() as s:
+        op = s.scalars(select(Operator).where(Operator.badge == "U1")).one()
+        s.expunge(op)
+    wf = Return(Terminal(shipped, Settings(gs1_company_prefix=PREFIX), "T1", operator=op))
+
+    def scan(text: str):
+        from drivers.base import RawScan
+
+        return wf.submit(RawScan(text=text))
+
+    wf.scan = scan
+    return wf
+
+
+def test_workflow_rma_good_and_damaged_units_then_done_shows_expected_vs_received(floor, shipped):
+    add_rma(shipped)
+    assert floor.scan("RMA-1").ok and floor.state == "item"
+    assert floor.scan("PLAIN").ok and floor.state == "qty"
+    assert floor.scan("1").ok and floor.state == "grade"
+    assert floor.scan("NOFIT").ok  # an optional reason code
+    done = floor.scan("@GOOD")
+    assert done.ok and "to RET-1" in done.message and floor.state == "item"
+    assert floor.scan("PHONE").ok and floor.state == "serial"
+    assert floor.scan("SN-1").ok and floor.state == "grade"
+    assert floor.scan("@DAMAGED").ok
+    outcome = floor.scan("@DONE")
+    assert outcome.ok and "supervisor" in outcome.message and floor.state == "summary"
+    assert any(line.startswith("PLAIN") and line.split()[1:] == ["2", "1", "-1"] for line in floor.lines())
+    assert stock(shipped, "RET-1", "PLAIN") == 1 and stock(shipped, "QUA-1", "PHONE") == 1
+
+
+def test_workflow_without_paperwork_the_sscc_opens_an_unplanned_return(floor, shipped):
+    outcome = floor.scan(shipped.sscc)
+    assert outcome.ok and "flagged for the supervisor" in outcome.message
+    assert floor.header.startswith("Unplanned UR-ORD-1-")
+
+
+def test_workflow_a_gs1_label_answers_item_and_serial_at_once(floor, shipped):
+    add_rma(shipped)
+    floor.scan("RMA-1")
+    with shipped.transaction() as s:
+        from warehouse_tui.db.models import ItemCode
+
+        # PHONE has no GTIN in the station: give it one
+        s.add(ItemCode(item_id=md.item_by_sku(s, "PHONE").id, code="09501101530072", kind="gtin"))
+    assert floor.scan("(01)09501101530072(21)SN-2").ok and floor.state == "grade"
+    assert floor.unit.serial == "SN-2"
+
+
+@pytest.mark.parametrize("first,message", [
+    ("@GOOD", "Scan the RMA first"),
+    ("NOPE", "no RMA, order, shipped carton or shipped serial"),
+    ("SN-9", "no RMA, order, shipped carton or shipped serial"),
+])
+def test_workflow_refusals_before_a_return_change_nothing(floor, shipped, first, message):
+    before = counts(shipped)
+    outcome = floor.scan(first)
+    assert not outcome.ok and message in outcome.message and floor.state == "source"
+    assert counts(shipped) == before
+
+
+def test_workflow_grading_without_an_item_and_a_wrong_serial_are_refused(floor, shipped):
+    add_rma(shipped)
+    floor.scan("RMA-1")
+    before = counts(shipped)
+    outcome = floor.scan("@SCRAP")
+    assert not outcome.ok and outcome.message == "Scan the returned item before grading it"
+    floor.scan("PHONE")
+    outcome = floor.scan("SN-9")
+    assert not outcome.ok and "(2 serials of it did)" in outcome.message and floor.state == "serial"
+    outcome = floor.scan("@CANCEL")
+    assert outcome.ok and floor.state == "item" and floor.unit is None
+    floor.scan("PLAIN")
+    outcome = floor.scan("6")
+    assert not outcome.ok and "Only 5 of PLAIN can come back" in outcome.message and floor.state == "qty"
+    assert counts(shipped) == before
+
+
+def test_workflow_states_follow_the_transition_table():
+    from warehouse_tui.workflows.returns import TRANSITIONS, Return, State
+
+    assert set(TRANSITIONS) == set(State)
+    for state in State:
+        assert hasattr(Return, f"on_{state.value}"), state

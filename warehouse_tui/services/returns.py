@@ -95,10 +95,15 @@ class ReturnableItem:
     shipped: int
     returned: int
     lots: tuple[str, ...]  # lots that shipped, first shipped first: suggested to the operator
+    needs_lot: bool = False
 
     @property
     def left(self) -> int:
         return self.shipped - self.returned
+
+    @property
+    def is_serial(self) -> bool:
+        return self.tracking == Tracking.SERIAL.value
 
 
 @dataclass(frozen=True)
@@ -237,7 +242,8 @@ def returnable(session: Session, ref: str, item_id: int | None) -> ReturnableIte
     lots = tuple(session.scalars(select(Lot.code).join(Movement, Movement.lot_id == Lot.id)
                                  .where(Movement.kind == MovementKind.SHIP.value, Movement.doc_ref == order.ref, Movement.item_id == item.id)
                                  .group_by(Lot.code).order_by(func.min(Movement.seq))))
-    return ReturnableItem(item.id, item.sku, item.tracking, shipped, returned, lots)
+    return ReturnableItem(item.id, item.sku, item.tracking, shipped, returned, lots,
+                          needs_lot=item.tracking == Tracking.LOT.value or bool(item.expiry_required))
 
 
 def check_lot(session: Session, ref: str, item_id: int, lot_code: str) -> None:
