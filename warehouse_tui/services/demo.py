@@ -29,6 +29,10 @@ The demo warehouse (`build_demo`) is a small site to try every workflow on:
 - Ten outbound orders ORD-10001..ORD-10010 from the webshop, a marketplace,
   B2B customers, a retail store and the 3PL client's webshop, with
   priorities 1 (normal) to 9 (same day); all of them can be picked from stock.
+- Returns (issue 14): a returns bin RET-01 and a quarantine bin QUA-01 at the
+  dock; order ORD-20001 (2 MUG-300 and one LAPTOP-14) shipped in carton
+  CTN-20001 with SSCC 909501100000000014, and the
+  customer's RMA-30001 announcing one mug (NOFIT) and the laptop (DOA) back.
 
 Logins (also in the README):
 
@@ -387,6 +391,7 @@ def build_demo(db: str | Path, force: bool = False, *, today: dt.date | None = N
                     ("movements", Movement), ("serials", SerialUnit), ("inbound", InboundOrder),
                     ("inbound_lines", InboundLine), ("outbound", OutboundOrder), ("outbound_lines", OutboundLine))}
                 units = s.scalar(select(func.coalesce(func.sum(Quant.qty), 0)))
+                counts["serials"] = s.scalar(select(func.count()).select_from(SerialUnit).where(SerialUnit.status == "in_stock"))
         finally:
             database.dispose()
         if path is not None:
@@ -409,6 +414,7 @@ def build_demo(db: str | Path, force: bool = False, *, today: dt.date | None = N
         f"  stock      {units:,} units in {counts['quants']} quants ({counts['movements']} movements)",
         f"  inbound    {counts['inbound']} open ({', '.join(summary['inbound'])}; {counts['inbound_lines']} lines)",
         f"  outbound   {counts['outbound']} orders ({counts['outbound_lines']} lines)",
+        f"  returns    {DEMO_RMA} for shipped {DEMO_RETURN_ORDER} (SSCC {DEMO_RETURN_SSCC}); bins RET-01, QUA-01",
         f"  check      {'all invariants hold' if report.ok else 'BROKEN — run warehouse-tui check'}",
         "Logins:",
         _logins_text(),
@@ -485,6 +491,7 @@ def _fill_demo(s, rng: random.Random, today: dt.date) -> dict:
 
     inbound = _demo_inbound(s, rng, actor, items, bins, today)
     _demo_outbound(s, rng, items)
+    _demo_returns(s, actor, items)  # no rng: the rest of the demo is as it was before returns existed
     return {"tracking": tracking, "expired": expired, "expired_lot": expired_lot, "inbound": inbound}
 
 
@@ -570,6 +577,51 @@ def _demo_outbound(s, rng: random.Random, items: dict[str, Item]) -> None:
             on_hand = s.scalar(select(func.min(Quant.qty)).where(Quant.item_id == item.id))
             qty = 1 if item.tracking == S else max(1, min(on_hand or 1, rng.choice((1, 1, 2, 3, 6, 12))))
             s.add(OutboundLine(order_id=order.id, item_id=item.id, qty=qty))
+    s.flush()
+
+
+DEMO_RETURN_ORDER, DEMO_RMA, DEMO_RETURN_CARTON = "ORD-20001", "RMA-30001", "CTN-20001"
+# Extension digit 9 and serial reference 1: far from the numbers packing issues from 0 up.
+DEMO_RETURN_SSCC = make_sscc(9, "0950110", 1)
+
+
+def _demo_returns(s, actor: Actor, items: dict[str, Item]) -> None:
+    """A shipped web order and the customer's RMA for part of it, to try @RETURN on (see the module docstring)."""
+    from warehouse_tui.db.models import Carton, CartonLine, ReturnLine, ReturnOrder
+
+    md.add_bin(s, "RET-01", zone="DOCK", kind=BinKind.RETURNS.value)
+    md.add_bin(s, "QUA-01", zone="DOCK", kind=BinKind.QUARANTINE.value)
+    order = OutboundOrder(ref=DEMO_RETURN_ORDER, channel="webshop", ship_to="Lena Brandt, Gartenweg 3, 04109 Leipzig, DE",
+                          status="shipped", created_at=utcnow() - dt.timedelta(days=6))
+    s.add(order)
+    box = md.container(s, DEMO_RETURN_CARTON, ContainerKind.CARTON.value)
+    box.status = "shipped"
+    s.flush()
+    carton = Carton(container_id=box.id, order_id=order.id, sscc=DEMO_RETURN_SSCC, weight_kg=2.4, status="shipped",
+                    closed_at=utcnow() - dt.timedelta(days=5))
+    s.add(carton)
+    s.flush()
+    lines = {}
+    for sku, qty in (("MUG-300", 2), ("LAPTOP-14", 1)):
+        item = items[sku]
+        face = s.scalars(select(Quant).join(Bin, Bin.id == Quant.bin_id).where(Quant.item_id == item.id, Bin.kind == BinKind.PICK.value)
+                         .order_by(Quant.id).limit(1)).one()
+        serial = s.scalars(select(SerialUnit.serial).where(SerialUnit.item_id == item.id, SerialUnit.status == "in_stock")
+                           .order_by(SerialUnit.serial).limit(1)).first() if item.tracking == S else None
+        line = OutboundLine(order_id=order.id, item_id=item.id, qty=qty, qty_allocated=qty, qty_picked=qty, qty_packed=qty, qty_shipped=qty)
+        s.add(line)
+        s.flush()
+        lines[sku] = (line, serial)
+        s.add(CartonLine(carton_id=carton.id, order_line_id=line.id, item_id=item.id, serial=serial, qty=qty))
+        post(s, actor, kind="ship", item=item, qty=qty, serial=serial, from_bin=s.get(Bin, face.bin_id), doc_ref=order.ref)
+    rma = ReturnOrder(ref=DEMO_RMA, order_id=order.id, kind="rma", status="open")
+    s.add(rma)
+    s.flush()
+    mug, _ = lines["MUG-300"]
+    laptop, laptop_serial = lines["LAPTOP-14"]
+    s.add_all([ReturnLine(return_id=rma.id, order_line_id=mug.id, item_id=mug.item_id, qty_expected=1, reason="NOFIT"),
+               ReturnLine(return_id=rma.id, order_line_id=laptop.id, item_id=laptop.item_id, qty_expected=1, serial=laptop_serial,
+                          reason="DOA")])
     s.flush()
 
 

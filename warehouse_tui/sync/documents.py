@@ -73,7 +73,7 @@ from warehouse_tui.db.models import (
     quant_key,
     utcnow,
 )
-from warehouse_tui.sync import feed
+from warehouse_tui.sync import feed, returns
 from warehouse_tui.sync.booking import parse_time
 
 _INFO_KEY = "warehouse_doc_ops"
@@ -205,6 +205,7 @@ feed.register("inbound", inbound_snapshots)
 feed.register("outbound", outbound_snapshots)
 feed.register("pick_list", pick_list_snapshots)
 feed.register("count_task", count_task_snapshots)
+feed.register(returns.DOC, returns.snapshots)
 
 
 # =========================================================================== down: applying (terminal side)
@@ -477,6 +478,7 @@ def _register_appliers() -> None:
     pull.register("outbound", apply_outbound)
     pull.register("pick_list", apply_pick_lists)
     pull.register("count_task", apply_count_tasks)
+    pull.register(returns.DOC, returns.apply)
 
 
 # =========================================================================== up: capturing a terminal's changes
@@ -617,7 +619,7 @@ def _capture(session: Session, obj, new: bool) -> list[dict]:
             "at": _iso(obj.at), "kind": obj.kind, "badge": obj.badge, "terminal": obj.terminal, "detail": obj.detail})] if new else []
     if isinstance(obj, Operator):
         return [] if new else [_op("operator", obj.badge, "operator", obj.badge, "set", f, v) for f, _, v in changed("failed_logins", "locked")]
-    return []
+    return returns.capture(s, obj, new)
 
 
 def _exception_values(s: Session, e: WarehouseException) -> dict:
@@ -680,8 +682,8 @@ def capture(db) -> None:
 
 # =========================================================================== up: applying on the upstream
 
-_DOC_RANK = {"operator": 0, "inbound": 1, "outbound": 2, "pick_list": 3, "count_task": 4, "exception": 5, "audit": 6}
-_ROW_RANK = {"order": 0, "list": 0, "task": 1, "line": 2, "carton": 3, "carton_line": 4, "exception": 0, "operator": 0,
+_DOC_RANK = {"operator": 0, "inbound": 1, "outbound": 2, "return": 2.5, "pick_list": 3, "count_task": 4, "exception": 5, "audit": 6}
+_ROW_RANK = {"order": 0, "list": 0, "task": 1, "line": 2, "carton": 3, "carton_line": 4, "receipt": 5, "exception": 0, "operator": 0,
              "event": 0}
 
 
@@ -794,7 +796,7 @@ def record_document_conflict(session: Session, terminal: str, uuid: str, payload
 def _conflict_ref(session: Session, payload: dict) -> str:
     """What the queue calls the conflict: the order, receipt or pick list, or the counted bin."""
     for op in payload.get("ops", []):
-        if op["doc"] in ("pick_list", "inbound", "outbound"):
+        if op["doc"] in ("pick_list", "inbound", "outbound", "return"):
             return str(op["key"])
     for op in payload.get("ops", []):
         if op["doc"] == "count_task":
@@ -1088,5 +1090,5 @@ def _operator(up: _Upstream, op: dict, places) -> str | None:
     return None
 
 
-_APPLY = {"inbound": _inbound, "outbound": _outbound, "pick_list": _pick_list, "count_task": _count_task,
+_APPLY = {"inbound": _inbound, "outbound": _outbound, returns.DOC: returns.apply_op, "pick_list": _pick_list, "count_task": _count_task,
           "exception": _exception, "operator": _operator, "audit": _audit}

@@ -61,6 +61,9 @@ from warehouse_tui.db.models import (
     PickList,
     PickListOrder,
     PickTask,
+    ReturnLine,
+    ReturnOrder,
+    ReturnReceipt,
     SyncMeta,
     WarehouseException,
 )
@@ -73,7 +76,7 @@ FEED_LOCK = 0x5754_4645_4544
 PUSH_LOCK = 0x5754_5055_5348
 
 # Aggregate kinds in the order a pull applies them (each only needs the ones before it).
-KINDS = ("owner", "operator", "bin", "item", "inbound", "outbound", "pick_list", "count_task", "exception", "movement")
+KINDS = ("owner", "operator", "bin", "item", "inbound", "outbound", "return", "pick_list", "count_task", "exception", "movement")
 
 _INFO_KEY = "warehouse_feed"
 
@@ -115,6 +118,13 @@ def _aggregate(obj: object) -> tuple[str, int] | None:
     if isinstance(obj, CartonLine):
         carton = object_session(obj).get(Carton, obj.carton_id) if obj.carton_id is not None else None
         return ("outbound", carton.order_id) if carton is not None else None
+    if isinstance(obj, ReturnOrder):
+        return "return", obj.id
+    if isinstance(obj, ReturnLine):
+        return "return", obj.return_id
+    if isinstance(obj, ReturnReceipt):
+        line = object_session(obj).get(ReturnLine, obj.line_id) if obj.line_id is not None else None
+        return ("return", line.return_id) if line is not None else None
     return None
 
 
@@ -277,7 +287,7 @@ def publish_all(conn: Connection) -> int:
     table = ChangeFeed.__table__
     sources = [
         ("owner", Owner.id), ("operator", Operator.id), ("bin", Bin.id), ("item", Item.id),
-        ("inbound", InboundOrder.id), ("outbound", OutboundOrder.id), ("pick_list", PickList.id),
+        ("inbound", InboundOrder.id), ("outbound", OutboundOrder.id), ("return", ReturnOrder.id), ("pick_list", PickList.id),
         ("count_task", CountTask.id), ("exception", WarehouseException.id), ("movement", Movement.seq),
     ]
     count = select(func.count()).select_from(table)
