@@ -21,7 +21,7 @@ from warehouse_tui.db.models import (
 )
 from warehouse_tui.errors import InvalidInput, InvariantViolation, NotAllowed, NotFound, WarehouseError
 from warehouse_tui.services import masterdata as md
-from warehouse_tui.services import packing, picking, returns, supervisor, waves
+from warehouse_tui.services import inquiry, packing, picking, returns, supervisor, waves
 from warehouse_tui.services.auth import hash_pin
 from warehouse_tui.services.check import run_checks
 from warehouse_tui.services.ledger import Actor, post
@@ -167,11 +167,14 @@ def test_a_returned_serial_is_back_in_stock_and_a_scrapped_one_is_removed(shippe
     with shipped.reading() as s:
         units = {u.serial: (u.status, u.bin_id) for u in s.scalars(select(SerialUnit))}
         ret_bin = md.bin_by_code(s, "RET-1").id
-        history = returns.serial_history(s, "SN-1")
+        history = inquiry.serial_history(s, "SN-1")
+        scrapped = inquiry.serial_history(s, "SN-2")
     assert units["SN-1"] == ("in_stock", ret_bin)
     assert units["SN-2"] == ("removed", None)
-    assert [line.split(" ")[2] for line in history][-3:] == ["packed", "shipped", "returned"]
-    assert history[0].split(" ")[2] in ("adjusted", "received")
+    # @INQUIRY tells the serial's life, oldest first, then the movements newest first
+    assert history[:2] == ["SN SN-1 of PHONE: RET-1", "booked → shipped → returned"]
+    assert history[2].split(" ")[2:4] == ["return", "1"] and history[2].endswith("->RET-1 RMA-1")
+    assert scrapped[:2] == ["SN SN-2 of PHONE: removed", "booked → shipped → returned → scrapped"]
 
 
 def test_a_serial_that_did_not_ship_on_the_order_is_refused_naming_the_orders_serials(shipped, actor):
@@ -423,6 +426,9 @@ def test_export_serials_shows_a_returned_serial_back_in_stock_or_quarantined(shi
     assert status["SN-1"] == ("in_stock", "RET-1")
     assert status["SN-2"] == ("quarantined", "QUA-1")
     assert status["SN-9"] == ("in_stock", "A-01")
+    with shipped.reading() as s:
+        assert inquiry.serial_history(s, "SN-2")[0] == "SN SN-2 of PHONE: QUA-1 quarantined"
+        assert inquiry.lookup_text(s, "RMA-1")[:2] == ["RMA RMA-1 open", "Order ORD-1"]
 
 
 # --------------------------------------------------------------------------- the @RETURN workflow, scan by scan (no UI)
@@ -520,3 +526,18 @@ def test_workflow_states_follow_the_transition_table():
     assert set(TRANSITIONS) == set(State)
     for state in State:
         assert hasattr(Return, f"on_{state.value}"), state
+
+
+def test_good_returns_are_put_away_by_the_normal_putaway(floor, shipped):
+    from drivers.base import RawScan
+    from warehouse_tui.workflows.putaway import Putaway
+
+    add_rma(shipped)
+    give_back(shipped, Actor(None, "T1"), "RMA-1", "PLAIN", 2)
+    with shipped.transaction() as s:
+        md.add_bin(s, "RCV-1", kind="receiving")
+    putaway = Putaway(floor.terminal)
+    for text in ("PLAIN", "2", "B-01"):
+        outcome = putaway.submit(RawScan(text=text))
+        assert outcome.ok, outcome.message
+    assert stock(shipped, "RET-1", "PLAIN") == 0 and stock(shipped, "B-01", "PLAIN") == 2

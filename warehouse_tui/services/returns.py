@@ -441,16 +441,3 @@ def close_by_supervisor(session: Session, actor: Actor, ref: str) -> None:
     ret.status = "closed"
     ret.closed_at = utcnow()
     audit(session, "return_closed", operator=current, terminal=actor.terminal, detail=ret.ref)
-
-
-# --------------------------------------------------------------------------- serial history
-
-
-def serial_history(session: Session, serial: str) -> list[str]:
-    """A serial's life as lines: each movement (received → shipped → returned …) with its document."""
-    rows = session.execute(select(Movement.kind, Movement.at, Movement.doc_ref, Item.sku, Bin.code)
-                           .join(Item, Item.id == Movement.item_id).outerjoin(Bin, Bin.id == func.coalesce(Movement.to_bin_id, Movement.from_bin_id))
-                           .where(Movement.serial == serial).order_by(Movement.at, Movement.seq)).all()
-    verbs = {"receipt": "received", "ship": "shipped", "return": "returned", "scrap": "scrapped", "pick": "picked",
-             "pack": "packed", "putaway": "put away", "move": "moved", "count": "counted", "adjust": "adjusted"}
-    return [f"{at:%m-%d %H:%M} {verbs.get(kind, kind)} {bin_code or ''} {ref or ''}".rstrip() for kind, at, ref, _sku, bin_code in rows]

@@ -1,6 +1,7 @@
 """Putaway (@PUTAWAY) and Move (@MOVE), DESIGN §5.
 
-Putaway: scan an LPN, or an item (+lot, +serial) lying in a receiving bin ->
+Putaway: scan an LPN, or an item (+lot, +serial) lying in a receiving bin (or
+a returns bin: customer returns graded good wait there) ->
 for an item, qty + Enter (Enter alone = all of it) -> the screen suggests a
 bin (the item's pick face, else an empty bin in its zone) -> scan the bin ->
 moved. Scanning another valid bin is allowed and audited as an override.
@@ -120,15 +121,16 @@ class Putaway(Workflow):
         return self._advance()
 
     def _receiving_bin_with(self, session, item_id: int) -> str:
-        """The receiving bin holding loose stock of the item: this terminal's first, else any."""
+        """The receiving (or returns) bin holding loose stock of the item: this terminal's receiving bin first, else any."""
         preferred = receiving_bin(session, self.terminal.settings.receiving_bin)
         rows = session.execute(
             select(Bin.code, Bin.id).join(Quant, Quant.bin_id == Bin.id)
-            .where(Quant.item_id == item_id, Bin.kind == BinKind.RECEIVING.value, Quant.container_id.is_(None), Quant.qty > 0)
+            .where(Quant.item_id == item_id, Bin.kind.in_((BinKind.RECEIVING.value, BinKind.RETURNS.value)),
+                   Quant.container_id.is_(None), Quant.qty > 0)
             .order_by(Bin.code)
         ).all()
         if not rows:
-            raise InvariantViolation("None of this item lies loose in a receiving bin — scan its LPN")
+            raise InvariantViolation("None of this item lies loose in a receiving or returns bin — scan its LPN")
         codes = [code for code, _ in rows]
         return preferred.code if preferred.code in codes else codes[0]
 
