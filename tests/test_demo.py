@@ -29,7 +29,7 @@ from warehouse_tui.scan.gtin import has_valid_check_digit
 from warehouse_tui.services import masterdata as md
 from warehouse_tui.services.auth import login, verify_pin
 from warehouse_tui.services.check import run_checks
-from warehouse_tui.services.demo import build_demo, build_large
+from warehouse_tui.demo import build_demo, build_large
 
 TODAY = dt.date(2026, 11, 27)
 
@@ -127,7 +127,7 @@ def test_demo_documents_are_open_and_realistic(demo):
 def test_demo_has_a_shipped_order_with_an_rma_to_try_returns_on(demo):
     from warehouse_tui.db.models import ReturnOrder
     from warehouse_tui.services import returns
-    from warehouse_tui.services.demo import DEMO_RETURN_ORDER, DEMO_RETURN_SSCC, DEMO_RMA
+    from warehouse_tui.demo import DEMO_RETURN_ORDER, DEMO_RETURN_SSCC, DEMO_RMA
 
     with demo.reading() as s:
         shipped = s.scalars(select(OutboundOrder).where(OutboundOrder.status == "shipped")).one()

@@ -11,7 +11,7 @@ from warehouse_tui.db.models import AppliedEntry, Movement, ReturnLine, ReturnOr
 from warehouse_tui.services import auth, exporting, returns
 from warehouse_tui.services import masterdata as md
 from warehouse_tui.services.check import run_checks
-from warehouse_tui.services.demo import DEMO_RETURN_ORDER, DEMO_RMA, build_demo
+from warehouse_tui.demo import DEMO_RETURN_ORDER, DEMO_RMA, build_demo
 from warehouse_tui.services.ledger import Actor
 from warehouse_tui.sync import init_upstream, open_upstream, sync_once
 from warehouse_tui.sync.push import pending_count

@@ -4,26 +4,40 @@ Scan the RMA; when the parcel came without paperwork, the order number, the
 shipped carton's SSCC or a serial that shipped (a GS1 label with AI 21 does)
 finds the shipment and opens an unplanned return, flagged for the supervisor.
 Then, for each unit or quantity: scan the item (a GS1 label answers lot,
-expiry, serial and quantity at once) -> the lot if lot-tracked, more than one
-lot shipped and the scan had none (the shipped lots are shown) -> the serial if
-serial-tracked and the scan had none (it must have shipped on that order) ->
-the quantity + Enter if not serial and not in the scan (never more than shipped
-minus already returned) -> grade it: optionally scan a reason code, then
-@GOOD (^G, resellable: to the returns bin), @DAMAGED (^D: to quarantine) or
-@SCRAP (^X: booked out). Each grade is one durable transaction. @DONE closes
-the return and shows expected vs received per SKU; a short one stays open
-for a supervisor. @CANCEL drops the unit in hand.
+serial and quantity at once) -> the lot if the item is kept in lots and more
+than one lot of it shipped (the shipped lots are shown; a single one is taken)
+-> the serial if serial-tracked and the scan had none (it must have shipped on
+that order) -> the quantity + Enter if not serial and not in the scan (never
+more than shipped minus already returned) -> grade it: optionally scan a
+reason code, then @GOOD (^G, resellable: to the returns bin), @DAMAGED (^D: to
+quarantine) or @SCRAP (^X: booked out). Each grade is one unit of work. @DONE
+closes the return and shows expected vs received per SKU; a short one stays
+open for a supervisor. @CANCEL drops the unit in hand.
+
+Transitions:
+  source --RMA | order | SSCC | shipped serial--> item
+  item --item--> lot | serial | qty | grade
+  lot --lot--> serial | qty | grade
+  serial --serial--> qty | grade
+  qty --qty--> grade
+  grade --reason code--> grade
+  grade --@GOOD | @DAMAGED | @SCRAP--> item
+  item --@DONE--> summary
+  summary --RMA | order | SSCC | shipped serial--> item
+  * --@CANCEL--> source | item
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from warehouse_tui.errors import InvalidInput
 from warehouse_tui.scan.resolver import Scan, ScanKind
-from warehouse_tui.services import returns
+from warehouse_tui.services import items, returns
 from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds
+from warehouse_tui.workflows.item_details import Detail, ItemDetails
+from warehouse_tui.workflows.machine import Machine
 
 
 class State(enum.StrEnum):
@@ -36,49 +50,37 @@ class State(enum.StrEnum):
     SUMMARY = "summary"
 
 
-# What each state accepts and where it leads: the prompt sequence above, as data (a test holds the code to it).
-TRANSITIONS: dict[State, dict[str, tuple[State, ...]]] = {
-    State.SOURCE: {"RMA/order/SSCC/serial": (State.ITEM,)},
-    State.ITEM: {"item": (State.LOT, State.SERIAL, State.QTY, State.GRADE), "@DONE": (State.SUMMARY,)},
-    State.LOT: {"lot": (State.SERIAL, State.QTY, State.GRADE)},
-    State.SERIAL: {"serial": (State.QTY, State.GRADE)},
-    State.QTY: {"qty": (State.GRADE,)},
-    State.GRADE: {"reason": (State.GRADE,), "@GOOD/@DAMAGED/@SCRAP": (State.ITEM,)},
-    State.SUMMARY: {"RMA/order/SSCC/serial": (State.ITEM,)},
-}
+MACHINE = Machine(State, [
+    ("source", "RMA | order | SSCC | shipped serial", "item"),
+    ("item", "item", "lot | serial | qty | grade"),
+    ("lot", "lot", "serial | qty | grade"),
+    ("serial", "serial", "qty | grade"),
+    ("qty", "qty", "grade"),
+    ("grade", "reason code", "grade"),
+    ("grade", "@GOOD | @DAMAGED | @SCRAP", "item"),
+    ("item", "@DONE", "summary"),
+    ("summary", "RMA | order | SSCC | shipped serial", "item"),
+    ("*", "@CANCEL", "source | item"),
+])
+
+# What a returned unit asks, in this order (the expiry of a lot that shipped is known).
+ASKS = (Detail.LOT, Detail.SERIAL, Detail.QTY)
 GRADES = {"GOOD": "good", "DAMAGED": "damaged", "SCRAP": "scrap"}
 SOURCE_KINDS = kinds(ScanKind.DOCUMENT, ScanKind.CONTAINER, ScanKind.ITEM)
 
 
 @dataclass
-class Unit:
-    """The goods in hand, filled in prompt by prompt."""
-
-    item_id: int
-    sku: str
-    is_serial: bool
-    needs_lot: bool
-    lots: tuple[str, ...]
-    left: int
-    lot: str | None = None
-    serial: str | None = None
-    qty: int | None = None
-    reason: str | None = None
-
-    def missing(self) -> State:
-        if self.needs_lot and self.lot is None and len(self.lots) > 1:
-            return State.LOT
-        if self.is_serial:
-            return State.GRADE if self.serial else State.SERIAL
-        return State.GRADE if self.qty is not None else State.QTY
-
-
-@dataclass
 class Return(Workflow):
-    initial = State.SOURCE.value
+    initial = State.SOURCE
+    machine = MACHINE
+    # The first scan may open an unplanned return, a grade books the goods, @DONE closes: each one unit of work.
+    write_states = frozenset({State.SOURCE, State.SUMMARY, State.ITEM, State.GRADE})
     ref: str | None = None
     header: str = ""
-    unit: Unit | None = None
+    unit: ItemDetails | None = None
+    lots: tuple[str, ...] = ()  # lots of the unit's item that shipped on the order
+    left: int = 0  # units of it that may still come back
+    reason: str | None = None
     summary: list[returns.ReturnSummaryLine] = field(default_factory=list)
     last: str = ""
 
@@ -86,24 +88,11 @@ class Return(Workflow):
         super().__post_init__()
         self.title = "Returns"
 
-    def scan_writes(self) -> bool:
-        # the first scan may open an unplanned return; a grade books the goods; @DONE closes
-        return self.state in (State.SOURCE, State.SUMMARY, State.GRADE)
-
-    def _save(self) -> dict:
-        saved = super()._save()
-        saved["unit"] = replace(self.unit) if self.unit is not None else None
-        return saved
-
-    def go(self, to: State) -> None:
-        assert any(to in targets for targets in TRANSITIONS[State(self.state)].values()) or to == State.SOURCE, (self.state, to)
-        self.state = to.value
-
     # ------------------------------------------------------------------ prompts
     @property
     def prompt(self) -> Prompt:
         u = self.unit
-        match State(self.state):
+        match self.state:
             case State.SOURCE:
                 return Prompt("Scan RMA, order, SSCC or serial", SOURCE_KINDS)
             case State.SUMMARY:
@@ -127,16 +116,15 @@ class Return(Workflow):
         out = [self.header] if self.header else []
         u = self.unit
         if u is not None:
-            detail = u.sku + (f" lot {u.lot}" if u.lot else "") + (f" SN {u.serial}" if u.serial else "") + (f" × {u.qty}" if u.qty else "")
-            out.append(detail)
+            out.append(u.label() + (f" × {u.qty}" if u.qty else ""))
             if self.state == State.LOT:
-                out.append("Shipped lots: " + ", ".join(u.lots[:4]) + ("…" if len(u.lots) > 4 else ""))
+                out.append("Shipped lots: " + ", ".join(self.lots[:4]) + ("…" if len(self.lots) > 4 else ""))
             elif self.state == State.QTY:
-                out.append(f"Up to {u.left} can come back")
+                out.append(f"Up to {self.left} can come back")
             elif self.state == State.GRADE:
                 out.append("^G good  ^D damaged  ^X scrap")
-                if u.reason:
-                    out.append(f"Reason {u.reason}")
+                if self.reason:
+                    out.append(f"Reason {self.reason}")
         if self.last:
             out.append(self.last)
         return out
@@ -153,7 +141,7 @@ class Return(Workflow):
             view = returns.open_return(session, self.terminal.actor, code)
         self.ref = view.ref
         self.header = (f"RMA {view.ref}" if view.kind == "rma" else f"Unplanned {view.ref}") + f" · {view.order}"
-        self.unit, self.summary, self.last = None, [], ""
+        self.unit, self.reason, self.summary, self.last = None, None, [], ""
         self.go(State.ITEM)
         if view.kind == "unplanned" and view.found_by:
             return Outcome(True, f"No RMA: return of {view.order} opened, flagged for the supervisor")
@@ -173,41 +161,43 @@ class Return(Workflow):
                 returns.check_serial(session, self.ref, what.item_id, scan.serial)
             if scan.qty is not None and scan.qty > what.left:
                 raise InvalidInput(f"Only {what.left} of {what.sku} can come back, not {scan.qty} — count again")
-        lot = scan.lot or (what.lots[0] if what.needs_lot and len(what.lots) == 1 else None)  # the one lot that shipped
-        self.unit = Unit(what.item_id, what.sku, what.is_serial, what.needs_lot, what.lots, what.left, lot=lot, serial=scan.serial,
-                         qty=None if what.is_serial else scan.qty)
+            unit = ItemDetails.scanned(items.item_facts(session, what.item_id), scan)
+        unit.lot_asked = what.needs_lot and len(what.lots) > 1
+        if what.needs_lot and not unit.lot and len(what.lots) == 1:
+            unit.lot = what.lots[0]  # the one lot that shipped
+        self.unit, self.lots, self.left, self.reason = unit, what.lots, what.left, None
         return self._advance()
 
     def on_lot(self, scan: Scan) -> Outcome:
-        lot = scan.lot or scan.value
         with self.reading() as session:
-            returns.check_lot(session, self.ref, self.unit.item_id, lot)
-        self.unit.lot = lot
+            returns.check_lot(session, self.ref, self.unit.item_id, scan.lot or scan.value)
+        self.unit.take(Detail.LOT, scan)
         return self._advance()
 
     def on_serial(self, scan: Scan) -> Outcome:
-        serial = scan.serial or scan.value
         with self.reading() as session:
-            returns.check_serial(session, self.ref, self.unit.item_id, serial)
-        self.unit.serial = serial
+            returns.check_serial(session, self.ref, self.unit.item_id, scan.serial or scan.value)
+        self.unit.take(Detail.SERIAL, scan)
         return self._advance()
 
     def on_qty(self, scan: Scan) -> Outcome:
-        if scan.qty > self.unit.left:
-            raise InvalidInput(f"Only {self.unit.left} of {self.unit.sku} can come back, not {scan.qty} — type {self.unit.left} or fewer")
-        self.unit.qty = scan.qty
+        if scan.qty > self.left:
+            raise InvalidInput(f"Only {self.left} of {self.unit.sku} can come back, not {scan.qty} — type {self.left} or fewer")
+        self.unit.take(Detail.QTY, scan)
         return self._advance()
 
     def _advance(self) -> Outcome:
-        self.go(self.unit.missing())
-        if self.state == State.GRADE:
+        missing = self.unit.missing(ASKS)
+        if missing is None:
+            self.go(State.GRADE)
             return Outcome(True, f"{self.unit.sku}: grade it")
+        self.go(State(missing.value))
         return Outcome(True, self.unit.sku)
 
     # ------------------------------------------------------------------ grading
     def on_grade(self, scan: Scan) -> Outcome:
-        self.unit.reason = returns.clean_reason(scan.value)
-        return Outcome(True, f"Reason {self.unit.reason}" if self.unit.reason else "No reason")
+        self.reason = returns.clean_reason(scan.value)
+        return Outcome(True, f"Reason {self.reason}" if self.reason else "No reason")
 
     def command(self, name: str) -> Outcome:
         if name in GRADES and self.state != State.GRADE:
@@ -216,16 +206,16 @@ class Return(Workflow):
 
     def _grade(self, grade: str) -> Outcome:
         u = self.unit
-        qty = 1 if u.is_serial else u.qty
+        qty = 1 if u.item.is_serial else u.qty
         settings = self.terminal.settings
         with self.writing() as session:
             done = returns.receive_return(session, self.terminal.actor, ref=self.ref, item_id=u.item_id, qty=qty, grade=grade,
-                                          lot_code=u.lot, serial=u.serial, reason=u.reason,
+                                          lot_code=u.lot, serial=u.serial, reason=self.reason,
                                           returns_bin_code=settings.returns_bin, quarantine_bin_code=settings.quarantine_bin)
-        what = f"{qty} × {u.sku}" + (f" SN {u.serial}" if u.serial else "") + (f" lot {u.lot}" if u.lot else "")
+        what = f"{qty} × {u.label()}"
         where = "scrapped" if done.bin_code is None else f"to {done.bin_code}"
         self.last = f"Last: {what} {grade}" + (f" ({done.line_received}/{done.line_expected})" if done.line_expected else "")
-        self.unit = None
+        self.unit, self.reason = None, None
         self.go(State.ITEM)
         return Outcome(True, f"{what} {grade} — {where}")
 
@@ -242,18 +232,18 @@ class Return(Workflow):
     def cmd_done(self) -> Outcome:
         with self.writing() as session:
             self.summary = returns.close_return(session, self.terminal.actor, self.ref)
-            status = returns.find_return(session, self.ref).status
+            status = returns.return_view(session, self.ref).status
         self.header = f"{self.header.split(' · ')[0]} {status}"
         self.ref, self.unit = None, None
         self.go(State.SUMMARY)
         if status == "short":
             return Outcome(True, "Less than announced — left open for a supervisor")
-        return Outcome(True, "Return closed — all as announced" if all(r.difference >= 0 for r in self.summary) else "Return closed")
+        return Outcome(True, "Return closed")
 
     def cancel(self) -> Outcome:
-        self.unit = None
+        self.unit, self.reason = None, None
         if self.ref is None:
-            self.state = self.initial
+            self.go(State.SOURCE)
             return Outcome(True, "Cancelled")
-        self.state = State.ITEM.value
+        self.go(State.ITEM)
         return Outcome(True, "Unit dropped — scan item")
