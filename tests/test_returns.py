@@ -180,7 +180,7 @@ def test_a_returned_serial_is_back_in_stock_and_a_scrapped_one_is_removed(shippe
 def test_a_serial_that_did_not_ship_on_the_order_is_refused_naming_the_orders_serials(shipped, actor):
     add_rma(shipped)
     refused(shipped, lambda s: returns.receive_return(s, actor, ref="RMA-1", item_id=md.item_by_sku(s, "PHONE").id, qty=1, grade="good",
-                                                       serial="SN-9"), NotAllowed, r"did not ship on order ORD-1 \(2 serials of it did\)")
+                                                       serial="SN-9"), NotAllowed, r"Serial SN-9 did not ship on ORD-1 \(2 serials of PHONE did\)")
 
 
 def test_a_serial_already_returned_is_refused(shipped, actor):
@@ -511,7 +511,7 @@ def test_workflow_grading_without_an_item_and_a_wrong_serial_are_refused(floor, 
     assert not outcome.ok and outcome.message == "Scan the returned item before grading it"
     floor.scan("PHONE")
     outcome = floor.scan("SN-9")
-    assert not outcome.ok and "(2 serials of it did)" in outcome.message and floor.state == "serial"
+    assert not outcome.ok and "(2 serials of PHONE did)" in outcome.message and floor.state == "serial"
     outcome = floor.scan("@CANCEL")
     assert outcome.ok and floor.state == "item" and floor.unit is None
     floor.scan("PLAIN")

@@ -133,12 +133,18 @@ def _in_totes(s, order_ref, item_id, lot, wanted) -> int:
 
 
 def cartons(db: Database) -> dict:
-    """Every carton as (container code) -> (order, sscc, weight, status, box status, box in a bin, sorted lines)."""
+    """Every carton packed here as (container code) -> (order, sscc, weight, status, box status, box in a bin, sorted lines).
+
+    The demo's own shipped carton (DEMO_RETURN_ORDER's, there to try returns on) is left out.
+    """
+    from warehouse_tui.demo import DEMO_RETURN_ORDER
+
     with db.reading() as s:
         out = {}
         for carton, code, box_status, box_bin, order in s.execute(
                 select(Carton, Container.code, Container.status, Container.bin_id, OutboundOrder.ref)
-                .join(Container, Container.id == Carton.container_id).join(OutboundOrder, OutboundOrder.id == Carton.order_id)):
+                .join(Container, Container.id == Carton.container_id).join(OutboundOrder, OutboundOrder.id == Carton.order_id)
+                .where(OutboundOrder.ref != DEMO_RETURN_ORDER)):
             lines = sorted((ln.uuid, ln.qty, ln.serial) for ln in s.scalars(select(CartonLine).where(CartonLine.carton_id == carton.id)))
             out[code] = (order, carton.sscc, str(carton.weight_kg), carton.status, box_status, box_bin is not None, lines)
         return out

@@ -263,8 +263,8 @@ def check_serial(session: Session, ref: str, item_id: int, serial: str) -> None:
     shipped = set(session.scalars(select(Movement.serial).where(Movement.kind == MovementKind.SHIP.value, Movement.doc_ref == order.ref,
                                                                Movement.item_id == item.id, Movement.serial.is_not(None))))
     if serial not in shipped:
-        raise NotAllowed(f"Serial {serial[:30]} of {item.sku} did not ship on order {order.ref} "
-                         f"({len(shipped)} serial{'' if len(shipped) == 1 else 's'} of it did) — scan the serial on the unit")
+        raise NotAllowed(f"Serial {serial[:30]} did not ship on {order.ref} "
+                         f"({len(shipped)} serial{'' if len(shipped) == 1 else 's'} of {item.sku} did) — scan another")
     back = session.scalar(select(ReturnOrder.ref).join(ReturnLine, ReturnLine.return_id == ReturnOrder.id)
                           .join(ReturnReceipt, ReturnReceipt.line_id == ReturnLine.id)
                           .where(ReturnOrder.order_id == order.id, ReturnReceipt.item_id == item.id, ReturnReceipt.serial == serial).limit(1))
