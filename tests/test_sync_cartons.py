@@ -214,8 +214,10 @@ def test_a_terminal_without_leased_numbers_refuses_to_close_a_carton_and_changes
     with pytest.raises(NotAllowed, match="sync with the upstream"):
         pack_order(t1, orders[0], "U1001", "T1", ship=False)
     with t1.reading() as s:
-        assert s.scalar(select(Carton.status)) == "open"
-        assert s.scalar(select(Carton.sscc)) is None
+        mine = select(Carton).join(OutboundOrder, OutboundOrder.id == Carton.order_id).where(OutboundOrder.ref == orders[0])
+        carton = s.scalars(mine).one()
+        assert carton.status == "open"
+        assert carton.sscc is None
     # and a sync leases a new block, after which the carton closes
     assert sync_once(t1, upstream, "T1").sscc_leased == block_size(PREFIX)
     with t1.transaction() as s:
