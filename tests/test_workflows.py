@@ -113,7 +113,8 @@ def test_commands_before_login_are_refused(terminal):
 def test_home_menu_digit_navigates(operator):
     home = Home(operator)
     assert home.submit(scan("1")).navigate == "RECEIVE"
-    assert not home.submit(scan("9")).ok
+    assert home.submit(scan("9")).navigate == "RETURN"
+    assert not home.submit(scan("42")).ok
 
 
 # --------------------------------------------------------------------------- receive: which prompts appear

@@ -13,8 +13,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from warehouse_tui.config import Settings, load_settings
 from warehouse_tui.errors import WarehouseError
 
-IMPORT_KINDS = ("items", "bins", "users", "inbound", "orders", "stock")
-EXPORT_KINDS = ("stock", "serials", "ledger", "shipments", "exceptions", "counts")
+IMPORT_KINDS = ("items", "bins", "users", "inbound", "orders", "stock", "returns")
+EXPORT_KINDS = ("stock", "serials", "ledger", "shipments", "exceptions", "counts", "returns")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

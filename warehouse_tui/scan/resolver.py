@@ -74,6 +74,7 @@ MAX_WEIGHT_KG = Decimal("9999999.999")
 COMMANDS = frozenset({
     "RECEIVE", "PUTAWAY", "PICK", "PACK", "COUNT", "MOVE", "INQUIRY", "SYNC", "SUPERVISOR", "HOME", "BACK",
     "CANCEL", "DONE", "NEXT", "SHORT", "SKIP", "CLOSE", "BLIND", "YES", "NO", "LOGOUT",
+    "RETURN", "GOOD", "DAMAGED", "SCRAP",
 })
 
 _COMMAND = re.compile(r"@([A-Za-z][A-Za-z0-9_]*)")

@@ -10,7 +10,7 @@ button still cannot let an operator through: `NotAllowed`.
   with badge and PIN — is history (`history`), newest first, not queue.
 - Approve: a `variance` posts the count's adjustment movements
   (services.count_approval.apply_variance) in the same transaction; other kinds
-  record the decision (the physical side — the short pick's count task, the
+  record the decision (a `short_return` closes its return; the physical side — the short pick's count task, the
   backorder — has its own flow). Reject: nothing is posted, the reason is
   required and kept as the exception's resolution; a variance's count task
   ends rejected and stock stays as it was.
@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from warehouse_tui.db.models import Operator, WarehouseException, utcnow
 from warehouse_tui.errors import InvalidInput, NotAllowed, NotFound
-from warehouse_tui.services import auth, count_approval, count_tasks, counting
+from warehouse_tui.services import auth, count_approval, count_tasks, counting, returns
 from warehouse_tui.services.ledger import Actor
 
 OPEN = "open"
@@ -92,6 +92,9 @@ def approve(session: Session, actor: Actor, exception_id: int) -> str:
         movements = count_approval.apply_variance(session, actor, int(task_id))
         done = f"approved: {len(movements)} count adjustment(s) posted"
         shown = f"Approved: {len(movements)} adjustment(s) posted"
+    elif exception.kind == returns.SHORT:  # what did not come back will not: the return is closed
+        returns.close_by_supervisor(session, actor, exception.ref)
+        done, shown = "approved: return closed short", f"Approved: return {exception.ref} closed"
     _resolve(exception, supervisor, "approved", done)
     auth.audit(session, "exception_approved", operator=supervisor, terminal=actor.terminal,
                detail=f"exception {exception.id} {exception.kind} {exception.ref}: {done}")

@@ -59,6 +59,9 @@ from warehouse_tui.db.models import (
     PickList,
     PickListOrder,
     PickTask,
+    ReturnLine,
+    ReturnOrder,
+    ReturnReceipt,
     SyncMeta,
     WarehouseException,
 )
@@ -73,11 +76,16 @@ FEED_LOCK = 0x5754_4645_4544
 PUSH_LOCK = 0x5754_5055_5348
 
 # Aggregate kinds in the order a pull applies them (each only needs the ones before it).
-KINDS = ("owner", "operator", "bin", "item", "inbound", "outbound", "pick_list", "count_task", "exception", "movement")
+KINDS = ("owner", "operator", "bin", "item", "inbound", "outbound", "return", "pick_list", "count_task", "exception", "movement")
 
 def _carton_line_order(obj: CartonLine) -> int | None:
     carton = object_session(obj).get(Carton, obj.carton_id) if obj.carton_id is not None else None
     return carton.order_id if carton is not None else None
+
+
+def _return_receipt_return(obj: ReturnReceipt) -> int | None:
+    line = object_session(obj).get(ReturnLine, obj.line_id) if obj.line_id is not None else None
+    return line.return_id if line is not None else None
 
 
 # Model -> (the aggregate kind its rows belong to, that aggregate's id read from a row). Rows of other
@@ -102,9 +110,13 @@ AGGREGATES: dict[type, tuple[str, Callable[[Any], int | None]]] = {
     CountTask: ("count_task", lambda o: o.id),
     CountLine: ("count_task", lambda o: o.task_id),
     WarehouseException: ("exception", lambda o: o.id),
+    ReturnOrder: ("return", lambda o: o.id),
+    ReturnLine: ("return", lambda o: o.return_id),
+    ReturnReceipt: ("return", _return_receipt_return),
 }
 # Aggregate roots: deleting one is not announced (terminals keep what they had); deleting a line or code is.
-ROOTS = (Item, Bin, Operator, Owner, InboundOrder, OutboundOrder, PickList, CountTask, WarehouseException, Movement)
+ROOTS = (Item, Bin, Operator, Owner, InboundOrder, OutboundOrder, PickList, CountTask, WarehouseException, Movement,
+         ReturnOrder)
 
 
 def _aggregate(obj: object) -> tuple[str, int] | None:
@@ -278,7 +290,7 @@ def publish_all(conn: Connection) -> int:
     table = ChangeFeed.__table__
     sources = [
         ("owner", Owner.id), ("operator", Operator.id), ("bin", Bin.id), ("item", Item.id),
-        ("inbound", InboundOrder.id), ("outbound", OutboundOrder.id), ("pick_list", PickList.id),
+        ("inbound", InboundOrder.id), ("outbound", OutboundOrder.id), ("return", ReturnOrder.id), ("pick_list", PickList.id),
         ("count_task", CountTask.id), ("exception", WarehouseException.id), ("movement", Movement.seq),
     ]
     count = select(func.count()).select_from(table)

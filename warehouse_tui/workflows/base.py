@@ -49,7 +49,8 @@ __all__ = ["DATABASE_BUSY", "NAVIGATION", "Outcome", "Prompt", "Terminal", "Work
 log = logging.getLogger(__name__)
 
 # Commands the app routes itself (navigation); everything else goes to the workflow.
-NAVIGATION = {"HOME", "LOGOUT", "RECEIVE", "PUTAWAY", "PICK", "PACK", "COUNT", "MOVE", "INQUIRY", "SUPERVISOR", "SYNC"}
+NAVIGATION = {"HOME", "LOGOUT", "RECEIVE", "PUTAWAY", "PICK", "PACK", "COUNT", "MOVE", "INQUIRY", "SUPERVISOR", "SYNC",
+              "RETURN"}
 
 
 @dataclass(frozen=True)

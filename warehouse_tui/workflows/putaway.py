@@ -1,6 +1,7 @@
 """Putaway (@PUTAWAY) and Move (@MOVE), DESIGN §5.
 
-Putaway: scan an LPN, or an item (+lot, +serial) lying in a receiving bin ->
+Putaway: scan an LPN, or an item (+lot, +serial) lying in a receiving bin (or
+a returns bin, where customer returns graded good wait) ->
 for an item, qty + Enter (Enter alone = all of it) -> the screen suggests a
 bin (the item's pick face, else an empty bin in its zone) -> scan the bin ->
 moved. Scanning another valid bin is allowed and audited as an override.
