@@ -642,6 +642,9 @@ def _budgets(largest: dict | None, result: dict | None = None) -> dict:
     if sync:
         budgets["sync_push_movements_per_s"]["measured"] = sync["sync_push"]["movements_per_s"]
         budgets["empty_sync_ms"]["measured"] = sync["empty_sync"]["p95_ms"]
+        if sync.get("load", {}).get("empty_sync_p95_ms") is not None:  # DESIGN §9: the p95 with 50 terminals syncing
+            budgets["empty_sync_ms"]["measured"] = sync["load"]["empty_sync_p95_ms"]
+            budgets["empty_sync_ms"]["note"] = f"under load: {sync['load']['terminals']} terminals syncing (idle: {sync['empty_sync']['p95_ms']} ms)"
         budgets["pull_100k_items_s"]["measured"] = sync["pull_items"]["seconds"]
         if sync["pull_items"].get("items", 100_000) != 100_000:
             budgets["pull_100k_items_s"]["note"] = f"{sync['pull_items'].get('items')} items pulled"
@@ -692,7 +695,8 @@ def run_bench(args: argparse.Namespace) -> int:
         from warehouse_tui.sync.bench import measure_sync
 
         _log(f"sync figures against {redact(pg)}")
-        result["sync"] = measure_sync(pg, workdir / "sync", movements=int(args.sync_movements), items=int(args.sync_items))
+        result["sync"] = measure_sync(pg, workdir / "sync", movements=int(args.sync_movements), items=int(args.sync_items),
+                                      terminals=int(getattr(args, "sync_terminals", 50)))
     import_rows = getattr(args, "import_rows", None)
     import_rows = quants // 10 if import_rows is None else int(import_rows)
     if import_rows:
