@@ -595,7 +595,7 @@ def _fold_wal(path: Path) -> None:
 
 def measure_app(datasets: dict[str, Dataset], workdir: Path, samples: int, serials: int) -> dict:
     """The full-app figures (warehouse_tui.bench_app), each in a fresh process on a copy of a dataset."""
-    from warehouse_tui.bench_app import run_child
+    from warehouse_tui.bench_app import run_child, run_coldstart
 
     out: dict = {"scan_to_screen": {}}
     keys = sorted(datasets, key=int)
@@ -607,7 +607,7 @@ def measure_app(datasets: dict[str, Dataset], workdir: Path, samples: int, seria
             out["scan_to_screen"][key] = run_child("scans", str(copy), "--samples", str(samples))
             if key == keys[-1]:
                 _log("cold start to the login screen")
-                out["cold_start"] = run_child("coldstart", str(copy))
+                out["cold_start"] = run_coldstart(str(copy))
                 _log(f"serial driver over a pseudo-terminal to committed receipt: {samples} scans")
                 out["serial_driver_to_commit"] = run_child("serial-driver", str(copy), "--samples", str(samples))
                 if serials:
