@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 def test_fifty_terminals_syncing_every_second_lose_and_duplicate_nothing(pg_server, tmp_path):
-    result = measure_load(pg_server, tmp_path, terminals=50, movements=20, seconds=5, pullers=2, processes=2, items=200, bins=200)
+    result = measure_load(pg_server, tmp_path, terminals=50, movements=20, seconds=5, pullers=2, items=200, bins=200)
 
     assert result["errors"] == []
     assert result["movements_booked"] == 50 * 20

@@ -8,7 +8,8 @@ file, and runs them in a few worker processes, a thread per terminal:
   `seconds` and runs a full `sync_once` (push, pull, SSCC leases) once a second;
 - each pulling terminal books nothing and syncs once a second, then at once again: that
   second sync, with (nearly) nothing new to push or pull, is the "empty sync under load";
-- a monitor samples the upstream's waiting locks (pg_locks, not granted) every 50 ms.
+- a monitor samples the upstream's waiting locks (pg_locks, not granted) every 50 ms; each push
+  transaction's wait for the push lock and its hold until commit are timed in the workers.
 
 Then every terminal syncs until its outbox is empty, and the upstream's movements are
 compared with every terminal's outbox: each booked movement upstream exactly once, none
@@ -46,7 +47,13 @@ def run_terminals(spec_json: str) -> None:
     from warehouse_tui.sync import open_upstream, sync_once
 
     spec = json.loads(spec_json)
+    # Real terminals do not share an interpreter: here a thread back from the network would wait up to
+    # (threads x 5 ms) for the GIL, inside the upstream transaction it holds. Hand it over sooner.
+    sys.setswitchinterval(0.0005)
     upstream = open_upstream(spec["url"])
+    lock_waits: list[float] = []
+    lock_holds: list[float] = []
+    _time_push_lock(upstream.engine, lock_waits, lock_holds)
     records: dict[str, dict] = {}
     start = spec["start"]
 
@@ -92,6 +99,9 @@ def run_terminals(spec_json: str) -> None:
     for t in threads:
         t.join()
     upstream.dispose()
+    if records:  # the process's push-lock timings travel with its first terminal's record
+        first = next(iter(records.values()))
+        first["lock_waits"], first["lock_holds"] = lock_waits, lock_holds
     print(json.dumps(records))
 
 
@@ -122,7 +132,7 @@ def _outbox_uuids(path: str) -> tuple[list[str], int]:
 
 
 def measure_load(admin_url: str, workdir: Path, *, terminals: int = 50, movements: int = 200, seconds: int = 60,
-                 pullers: int = 2, processes: int = 2, items: int = 1_000, bins: int = 1_000) -> dict:
+                 pullers: int = 2, processes: int = 8, items: int = 1_000, bins: int = 1_000) -> dict:
     """`terminals` terminals each booking `movements` over `seconds` and syncing every second, `pullers` only pulling."""
     from warehouse_tui.sync.bench import ScratchDatabase, _upstream_with
 
@@ -173,6 +183,8 @@ def measure_load(admin_url: str, workdir: Path, *, terminals: int = 50, movement
         for suffix in ("", "-wal", "-shm"):
             Path(t["path"] + suffix).unlink(missing_ok=True)
     pushers = [r for r in records.values() if r["role"] == "push"]
+    lock_waits = [w for r in records.values() for w in r.get("lock_waits", [])]
+    lock_holds = [h for r in records.values() for h in r.get("lock_holds", [])]
     syncs = [s for r in pushers for s in r["syncs"]]
     empty = [s for r in records.values() for s in r["empty"]]
     empty_rows = [n for r in records.values() for n in r["empty_rows"]]
@@ -191,6 +203,9 @@ def measure_load(admin_url: str, workdir: Path, *, terminals: int = 50, movement
         "late_ticks": sum(r["late"] for r in records.values()),
         "lock_wait_samples": len(waits), "lock_waiting_max": max(waits, default=0),
         "lock_waiting_sampled_in": f"{sum(1 for w in waits if w)} of {len(waits)} samples (every 50 ms)",
+        "push_lock_wait_p50_ms": _percentile_ms(lock_waits, 50), "push_lock_wait_p95_ms": _percentile_ms(lock_waits, 95),
+        "push_lock_hold_p50_ms": _percentile_ms(lock_holds, 50), "push_lock_hold_p95_ms": _percentile_ms(lock_holds, 95),
+        "push_lock_taken": len(lock_holds),
         "errors": [e for r in records.values() for e in r["errors"]] + failures,
     }
 
@@ -206,3 +221,31 @@ def _watch_locks(admin_url: str, database: str, waits: list[int], stop: threadin
                     "WHERE NOT l.granted AND a.datname = :db"), {"db": database}).scalar())
     finally:
         engine.dispose()
+
+
+def _time_push_lock(engine, waits: list[float], holds: list[float]) -> None:
+    """Per upstream transaction that takes the push lock (sync/apply.py): how long it waited for it, and how long
+    it held it until its commit began (the first advisory lock of a transaction is the push lock)."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def asked(conn, _cursor, statement, *_args) -> None:
+        if "pg_advisory_xact_lock" in statement and "push_lock_got" not in conn.info:
+            conn.info["push_lock_asked"] = time.perf_counter()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def got(conn, _cursor, statement, *_args) -> None:
+        if "pg_advisory_xact_lock" in statement and "push_lock_asked" in conn.info:
+            now = time.perf_counter()
+            waits.append(now - conn.info.pop("push_lock_asked"))
+            conn.info["push_lock_got"] = now
+
+    @event.listens_for(engine, "commit")
+    def committing(conn) -> None:
+        if "push_lock_got" in conn.info:
+            holds.append(time.perf_counter() - conn.info.pop("push_lock_got"))
+
+    @event.listens_for(engine, "rollback")
+    def rolled_back(conn) -> None:
+        conn.info.pop("push_lock_got", None)
+        conn.info.pop("push_lock_asked", None)
