@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from warehouse_tui.sync.load import measure_load
+from warehouse_tui.bench.sync_load import measure_load
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 

@@ -44,8 +44,9 @@ def run_terminals(spec_json: str) -> None:
     from warehouse_tui.db.engine import Database
     from warehouse_tui.services import masterdata as md
     from warehouse_tui.services.ledger import Actor, post
-    from warehouse_tui.sync import open_upstream, sync_once
+    from warehouse_tui.sync import install, open_upstream, sync_once
 
+    install()  # each terminal's database gets the sync hooks of its role, as the app gives them
     spec = json.loads(spec_json)
     # Real terminals do not share an interpreter: here a thread back from the network would wait up to
     # (threads x 5 ms) for the GIL, inside the upstream transaction it holds. Hand it over sooner.
@@ -108,8 +109,9 @@ def run_terminals(spec_json: str) -> None:
 def _template_terminal(url: str, path: Path) -> None:
     """A terminal that has pulled the master data once, its WAL folded in: copied for every simulated terminal."""
     from warehouse_tui.db.engine import Database
-    from warehouse_tui.sync import open_upstream, sync_once
+    from warehouse_tui.sync import install, open_upstream, sync_once
 
+    install()
     local, upstream = Database(path), open_upstream(url)
     try:
         sync_once(local, upstream, "TEMPLATE")
@@ -134,7 +136,7 @@ def _outbox_uuids(path: str) -> tuple[list[str], int]:
 def measure_load(admin_url: str, workdir: Path, *, terminals: int = 50, movements: int = 200, seconds: int = 60,
                  pullers: int = 2, processes: int = 8, items: int = 1_000, bins: int = 1_000) -> dict:
     """`terminals` terminals each booking `movements` over `seconds` and syncing every second, `pullers` only pulling."""
-    from warehouse_tui.sync.bench import ScratchDatabase, _upstream_with
+    from warehouse_tui.bench.sync_figures import ScratchDatabase, _upstream_with
 
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -152,7 +154,7 @@ def measure_load(admin_url: str, workdir: Path, *, terminals: int = 50, movement
         workers = []
         for w in range(processes):
             mine = everyone[w::processes]
-            code = "import sys; from warehouse_tui.sync.load import run_terminals; run_terminals(sys.argv[1])"
+            code = "import sys; from warehouse_tui.bench.sync_load import run_terminals; run_terminals(sys.argv[1])"
             workers.append(subprocess.Popen([sys.executable, "-c", code, json.dumps({**spec, "terminals": mine})],
                                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
         waits, stop = [], threading.Event()

@@ -242,11 +242,11 @@ def measure_sync(admin_url: str, workdir: Path, *, movements: int = 20_000, item
                  terminals: int = 50) -> dict:
     """The sync figures; `admin_url` names a PostgreSQL server where scratch databases may be made.
 
-    `load` (sync/load.py, skipped with terminals=0): `terminals` terminals each booking 200 movements over a
+    `load` (bench/sync_load.py, skipped with terminals=0): `terminals` terminals each booking 200 movements over a
     minute and syncing every second, 2 more only pulling: throughput, sync and empty-sync p95 under load, lock
     waits, and whether every movement is upstream exactly once.
     """
-    from warehouse_tui.sync.load import measure_load
+    from warehouse_tui.bench.sync_load import measure_load
 
     figures = {
         "sync_push": measure_push(admin_url, workdir, movements),
