@@ -19,7 +19,7 @@ def run_bench(workdir, samples: int, serials: int = 0, pg: str = "none") -> dict
     done = subprocess.run(
         [sys.executable, "-m", "warehouse_tui.cli", "bench", "--quants", "2000", "--items", "200", "--bins", "100",
          "--samples", str(samples), "--serials", str(serials), "--workdir", str(workdir),
-         "--pg", pg, "--sync-movements", "400", "--sync-items", "300"],
+         "--pg", pg, "--sync-movements", "400", "--sync-items", "300", "--sync-terminals", "0"],
         capture_output=True, text=True, timeout=300, cwd=workdir,
     )
     assert done.returncode == 0, done.stderr

@@ -131,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="PostgreSQL server for the sync figures (scratch databases are made and dropped); 'none' skips them")
     p.add_argument("--sync-movements", type=int, default=20_000, help="movements pushed for the push figure")
     p.add_argument("--sync-items", type=int, default=100_000, help="items pulled for the pull figure")
+    p.add_argument("--sync-terminals", type=int, default=50, help="terminals syncing at once for the load figure (0 skips it)")
     p.add_argument("--import-rows", type=int, help="stock rows and order lines imported for the import figures (default: quants/10; 0 skips)")
     return parser
 

@@ -22,7 +22,7 @@ from warehouse_tui.db.engine import redact
 
 def measure_app(datasets: dict[str, Dataset], workdir: Path, samples: int, serials: int) -> dict:
     """The full-app figures (warehouse_tui.bench.full_app), each in a fresh process on a copy of a dataset."""
-    from warehouse_tui.bench.full_app import run_child
+    from warehouse_tui.bench.full_app import run_child, run_coldstart
 
     out: dict = {"scan_to_screen": {}}
     keys = sorted(datasets, key=int)
@@ -34,7 +34,7 @@ def measure_app(datasets: dict[str, Dataset], workdir: Path, samples: int, seria
             out["scan_to_screen"][key] = run_child("scans", str(copy), "--samples", str(samples))
             if key == keys[-1]:
                 log("cold start to the login screen")
-                out["cold_start"] = run_child("coldstart", str(copy))
+                out["cold_start"] = run_coldstart(str(copy))
                 log(f"serial driver over a pseudo-terminal to committed receipt: {samples} scans")
                 out["serial_driver_to_commit"] = run_child("serial-driver", str(copy), "--samples", str(samples))
                 if serials:
@@ -75,7 +75,8 @@ def run_bench(args: argparse.Namespace) -> int:
         from warehouse_tui.bench.sync_figures import measure_sync
 
         log(f"sync figures against {redact(pg)}")
-        result["sync"] = measure_sync(pg, workdir / "sync", movements=int(args.sync_movements), items=int(args.sync_items))
+        result["sync"] = measure_sync(pg, workdir / "sync", movements=int(args.sync_movements), items=int(args.sync_items),
+                                      terminals=int(getattr(args, "sync_terminals", 50)))
     import_rows = getattr(args, "import_rows", None)
     import_rows = quants // 10 if import_rows is None else int(import_rows)
     if import_rows:

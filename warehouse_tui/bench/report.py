@@ -58,6 +58,9 @@ def budget_report(largest: dict | None, result: dict | None = None) -> dict:
     if sync:
         budgets["sync_push_movements_per_s"]["measured"] = sync["sync_push"]["movements_per_s"]
         budgets["empty_sync_ms"]["measured"] = sync["empty_sync"]["p95_ms"]
+        if sync.get("load", {}).get("empty_sync_p95_ms") is not None:  # DESIGN §9: the p95 with 50 terminals syncing
+            budgets["empty_sync_ms"]["measured"] = sync["load"]["empty_sync_p95_ms"]
+            budgets["empty_sync_ms"]["note"] = f"under load: {sync['load']['terminals']} terminals syncing (idle: {sync['empty_sync']['p95_ms']} ms)"
         budgets["pull_100k_items_s"]["measured"] = sync["pull_items"]["seconds"]
         if sync["pull_items"].get("items", 100_000) != 100_000:
             budgets["pull_100k_items_s"]["note"] = f"{sync['pull_items'].get('items')} items pulled"

@@ -238,10 +238,21 @@ def measure_pull_items(admin_url: str, workdir: Path, items: int = 100_000) -> d
     return {"items": items, "seconds": round(seconds, 3), "bare_select_s": round(bare, 3), "ratio_to_bare": round(seconds / bare, 1)}
 
 
-def measure_sync(admin_url: str, workdir: Path, *, movements: int = 20_000, items: int = 100_000, samples: int = 50) -> dict:
-    """All three sync figures; `admin_url` names a PostgreSQL server where scratch databases may be made."""
-    return {
+def measure_sync(admin_url: str, workdir: Path, *, movements: int = 20_000, items: int = 100_000, samples: int = 50,
+                 terminals: int = 50) -> dict:
+    """The sync figures; `admin_url` names a PostgreSQL server where scratch databases may be made.
+
+    `load` (bench/sync_load.py, skipped with terminals=0): `terminals` terminals each booking 200 movements over a
+    minute and syncing every second, 2 more only pulling: throughput, sync and empty-sync p95 under load, lock
+    waits, and whether every movement is upstream exactly once.
+    """
+    from warehouse_tui.bench.sync_load import measure_load
+
+    figures = {
         "sync_push": measure_push(admin_url, workdir, movements),
         "empty_sync": measure_empty_sync(admin_url, workdir, samples),
         "pull_items": measure_pull_items(admin_url, workdir, items),
     }
+    if terminals:
+        figures["load"] = measure_load(admin_url, Path(workdir) / "load", terminals=terminals)
+    return figures

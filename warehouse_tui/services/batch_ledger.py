@@ -151,7 +151,16 @@ class BatchLedger:
         asked.update(fresh)
         return fresh
 
+    def resolve(self, payloads: list[dict]) -> None:
+        """Look up the items, owners, bins and operators the payloads name, ahead of `book` (which then does not ask
+        again): only reads, so the upstream does it before taking its push lock and holds that lock shorter."""
+        self._resolve_master(payloads)
+
     def _resolve(self, payloads: list[dict]) -> None:
+        self._resolve_master(payloads)
+        self._resolve_containers(payloads)
+
+    def _resolve_master(self, payloads: list[dict]) -> None:
         s = self.session
         for chunk in chunks(self._new("sku", (p["sku"] for p in payloads if p.get("sku")))):
             for r in s.execute(select(Item.id, Item.sku, Owner.code, Item.owner_id, Item.tracking, Item.expiry_required)
@@ -171,7 +180,6 @@ class BatchLedger:
         badges = self._new("operator", (p.get("operator") for p in payloads))
         if badges:
             self.operators.update(s.execute(select(Operator.badge, Operator.id).where(Operator.badge.in_(badges))).all())
-        self._resolve_containers(payloads)
 
     def item(self, p: dict) -> SimpleNamespace:
         found = self.items.get((p.get("owner"), p["sku"]))

@@ -73,6 +73,9 @@ class Outcome:
 def apply_batch(session: Session, terminal: str, entries: list[dict]) -> list[Outcome]:
     """Apply entries ({"uuid", "kind", "payload"}) in order in the caller's upstream transaction."""
     postgres = session.bind.dialect.name == "postgresql"
+    ledger = BatchLedger(session, strict=True, origin=feed.UPSTREAM)
+    # Master data looked up before the lock: every other push waits while this one holds it.
+    ledger.resolve([e["payload"] for e in entries if e["kind"] == "movement" and isinstance(e["payload"], dict)])
     if postgres:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PUSH_LOCK})
     done = _applied_before(session, [e["uuid"] for e in entries], postgres)
@@ -88,7 +91,7 @@ def apply_batch(session: Session, terminal: str, entries: list[dict]) -> list[Ou
             fresh.append(e)
     movements = [e for e in fresh if e["kind"] == "movement"]
     # A movement's payload names its uuid as "id" (ledger.post writes both); the entry's uuid is the one that counts.
-    booked = BatchLedger(session, strict=True, origin=feed.UPSTREAM).book(
+    booked = ledger.book(
         [p if (p := e["payload"]).get("id") == e["uuid"] else {**p, "id": e["uuid"]} for e in movements])
     feed.note(session.connection(), [("movement", b.seq) for b in booked if b.seq is not None])
     payloads = {e["uuid"]: e["payload"] for e in fresh}
