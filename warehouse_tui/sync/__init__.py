@@ -38,7 +38,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from warehouse_tui.config import Settings
 from warehouse_tui.db.engine import Database, make_engine, on_open, redact, to_url
 from warehouse_tui.errors import ConfigError, WarehouseError
-from warehouse_tui.sync import capture, feed, pull_documents, references, sscc_leases
+from warehouse_tui.sync import capture, feed, pull_documents, sscc_leases
 from warehouse_tui.sync.pull import PullResult
 from warehouse_tui.sync.pull import pull as pull_changes
 from warehouse_tui.sync.push import BATCH_SIZE, PushResult, pending_count
@@ -244,7 +244,6 @@ def init_upstream(url: str) -> str:
         with db.transaction() as session:
             newly = feed.mark_upstream(session)
             published = feed.publish_all(session.connection()) if newly else 0
-            references.install(session.connection())
         after = current_revision(engine)
         db.dispose()
     except (DBAPIError, SQLAlchemyError, OSError) as exc:
