@@ -67,7 +67,7 @@ MAX_WEIGHT_KG = Decimal("9999999.999")
 COMMANDS = frozenset({
     "RECEIVE", "PUTAWAY", "PICK", "PACK", "COUNT", "MOVE", "INQUIRY", "SYNC", "SUPERVISOR", "HOME", "BACK",
     "CANCEL", "DONE", "NEXT", "SHORT", "SKIP", "CLOSE", "BLIND", "YES", "NO", "LOGOUT",
-})
+}) | {"FLOOR"}
 
 # AIM identifiers (without "]") whose data is a GS1 element string message.
 GS1_SYMBOLOGIES = frozenset({"C1", "e0", "e1", "e2", "d2", "Q3", "J1"})

@@ -47,7 +47,9 @@ COMMAND_KEYS: dict[str, str] = {
     "LOGOUT": "f12",
     "CANCEL": "escape",
 }
+COMMAND_KEYS["FLOOR"] = "ctrl+f"
 KEY_LABELS = {"escape": "Esc"}
+KEY_LABELS["ctrl+f"] = "^F"
 
 
 def key_label(command: str) -> str:

@@ -51,10 +51,13 @@ class Supervisor(Workflow):
     blind: bool = False
     locked: list[str] = field(default_factory=list)
     decided: list[svc.ExceptionView] = field(default_factory=list)
+    # One kind of exception only (the floor view's exceptions page asked for it); @CANCEL shows all again.
+    only_kind: str | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.title = "Supervisor"
+        self.only_kind, self.terminal.queue_kind = self.terminal.queue_kind, None
+        self.title = "Supervisor" if self.only_kind is None else f"Supervisor · {self.only_kind.replace('_', ' ')} only"
         op = self.terminal.operator
         if op is None or op.role != Role.SUPERVISOR.value:
             self.state = "denied"
@@ -203,6 +206,8 @@ class Supervisor(Workflow):
     def _reload(self) -> None:
         with self.terminal.db.reading() as session:
             self.entries = svc.queue(session, self.terminal.actor)
+        if self.only_kind is not None:
+            self.entries = [e for e in self.entries if e.kind == self.only_kind]
         self.index = min(self.index, max(len(self.entries) - 1, 0))
 
     # ------------------------------------------------------------------ creating counts
@@ -260,6 +265,8 @@ class Supervisor(Workflow):
         if self.state == "denied":
             return Outcome(False, "Supervisors only — scan @HOME")
         self.rejecting = None
-        self.state = "queue"
+        was_queue, self.state = self.state == "queue", "queue"
+        if was_queue and self.only_kind is not None:  # at the filtered queue: the whole queue again
+            self.only_kind, self.title = None, "Supervisor"
         self._reload()
         return Outcome(True, "Back to the queue")
