@@ -141,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sync-movements", type=int, default=20_000, help="movements pushed for the push figure")
     p.add_argument("--sync-items", type=int, default=100_000, help="items pulled for the pull figure")
     p.add_argument("--import-rows", type=int, help="stock rows and order lines imported for the import figures (default: quants/10; 0 skips)")
+    p.add_argument("--only", choices=("floor",), help="measure one figure only: floor (one floor view refresh at --quants)")
     return parser
 
 

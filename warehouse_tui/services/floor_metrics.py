@@ -35,7 +35,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import String, and_, case, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from warehouse_tui.db.models import (
@@ -159,7 +159,8 @@ class FloorSnapshot:
     exceptions: tuple[tuple[str, int], ...]
     accuracy: Accuracy
     dock_to_stock: DockToStock
-    expiring: tuple[ExpiringLot, ...]
+    expiring: tuple[ExpiringLot, ...]  # the soonest EXPIRING_SHOWN
+    expiring_total: int  # lots in stock expiring within the days (expired ones included)
 
 
 def snapshot(session: Session, now: dt.datetime, settings: FloorSettings = FloorSettings()) -> FloorSnapshot:
@@ -179,8 +180,21 @@ def snapshot(session: Session, now: dt.datetime, settings: FloorSettings = Floor
         exceptions=tuple(open_exceptions(session)),
         accuracy=accuracy(session, now - dt.timedelta(days=settings.accuracy_days), now),
         dock_to_stock=dock_to_stock(session, start, now),
-        expiring=tuple(expiring_lots(session, now.date(), settings.expiry_days)),
+        **_expiring(session, now.date(), settings.expiry_days),
     )
+
+
+EXPIRING_SHOWN = 10
+
+
+def _expiring(session: Session, today: dt.date, days: int) -> dict:
+    """The soonest lots in stock and how many there are: the view shows a page, not every lot of the warehouse."""
+    in_stock = select(Quant.id).where(Quant.item_id == Lot.item_id, Quant.lot_id == Lot.id, Quant.qty > 0).exists()
+    due = [Lot.expiry.is_not(None), Lot.expiry <= today + dt.timedelta(days=days), in_stock]
+    total = session.scalar(select(func.count()).select_from(Lot).where(*due)) or 0
+    first = list(session.scalars(select(Lot.id).where(*due).order_by(Lot.expiry, Lot.id).limit(EXPIRING_SHOWN)))
+    lots = expiring_lots(session, today, days, lot_ids=first) if first else []
+    return {"expiring": tuple(lots), "expiring_total": total}
 
 
 # --------------------------------------------------------------------------- pick lists
@@ -400,17 +414,28 @@ def putaway_waits(session: Session, start: dt.datetime, end: dt.datetime, owner_
 
     Receipts up to `lookback` before `start` are matched too; a putaway of stock
     whose receipt is older (opening stock, a move into the receiving bin) is left out.
+    The receipts are read by the movements' (kind, at) index: a long look-back (a
+    report's 30 days) reads every receipt of it.
     """
     scoped = [Movement.owner_id == owner_id] if owner_id is not None else []
-    rows = session.execute(
-        select(Movement.kind, Movement.at, Movement.item_id, Movement.lot_id, Movement.owner_id, Movement.qty,
+    # Thousands of rows a shift: read through Core with the time as the stored text, parsed by
+    # datetime.fromisoformat (SQLAlchemy's SQLite DateTime parsing costs several times more).
+    conn = session.connection()
+    columns = (Movement.kind, type_coerce(Movement.at, String).label("at"), Movement.seq, Movement.item_id, Movement.lot_id, Movement.owner_id, Movement.qty,
                Movement.to_bin_id, Movement.to_container_id, Movement.from_bin_id, Movement.from_container_id)
-        .where(or_(and_(Movement.kind == "receipt", Movement.at >= start - lookback, Movement.at < end),
-                   and_(Movement.kind == "putaway", Movement.at >= start, Movement.at < end)), *scoped)
-        .order_by(Movement.at, Movement.seq)).all()
+    putaways = conn.execute(select(*columns).where(Movement.kind == "putaway", Movement.at >= start, Movement.at < end,
+                                                      *scoped)).all()
+    if not putaways:
+        return []
+    # The receipts of the look-back by the (kind, at) index, those of the items put away kept.
+    items = {row.item_id for row in putaways}
+    receipts = [row for row in conn.execute(select(*columns).where(Movement.kind == "receipt", Movement.at >= start - lookback,
+                                                                   Movement.at < end, *scoped))
+                if row.item_id in items]
+    rows = sorted(((kind, _when(at), *rest) for kind, at, *rest in receipts + putaways), key=lambda row: (row[1], row[2]))
     waiting: dict[tuple, deque] = defaultdict(deque)
     out = []
-    for kind, at, item, lot, owner, qty, to_bin, to_box, from_bin, from_box in rows:
+    for kind, at, _seq, item, lot, owner, qty, to_bin, to_box, from_bin, from_box in rows:
         if kind == "receipt":
             where = ("c", to_box) if to_box is not None else ("b", to_bin)
             waiting[(item, lot, owner, where)].append([at, qty])
@@ -427,6 +452,10 @@ def putaway_waits(session: Session, start: dt.datetime, end: dt.datetime, owner_
             if not received[1]:
                 queue.popleft()
     return out
+
+
+def _when(value) -> dt.datetime:
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
 
 
 def weighted_quantile(samples: list[tuple[float, int]], q: float) -> float | None:
@@ -448,20 +477,26 @@ def dock_to_stock_of(waits: Iterable[tuple[float, int]]) -> DockToStock:
     return DockToStock(sum(w for _v, w in samples), weighted_quantile(samples, 0.5), weighted_quantile(samples, 0.9))
 
 
-def dock_to_stock(session: Session, start: dt.datetime, end: dt.datetime) -> DockToStock:
-    return dock_to_stock_of((minutes, units) for _at, minutes, units in putaway_waits(session, start, end))
+def dock_to_stock(session: Session, start: dt.datetime, end: dt.datetime,
+                  lookback: dt.timedelta = dt.timedelta(days=1)) -> DockToStock:
+    """Over the putaways in [start, end), their receipts looked for a day back (the view's shift, refreshed every few seconds)."""
+    return dock_to_stock_of((minutes, units) for _at, minutes, units in putaway_waits(session, start, end, lookback=lookback))
 
 
 def expiring_lots(session: Session, today: dt.date, days: int, owner_id: int | None = None,
-                  since: dt.date | None = None) -> list[ExpiringLot]:
+                  since: dt.date | None = None, lot_ids: list[int] | None = None) -> list[ExpiringLot]:
     """Lots in stock expiring on or before today + `days` (expired ones included unless `since`), soonest first."""
     horizon = today + dt.timedelta(days=days)
     query = (select(Item.sku, Lot.code, Lot.expiry, Bin.code, func.sum(Quant.qty))
-             .join(Quant, Quant.lot_id == Lot.id).join(Item, Item.id == Lot.item_id).join(Bin, Bin.id == Quant.bin_id)
+             # On item and lot: the quants' (item, bin) index finds a lot's stock without one of its own.
+             .join(Quant, and_(Quant.item_id == Lot.item_id, Quant.lot_id == Lot.id))
+             .join(Item, Item.id == Lot.item_id).join(Bin, Bin.id == Quant.bin_id)
              .where(Lot.expiry.is_not(None), Lot.expiry <= horizon, Quant.qty > 0)
              .group_by(Item.sku, Lot.code, Lot.expiry, Bin.code))
     if since is not None:
         query = query.where(Lot.expiry >= since)
+    if lot_ids is not None:
+        query = query.where(Lot.id.in_(lot_ids))
     if owner_id is not None:
         query = query.where(Quant.owner_id == owner_id)
     lots: dict[tuple[str, str, dt.date], list] = {}
