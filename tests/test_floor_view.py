@@ -102,7 +102,8 @@ def morning(demo_path, screen_clock):
         _work(db, "S9001", "T2", lists[1], [(8, 35)])
     finally:
         db.dispose()
-        clock.set_clock(screen_clock)
+        # Stopped at 09:00: a screen that says "as of 09:00" must not turn 09:01 on a slow machine.
+        clock.set_clock(screen_clock, frozen=True)
     return demo_path
 
 
@@ -174,7 +175,7 @@ async def test_the_view_measures_again_by_itself_while_shown(make_app, morning):
         before = app.floor.workflow.snapshot
         # Another terminal records a pick meanwhile (into the same database: as a sync pull would).
         _work(app.terminal.db, "S9001", "T2", before.lists[1].ref, [(9, 0)])
-        clock.set_clock(dt.datetime.combine(clock.today(), dt.time(9, 1)).astimezone())
+        clock.set_clock(dt.datetime.combine(clock.today(), dt.time(9, 1)).astimezone(), frozen=True)
         app._refresh_floor_view()  # what the app's timer calls every floor_refresh_seconds
         await app.workers.wait_for_complete()
         await pilot.pause()
