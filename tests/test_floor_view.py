@@ -57,7 +57,7 @@ def _work(db: Database, badge: str, terminal: str, ref: str, times: list[tuple[i
             task = picking.next_task(s, _actor(s, badge, terminal), ref)
             if task is None:
                 return
-            while task.tracking == "serial":
+            while task.serial:
                 picking.skip(s, _actor(s, badge, terminal), task.id)
                 task = picking.next_task(s, _actor(s, badge, terminal), ref)
             if short_last and n == len(times) - 1:

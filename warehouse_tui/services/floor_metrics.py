@@ -163,6 +163,12 @@ class FloorSnapshot:
     expiring_total: int  # lots in stock expiring within the days (expired ones included)
 
 
+def measure(db, now: dt.datetime, settings: FloorSettings = FloorSettings()) -> FloorSnapshot:
+    """One refresh of the floor view: `snapshot` in one read transaction of its own (any thread)."""
+    with db.reading() as session:
+        return snapshot(session, now, settings)
+
+
 def snapshot(session: Session, now: dt.datetime, settings: FloorSettings = FloorSettings()) -> FloorSnapshot:
     """Everything the floor view shows, as of `now` (naive UTC)."""
     hours = shift_hours(now, settings.shift_hours)

@@ -17,21 +17,35 @@ prompt says as of when.
   @NEXT or n + Enter   next page (p + Enter: the one before)
   1-9 + Enter          on the exceptions page: the supervisor queue, that kind only
 
+A digit leaves for the supervisor queue (the app's navigation), so it is no
+transition of this machine.
+
 Transitions:
-  view --@NEXT | n | p--> view;  view --digit (exceptions page)--> SUPERVISOR (filtered)
+  view --@NEXT | n | p--> view
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from dataclasses import dataclass, field
 
 from warehouse_tui import clock
-from warehouse_tui.db.models import Role
 from warehouse_tui.errors import InvalidInput
 from warehouse_tui.scan.resolver import Scan, ScanKind
 from warehouse_tui.services import floor_metrics as fm
 from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds
+from warehouse_tui.workflows.machine import Machine
+
+
+class State(enum.StrEnum):
+    DENIED = "denied"
+    VIEW = "view"
+
+
+MACHINE = Machine(State, [
+    ("view", "@NEXT | n | p", "view"),
+])
 
 TOPICS = ("lists", "throughput", "operators", "exceptions", "stock")
 TOPIC_TITLES = {"lists": "Pick lists", "throughput": "Throughput", "operators": "Operators",
@@ -50,8 +64,7 @@ def settings_of(settings) -> fm.FloorSettings:
 
 def measure(terminal) -> fm.FloorSnapshot:
     """One refresh: every measure from one read of the local database (safe to run in a worker thread)."""
-    with terminal.db.reading() as session:
-        return fm.snapshot(session, clock.utcnow(), settings_of(terminal.settings))
+    return fm.measure(terminal.db, clock.utcnow(), settings_of(terminal.settings))
 
 
 def spark(values: tuple[int, ...]) -> str:
@@ -76,7 +89,8 @@ def bar(p: fm.ListProgress, width: int) -> str:
 
 @dataclass
 class FloorView(Workflow):
-    initial = "view"
+    initial = State.VIEW
+    machine = MACHINE
     snapshot: fm.FloorSnapshot | None = None
     page: int = 0
     narrow: bool = False
@@ -85,9 +99,8 @@ class FloorView(Workflow):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.title = "Floor view"
-        op = self.terminal.operator
-        if op is None or op.role != Role.SUPERVISOR.value:
-            self.state = "denied"
+        if not self.terminal.is_supervisor:
+            self.state = State.DENIED  # where it starts for anyone else; no transition leaves it
             return
         self.snapshot = measure(self.terminal)
 
@@ -111,7 +124,7 @@ class FloorView(Workflow):
     # ------------------------------------------------------------------ what the screen shows
     @property
     def prompt(self) -> Prompt:
-        if self.state == "denied":
+        if self.state == State.DENIED:
             return Prompt("Supervisors only — @HOME", kinds())
         as_of = "-" if self.snapshot is None else _local(self.snapshot.as_of)
         page = self.pages[self.page]
@@ -119,7 +132,7 @@ class FloorView(Workflow):
         return Prompt(f"{name} {self.page + 1}/{len(self.pages)} · as of {as_of}", kinds(ScanKind.TEXT), ("NEXT",))
 
     def lines(self) -> list[str]:
-        if self.state == "denied":
+        if self.state == State.DENIED:
             return ["The floor view is for", "supervisor badges only."]
         if self.snapshot is None:
             return ["Measuring…"]
@@ -234,7 +247,7 @@ class FloorView(Workflow):
         raise InvalidInput("@NEXT or n + Enter: next page; p + Enter: the one before")
 
     def cmd_next(self) -> Outcome:
-        if self.state == "denied":
+        if self.state == State.DENIED:
             return Outcome(False, "Supervisors only — scan @HOME")
         self.page = (self.page + 1) % len(self.pages)
         return Outcome(True, "")

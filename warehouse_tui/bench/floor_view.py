@@ -150,7 +150,7 @@ def measure_floor_view(source: Path, workdir: Path, samples: int, rng: random.Ra
         db.dispose()
         for suffix in ("", "-wal", "-shm"):
             Path(f"{copy}{suffix}").unlink(missing_ok=True)
-    from warehouse_tui.bench import percentiles
+    from warehouse_tui.bench.report import percentiles
 
     ours, raw = percentiles(timings), percentiles(bare)
     return {**ours, "bare_p50_ms": raw["p50_ms"], "bare_p95_ms": raw["p95_ms"],
