@@ -182,6 +182,9 @@ async def test_the_view_measures_again_by_itself_while_shown(make_app, morning):
         after = app.floor.workflow.snapshot
         assert after.as_of > before.as_of and after.lists[1].done == before.lists[1].done + 1
         assert "as of 09:01" in screen_text(app)
+        # The refresh measured the page on screen only: the stock page still says when it was measured.
+        await _drive(pilot, "scan @NEXT\nscan @NEXT\n")
+        assert "Stock health 3/3 · as of 09:00" in screen_text(app)
 
 
 @in_loop

@@ -371,15 +371,18 @@ class WarehouseApp(App):
 
         self._floor_measuring = True
 
+        topics = workflow.shown_topics()
+
         def shown(snapshot) -> None:
             self._floor_measuring = False
             if snapshot is not None and self.floor is not None and self.floor.workflow is workflow:
-                workflow.updated(snapshot)
+                workflow.updated(snapshot, topics)
                 self.floor.render_workflow()
 
         def work() -> None:
             try:
-                snapshot = measure(self.terminal)
+                # The page on screen only: the other topics are measured when their page is shown.
+                snapshot = measure(self.terminal, topics, workflow.snapshot)
             except Exception as exc:  # shown again at the next refresh
                 if not database_busy(exc):
                     log.exception("measuring the floor view failed")

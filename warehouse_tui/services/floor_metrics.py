@@ -163,31 +163,45 @@ class FloorSnapshot:
     expiring_total: int  # lots in stock expiring within the days (expired ones included)
 
 
-def measure(db, now: dt.datetime, settings: FloorSettings = FloorSettings()) -> FloorSnapshot:
+TOPICS = ("lists", "throughput", "operators", "exceptions", "stock")
+
+
+def measure(db, now: dt.datetime, settings: FloorSettings = FloorSettings(), topics=TOPICS,
+            before: FloorSnapshot | None = None) -> FloorSnapshot:
     """One refresh of the floor view: `snapshot` in one read transaction of its own (any thread)."""
     with db.reading() as session:
-        return snapshot(session, now, settings)
+        return snapshot(session, now, settings, topics, before)
 
 
-def snapshot(session: Session, now: dt.datetime, settings: FloorSettings = FloorSettings()) -> FloorSnapshot:
-    """Everything the floor view shows, as of `now` (naive UTC)."""
+def snapshot(session: Session, now: dt.datetime, settings: FloorSettings = FloorSettings(), topics=TOPICS,
+             before: FloorSnapshot | None = None) -> FloorSnapshot:
+    """What the floor view shows, as of `now` (naive UTC).
+
+    Only `topics` are measured; the others are taken from `before` (the view
+    measures the page it shows, every few seconds) or left empty.
+    """
     hours = shift_hours(now, settings.shift_hours)
     start = hours[0]
-    series = throughput(session, hours, now)
-    return FloorSnapshot(
-        as_of=now,
-        lists=tuple(list_progress(session, now, settings.idle_minutes)),
-        hours=hours,
-        picked_units=series["picked_units"],
-        picked_lines=series["picked_lines"],
-        received_units=series["received_units"],
-        shipped_units=series["shipped_units"],
-        operators=tuple(operator_rates(session, start, now)),
-        exceptions=tuple(open_exceptions(session)),
-        accuracy=accuracy(session, now - dt.timedelta(days=settings.accuracy_days), now),
-        dock_to_stock=dock_to_stock(session, start, now),
-        **_expiring(session, now.date(), settings.expiry_days),
-    )
+    fields: dict = {} if before is None else {k: v for k, v in vars(before).items() if k not in ("as_of", "hours")}
+    if "lists" in topics:
+        fields["lists"] = tuple(list_progress(session, now, settings.idle_minutes))
+    if "throughput" in topics or before is None:
+        fields.update(throughput(session, hours, now) if "throughput" in topics else _no_throughput(hours))
+    if "operators" in topics:
+        fields["operators"] = tuple(operator_rates(session, start, now))
+    if "exceptions" in topics:
+        fields["exceptions"] = tuple(open_exceptions(session))
+    if "stock" in topics:
+        fields["accuracy"] = accuracy(session, now - dt.timedelta(days=settings.accuracy_days), now)
+        fields["dock_to_stock"] = dock_to_stock(session, start, now)
+        fields.update(_expiring(session, now.date(), settings.expiry_days))
+    empty = {"lists": (), "operators": (), "exceptions": (), "accuracy": Accuracy(0, 0, 0, 0),
+             "dock_to_stock": DockToStock(0, None, None), "expiring": (), "expiring_total": 0}
+    return FloorSnapshot(as_of=now, hours=hours, **{**empty, **fields})
+
+
+def _no_throughput(hours) -> dict:
+    return {name: (0,) * len(hours) for name in ("picked_units", "picked_lines", "received_units", "shipped_units")}
 
 
 EXPIRING_SHOWN = 10

@@ -62,9 +62,9 @@ def settings_of(settings) -> fm.FloorSettings:
                             shift_hours=settings.shift_hours)
 
 
-def measure(terminal) -> fm.FloorSnapshot:
-    """One refresh: every measure from one read of the local database (safe to run in a worker thread)."""
-    return fm.measure(terminal.db, clock.utcnow(), settings_of(terminal.settings))
+def measure(terminal, topics=fm.TOPICS, before: fm.FloorSnapshot | None = None) -> fm.FloorSnapshot:
+    """One refresh of `topics` from one read of the local database (safe to run in a worker thread)."""
+    return fm.measure(terminal.db, clock.utcnow(), settings_of(terminal.settings), topics, before)
 
 
 def spark(values: tuple[int, ...]) -> str:
@@ -95,6 +95,8 @@ class FloorView(Workflow):
     page: int = 0
     narrow: bool = False
     shown_exceptions: list[str] = field(default_factory=list)
+    # When each topic was last measured: the prompt says the oldest of the page's.
+    measured_at: dict[str, dt.datetime] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -102,7 +104,7 @@ class FloorView(Workflow):
         if not self.terminal.is_supervisor:
             self.state = State.DENIED  # where it starts for anyone else; no transition leaves it
             return
-        self.snapshot = measure(self.terminal)
+        self.updated(measure(self.terminal), fm.TOPICS)
 
     # ------------------------------------------------------------------ layout
     def fit_to(self, width: int, height: int) -> None:
@@ -117,17 +119,23 @@ class FloorView(Workflow):
     def pages(self) -> tuple[tuple[str, ...], ...]:
         return NARROW_PAGES if self.narrow else WIDE_PAGES
 
-    def updated(self, snapshot: fm.FloorSnapshot) -> None:
-        """A new measure from the app's refresh."""
+    def shown_topics(self) -> tuple[str, ...]:
+        """What the page on screen shows: a refresh measures these only."""
+        return self.pages[self.page]
+
+    def updated(self, snapshot: fm.FloorSnapshot, topics=fm.TOPICS) -> None:
+        """A new measure of `topics` (the app's refresh measures the page on screen)."""
         self.snapshot = snapshot
+        self.measured_at.update({topic: snapshot.as_of for topic in topics})
 
     # ------------------------------------------------------------------ what the screen shows
     @property
     def prompt(self) -> Prompt:
         if self.state == State.DENIED:
             return Prompt("Supervisors only — @HOME", kinds())
-        as_of = "-" if self.snapshot is None else _local(self.snapshot.as_of)
         page = self.pages[self.page]
+        times = [self.measured_at[t] for t in page if t in self.measured_at]
+        as_of = _local(min(times)) if times else "-"
         name = " + ".join(TOPIC_TITLES[t] for t in page) if not self.narrow else TOPIC_TITLES[page[0]]
         return Prompt(f"{name} {self.page + 1}/{len(self.pages)} · as of {as_of}", kinds(ScanKind.TEXT), ("NEXT",))
 
