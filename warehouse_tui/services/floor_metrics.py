@@ -8,7 +8,8 @@ and days.
 The measures:
 
 - pick list progress: per released or picking list, its tasks done / short /
-  skipped / open, who holds it and minutes since the last pick on its orders;
+  skipped / open, who holds it and minutes since the last movement on its
+  orders (its last pick);
 - throughput: units and lines picked, units received and shipped, per hour
   of the shift (the last `shift_hours` whole hours, the current one included);
 - operator rates: lines and units per hour (movements an operator made by hand:
@@ -235,14 +236,15 @@ def list_progress(session: Session, now: dt.datetime, idle_minutes: int) -> list
             select(PickTask.pick_list_id, PickTask.status, func.count())
             .where(PickTask.pick_list_id.in_(ids)).group_by(PickTask.pick_list_id, PickTask.status)):
         counts[list_id][status] += n
-    last: dict[int, dt.datetime] = {}
-    for list_id, at in session.execute(
-            select(PickListOrder.pick_list_id, func.max(Movement.at))
-            .join(OutboundOrder, OutboundOrder.id == PickListOrder.order_id)
-            .join(Movement, and_(Movement.doc_ref == OutboundOrder.ref, Movement.kind == "pick"))
-            .where(PickListOrder.pick_list_id.in_(ids)).group_by(PickListOrder.pick_list_id)):
-        if at is not None:
-            last[list_id] = at
+    # The newest movement on the list's orders (its picks; by then rarely anything else): the highest seq
+    # per order comes from the document index alone, then one row per list for its time.
+    newest = dict(session.execute(
+        select(PickListOrder.pick_list_id, func.max(Movement.seq))
+        .join(OutboundOrder, OutboundOrder.id == PickListOrder.order_id)
+        .join(Movement, Movement.doc_ref == OutboundOrder.ref)
+        .where(PickListOrder.pick_list_id.in_(ids)).group_by(PickListOrder.pick_list_id)).all())
+    times = dict(session.execute(select(Movement.seq, Movement.at).where(Movement.seq.in_([v for v in newest.values() if v]))).all())
+    last = {list_id: times[seq] for list_id, seq in newest.items() if seq in times}
     out = []
     for row in lists:
         c = counts[row.id]
