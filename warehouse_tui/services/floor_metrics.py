@@ -342,16 +342,13 @@ def operator_rates(session: Session, start: dt.datetime, now: dt.datetime) -> li
     """Operators who worked or were logged in since `start`: their rates, current task and workflow."""
     last_hour = now - dt.timedelta(hours=1)
     work = defaultdict(lambda: [0, 0, 0, 0])  # lines shift, units shift, lines last hour, units last hour
-    for op, recent, lines, units in session.execute(
-            select(Movement.operator_id, Movement.at >= last_hour, func.count(), func.sum(Movement.qty))
+    recent = Movement.at >= last_hour
+    for op, lines, units, recent_lines, recent_units in session.execute(
+            select(Movement.operator_id, func.count(), func.sum(Movement.qty),
+                   func.sum(case((recent, 1), else_=0)), func.sum(case((recent, Movement.qty), else_=0)))
             .where(Movement.at >= start, Movement.at <= now, Movement.kind.in_(WORK_KINDS), Movement.operator_id.is_not(None))
-            .group_by(Movement.operator_id, Movement.at >= last_hour)):
-        w = work[op]
-        w[0] += lines
-        w[1] += int(units or 0)
-        if recent:
-            w[2] += lines
-            w[3] += int(units or 0)
+            .group_by(Movement.operator_id)):
+        work[op] = [lines, int(units or 0), int(recent_lines or 0), int(recent_units or 0)]
     present = presence(session, start, now)
     ids = set(work) | set(present)
     if not ids:
