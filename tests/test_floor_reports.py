@@ -211,3 +211,16 @@ def test_floor_snapshot_of_the_evening(evening):
     # median = the 5th (120), p90 = the 9th (120); the 10th alone waited 180.
     assert snap.dock_to_stock == fm.DockToStock(10, 120.0, 120.0)
     assert [(lot.lot, lot.days_left, lot.bins) for lot in snap.expiring] == [("L-GONE", -2, ("S1",)), ("L-SOON", 9, ("S1",))]
+
+
+def test_the_report_command_writes_the_report_and_refuses_an_unknown_kind(evening, capsys):
+    from warehouse_tui.cli import main
+
+    path = str(evening.engine.url.database)
+    evening.dispose()  # the command opens the file itself, read-only
+    assert main(["report", "dock-to-stock", "--db", path, "--from", str(D), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"date": "2026-11-20", "units": 9, "median_minutes": 120.0,
+                                                    "p90_minutes": 120.0}]
+    assert main(["report", "nonsense", "--db", path]) != 0
+    err = capsys.readouterr().err
+    assert "nonsense" in err and "productivity" in err and "Traceback" not in err
