@@ -22,7 +22,7 @@ from warehouse_tui.db.engine import Database
 from warehouse_tui.db.models import Lot, Movement, Operator, WarehouseException
 from warehouse_tui.replay import apply_step, parse_script, screen_text
 from warehouse_tui.db.models import Bin, Quant
-from warehouse_tui.services import counting, masterdata, picking, putaway, receiving, waves
+from warehouse_tui.services import count_tasks, counting, masterdata, picking, putaway, receiving, waves
 from warehouse_tui.services.auth import audit
 from warehouse_tui.services.ledger import Actor
 from warehouse_tui.services.floor_metrics import DockToStock, ListProgress
@@ -89,7 +89,7 @@ def morning(demo_path, screen_clock):
                                      to_bin_code="A-01-01-2", qty=qty)
         _at(8, 5)
         with db.transaction() as s:
-            counting.create_counts(s, _actor(s, "S9001", "T2"), bins=["B-01-01-1"])
+            count_tasks.create_counts(s, _actor(s, "S9001", "T2"), bins=["B-01-01-1"])
             task = counting.start_bin(s, _actor(s, "U1001", "T1"), "B-01-01-1")
             for item_id, lot_id, qty in s.execute(select(Quant.item_id, Quant.lot_id, Quant.qty).join(Bin, Bin.id == Quant.bin_id)
                                                   .where(Bin.code == "B-01-01-1", Quant.qty > 0)):

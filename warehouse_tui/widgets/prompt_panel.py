@@ -46,9 +46,14 @@ COMMAND_KEYS: dict[str, str] = {
     "SYNC": "f11",
     "LOGOUT": "f12",
     "CANCEL": "escape",
+    # Returns (issue 14): F-keys are all taken, letters and digits are data.
+    "RETURN": "ctrl+r",
+    "GOOD": "ctrl+g",
+    "DAMAGED": "ctrl+d",
+    "SCRAP": "ctrl+x",
 }
 COMMAND_KEYS["FLOOR"] = "ctrl+f"
-KEY_LABELS = {"escape": "Esc"}
+KEY_LABELS = {"escape": "Esc", "ctrl+r": "^R", "ctrl+g": "^G", "ctrl+d": "^D", "ctrl+x": "^X"}
 KEY_LABELS["ctrl+f"] = "^F"
 
 
