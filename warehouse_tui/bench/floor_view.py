@@ -125,6 +125,7 @@ def measure_floor_view(source: Path, workdir: Path, samples: int, rng: random.Ra
     for suffix in ("", "-wal", "-shm"):
         Path(f"{copy}{suffix}").unlink(missing_ok=True)
     shutil.copyfile(source, copy)
+    Database(copy).dispose()  # migrated to this version's schema (its indexes) before the shift is laid on it
     con = sqlite3.connect(copy)
     built = dt.datetime.fromisoformat(con.execute("SELECT max(at) FROM movements").fetchone()[0])
     movements, quants = (con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("movements", "quants"))
