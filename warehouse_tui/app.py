@@ -74,6 +74,7 @@ class WarehouseApp(App):
         self._device_queue_due = False
         self._scan_loop: asyncio.AbstractEventLoop | None = None
         self._outbox_grew = False  # a scan since the last count may have written outbox entries
+        self._floor_measuring = False  # a floor view refresh is under way in its worker thread
 
     # ------------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
@@ -84,6 +85,7 @@ class WarehouseApp(App):
         self.scanner.open(self._scan_from_driver, self._state_from_driver, self._reject_from_driver)
         self.terminal.scanner_state = self.scanner.state.value
         self.set_interval(2.0, self._tick)
+        self.set_interval(max(1, self.terminal.settings.floor_refresh_seconds), self._refresh_floor_view)
         self._count_unsynced()
         # What the login screen does not need is loaded a moment after it shows (an operator is still
         # reaching for the badge), not before it and not at the first scan.
@@ -361,6 +363,38 @@ class WarehouseApp(App):
                 log.warning("idle check: the database is busy; trying again in a moment")
             else:
                 log.exception("idle check failed")
+
+    def _refresh_floor_view(self) -> None:
+        """While the floor view is shown it measures again, in a worker thread: a scan never waits on it."""
+        workflow = self.floor.workflow if self.floor is not None else None
+        if getattr(workflow, "updated", None) is None or workflow.state != "view" or self._floor_measuring:
+            return
+        from warehouse_tui.workflows.floor_view import measure
+
+        self._floor_measuring = True
+
+        topics = workflow.shown_topics()
+
+        def shown(snapshot) -> None:
+            self._floor_measuring = False
+            if snapshot is not None and self.floor is not None and self.floor.workflow is workflow:
+                workflow.updated(snapshot, topics)
+                self.floor.render_workflow()
+
+        def work() -> None:
+            try:
+                # The page on screen only: the other topics are measured when their page is shown.
+                snapshot = measure(self.terminal, topics, workflow.snapshot)
+            except Exception as exc:  # shown again at the next refresh
+                if not database_busy(exc):
+                    log.exception("measuring the floor view failed")
+                snapshot = None
+            try:
+                self.call_from_thread(shown, snapshot)
+            except RuntimeError:  # the app has stopped meanwhile
+                pass
+
+        self.run_worker(work, thread=True, group="floor-view", exit_on_error=False)
 
     def _count_unsynced(self) -> None:
         with self.terminal.db.reading() as session:

@@ -69,6 +69,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("kind", choices=EXPORT_KINDS)
     p.add_argument("--format", choices=("csv", "json"), default="csv")
 
+    # The kinds are the modules of services/reports (found when the command runs, not on every start).
+    p = sub.add_parser("report", help="reports for billing and the office: activity, … (warehouse_tui/services/reports/)")
+    _common(p)
+    p.add_argument("kind", help="the report: activity, or another module of services/reports")
+    p.add_argument("--owner", help="one client (owner code); default every client")
+    p.add_argument("--from", dest="date_from", help="first day, YYYY-MM-DD (default today)")
+    p.add_argument("--to", dest="date_to", help="last day, YYYY-MM-DD (default --from)")
+    p.add_argument("--format", choices=("csv", "json", "html"), default="csv")
+
     p = sub.add_parser("wave", help="release new orders into pick lists (reserves their stock)")
     _common(p)
     p.add_argument("--orders", help="REF,REF,… (default: every new order, highest priority first)")
@@ -133,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sync-items", type=int, default=100_000, help="items pulled for the pull figure")
     p.add_argument("--sync-terminals", type=int, default=50, help="terminals syncing at once for the load figure (0 skips it)")
     p.add_argument("--import-rows", type=int, help="stock rows and order lines imported for the import figures (default: quants/10; 0 skips)")
+    p.add_argument("--only", choices=("floor",), help="measure one figure only: floor (one floor view refresh at --quants)")
     return parser
 
 
@@ -217,6 +227,15 @@ def cmd_export(args: argparse.Namespace) -> int:
         import os
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from warehouse_tui.services import reports
+
+    opts = reports.options(args.owner, args.date_from, args.date_to)
+    with _open_for_reading(args).reading() as session:
+        reports.run(session, args.kind, opts, args.format, sys.stdout)
     return 0
 
 
@@ -450,6 +469,7 @@ COMMANDS = {
     "upstream": cmd_upstream,
     "import": cmd_import,
     "export": cmd_export,
+    "report": cmd_report,
     "demo": cmd_demo,
     "bench": cmd_bench,
 }

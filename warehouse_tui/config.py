@@ -56,6 +56,13 @@ class Settings:
     # The label printer's resolution (203, 300 or 600 dpi): ZPL labels are laid out in its dots
     # so GS1-128 bars are as wide as GS1 requires (warehouse_tui/labels/symbol_size.py).
     printer_dpi: int = 203
+    # The supervisor's floor view (@FLOOR): a held pick list idle this long is marked, the view
+    # measures again this often while shown, lots expiring within this many days are listed,
+    # and the shift it draws per hour is this many hours up to now.
+    floor_idle_minutes: int = 10
+    floor_refresh_seconds: int = 5
+    floor_expiry_days: int = 30
+    shift_hours: int = 8
 
     def resolved_db(self) -> str:
         return self.db or str(default_db_path())

@@ -48,6 +48,13 @@ def measure_app(datasets: dict[str, Dataset], workdir: Path, samples: int, seria
     return out
 
 
+def _floor_view(large: Dataset, workdir: Path, samples: int, rng: random.Random) -> dict:
+    from warehouse_tui.bench.floor_view import measure_floor_view
+
+    log(f"floor view refresh on {large.quants:,} quants: {min(samples, 50)} refreshes, and the bare statements")
+    return measure_floor_view(large.path, workdir, min(samples, 50), rng)
+
+
 def run_bench(args: argparse.Namespace) -> int:
     """Measure, print the JSON object to stdout, return the exit status."""
     samples = max(2, int(args.samples))
@@ -65,6 +72,13 @@ def run_bench(args: argparse.Namespace) -> int:
         base_items, base_bins = scaled(large.quants, large.items, large.bins, BASE_QUANTS)
         datasets[str(BASE_QUANTS)] = ensure_dataset(workdir, BASE_QUANTS, base_items, base_bins)
 
+    if getattr(args, "only", None) == "floor":
+        result = {"floor_view": _floor_view(large, workdir, samples, rng)}
+        result["budgets"] = {k: v for k, v in budget_report(None, result).items() if k == "floor_view_refresh_ms"}
+        result["datasets"] = {str(large.quants): large.describe()}
+        result["elapsed_s"] = round(time.perf_counter() - started, 1)
+        print(json.dumps(result, indent=2))
+        return 0
     result: dict = {"ledger_receipt": {}}
     for key in sorted(datasets, key=int):
         log(f"ledger receipt on {int(key):,} quants: {samples} samples each, ledger and bare")
@@ -77,6 +91,7 @@ def run_bench(args: argparse.Namespace) -> int:
         log(f"sync figures against {redact(pg)}")
         result["sync"] = measure_sync(pg, workdir / "sync", movements=int(args.sync_movements), items=int(args.sync_items),
                                       terminals=int(getattr(args, "sync_terminals", 50)))
+    result["floor_view"] = _floor_view(large, workdir, samples, rng)
     import_rows = getattr(args, "import_rows", None)
     import_rows = quants // 10 if import_rows is None else int(import_rows)
     if import_rows:

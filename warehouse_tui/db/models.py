@@ -267,6 +267,8 @@ class Movement(Base):
         Index("ix_movements_to_bin", "to_bin_id"),
         Index("ix_movements_doc", "doc_ref"),
         Index("ix_movements_serial", "item_id", "serial"),
+        # The floor view's shift by time (migration 0006_floor): covers its hourly and per-operator sums.
+        Index("ix_movements_at_kind", "at", "kind", "operator_id", "qty"),
     )
     # Local order of posting; the uuid made on the terminal is the identity everywhere else.
     seq: Mapped[int] = mapped_column(BigId, primary_key=True)

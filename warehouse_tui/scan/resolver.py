@@ -75,7 +75,7 @@ COMMANDS = frozenset({
     "RECEIVE", "PUTAWAY", "PICK", "PACK", "COUNT", "MOVE", "INQUIRY", "SYNC", "SUPERVISOR", "HOME", "BACK",
     "CANCEL", "DONE", "NEXT", "SHORT", "SKIP", "CLOSE", "BLIND", "YES", "NO", "LOGOUT",
     "RETURN", "GOOD", "DAMAGED", "SCRAP",
-})
+}) | {"FLOOR"}
 
 _COMMAND = re.compile(r"@([A-Za-z][A-Za-z0-9_]*)")
 _WEIGHT = re.compile(r"([0-9]{1,7})(?:[.,]([0-9]{1,3}))?")

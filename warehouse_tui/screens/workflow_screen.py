@@ -51,6 +51,10 @@ class FloorScreen(Screen):
         self.render_workflow()
         entry.focus()
 
+    def on_resize(self, event) -> None:
+        if getattr(self.workflow, "fit_to", None) is not None:  # its pages follow the screen's size
+            self.render_workflow()
+
     def action_command(self, command: str) -> None:
         self.app.run_command(command)
 
@@ -81,6 +85,9 @@ class FloorScreen(Screen):
 
     def _render_workflow(self) -> None:
         wf = self.workflow
+        fit_to = getattr(wf, "fit_to", None)  # a workflow whose pages depend on the screen's size
+        if fit_to is not None:
+            fit_to(self.size.width, self.size.height)
         prompt = wf.prompt
         outcome = wf.outcome
         always = ALWAYS if self.app.terminal.operator is not None else ("CANCEL",)

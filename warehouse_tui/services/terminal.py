@@ -24,6 +24,8 @@ class Terminal:
     # Set when the terminal syncs: claims a pick list or count task on the upstream
     # first (sync.worker.SyncWorker.claim); raises NotAllowed when another holds it.
     upstream_claim: Callable[..., str] | None = None
+    # The kind of exception the floor view asked the supervisor queue to show (taken by the queue when it opens).
+    queue_kind: str | None = None
 
     @property
     def actor(self) -> Actor:

@@ -52,7 +52,9 @@ COMMAND_KEYS: dict[str, str] = {
     "DAMAGED": "ctrl+d",
     "SCRAP": "ctrl+x",
 }
+COMMAND_KEYS["FLOOR"] = "ctrl+f"
 KEY_LABELS = {"escape": "Esc", "ctrl+r": "^R", "ctrl+g": "^G", "ctrl+d": "^D", "ctrl+x": "^X"}
+KEY_LABELS["ctrl+f"] = "^F"
 
 
 def key_label(command: str) -> str:

@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 # Commands the app routes itself (navigation); everything else goes to the workflow.
 NAVIGATION = {"HOME", "LOGOUT", "RECEIVE", "PUTAWAY", "PICK", "PACK", "COUNT", "MOVE", "INQUIRY", "SUPERVISOR", "SYNC",
               "RETURN"}
+NAVIGATION |= {"FLOOR"}
 
 
 @dataclass(frozen=True)

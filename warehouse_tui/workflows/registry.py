@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from warehouse_tui.workflows.base import Workflow
 from warehouse_tui.workflows.count import Count
+from warehouse_tui.workflows.floor_view import FloorView
 from warehouse_tui.workflows.inquiry import Inquiry
 from warehouse_tui.workflows.pack import Pack
 from warehouse_tui.workflows.pick import Pick
@@ -23,3 +24,4 @@ WORKFLOWS: dict[str, type[Workflow]] = {
     "SUPERVISOR": Supervisor,
     "RETURN": Return,
 }
+WORKFLOWS["FLOOR"] = FloorView

@@ -95,10 +95,13 @@ class Supervisor(Workflow):
     blind: bool = False
     locked: list[str] = field(default_factory=list)
     decided: list[svc.ExceptionView] = field(default_factory=list)
+    # One kind of exception only (the floor view's exceptions page asked for it); @CANCEL shows all again.
+    only_kind: str | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.title = "Supervisor"
+        self.only_kind, self.terminal.queue_kind = self.terminal.queue_kind, None
+        self.title = "Supervisor" if self.only_kind is None else f"Supervisor · {self.only_kind.replace('_', ' ')} only"
         if not self.terminal.is_supervisor:
             self.state = State.DENIED  # where it starts for anyone else; no transition leaves it
             return
@@ -251,6 +254,8 @@ class Supervisor(Workflow):
     def _reload(self) -> None:
         with self.reading() as session:
             self.entries = svc.queue(session, self.terminal.actor)
+        if self.only_kind is not None:
+            self.entries = [e for e in self.entries if e.kind == self.only_kind]
         self.index = min(self.index, max(len(self.entries) - 1, 0))
 
     # ------------------------------------------------------------------ creating counts
@@ -302,6 +307,8 @@ class Supervisor(Workflow):
         if self.state == State.DENIED:
             return Outcome(False, "Supervisors only — scan @HOME")
         self.rejecting = None
+        if self.state == State.QUEUE and self.only_kind is not None:  # at the filtered queue: the whole queue again
+            self.only_kind, self.title = None, "Supervisor"
         self.go(State.QUEUE)
         self._reload()
         return Outcome(True, "Back to the queue")
