@@ -15,7 +15,7 @@ import os
 import socket
 import stat
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
@@ -53,6 +53,8 @@ class Settings:
     # The label printer's resolution (203, 300 or 600 dpi): ZPL labels are laid out in its dots
     # so GS1-128 bars are as wide as GS1 requires (warehouse_tui/labels/symbol_size.py).
     printer_dpi: int = 203
+    # A site's own couriers (carrier codes on orders): their tracking numbers may have any format.
+    any_carriers: list = field(default_factory=list)
 
     def resolved_db(self) -> str:
         return self.db or str(default_db_path())
