@@ -505,9 +505,25 @@ def close_carton(session: Session, actor: Actor, *, order_ref: str, weight: Deci
     if all(ln.qty_packed >= ln.qty for ln in _lines(session, order)):
         order.status = "packed"
     session.flush()
+    return carton_label(session, box.code)
+
+
+def carton_label(session: Session, carton_code: str) -> CartonLabel:
+    """What a sealed carton's label says (again, e.g. once its tracking number is scanned); NotFound for no such carton."""
+    from warehouse_tui.services.carriers import carrier_name
+
+    row = session.execute(select(Carton, Container, OutboundOrder).join(Container, Container.id == Carton.container_id)
+                          .join(OutboundOrder, OutboundOrder.id == Carton.order_id)
+                          .where((Container.code == carton_code) | (Carton.sscc == carton_code))).first()
+    if row is None or row[0].sscc is None:
+        raise NotFound(f"Carton {carton_code} has no label — close it first")
+    carton, box, order = row
+    units = int(session.scalar(select(func.coalesce(func.sum(CartonLine.qty), 0)).where(CartonLine.carton_id == carton.id)))
     number = [c.id for c in _cartons(session, order)].index(carton.id) + 1
     return CartonLabel(sscc=carton.sscc, order_ref=order.ref, ship_to=order.ship_to, carton_code=box.code,
-                       carton_no=number, weight_kg=kg, units=units)
+                       carton_no=number, weight_kg=Decimal(carton.weight_kg).quantize(Decimal("0.001")), units=units,
+                       carrier=carrier_name(order.carrier) if order.carrier else None, service=order.service,
+                       tracking=carton.tracking)
 
 
 # --------------------------------------------------------------------------- shipping
@@ -547,6 +563,7 @@ def ship_order(session: Session, actor: Actor, order_ref: str) -> Shipment:
         box.status = "shipped"
         box.bin_id = None  # it left the warehouse
     order.status = "shipped"
+    order.shipped_at = utcnow()
     session.flush()
     return Shipment(order.ref, tuple(c.sscc for c in cartons), units)
 

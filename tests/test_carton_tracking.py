@@ -1,0 +1,106 @@
+"""Tracking numbers on cartons: scanned after the weight, refused when another carrier's or already on a carton, skipped into the exceptions queue and filled by a rescan."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from warehouse_tui.db.models import Carton, OutboundOrder, WarehouseException
+from warehouse_tui.errors import InvalidInput, NotAllowed
+from warehouse_tui.services import carton_tracking, packing
+from tests.test_packing import build_station, close, pack
+
+UPS = "1Z879E930346834440"
+UPS_2 = "1Z5R89390357567127"
+FEDEX = "986578788855"
+
+
+@pytest.fixture
+def sealed(db, actor):
+    """ORD-1 (carrier UPS, service ground) with one closed carton ORD-1-1."""
+    build_station(db, actor)
+    with db.transaction() as s:
+        order = s.scalars(select(OutboundOrder).where(OutboundOrder.ref == "ORD-1")).one()
+        order.carrier, order.service = "ups", "ground"
+    pack(db, actor, "PLAIN", 2)
+    close(db, actor)
+    return db
+
+
+def tracking_of(db, code="ORD-1-1"):
+    with db.reading() as s:
+        return carton_tracking.carton(s, code).tracking
+
+
+def test_the_orders_carriers_number_goes_on_the_carton_and_its_label(sealed, actor):
+    with sealed.transaction() as s:
+        carton_tracking.record(s, actor, "ORD-1-1", UPS)
+    assert tracking_of(sealed) == UPS
+    with sealed.reading() as s:
+        label = packing.carton_label(s, "ORD-1-1")
+    assert (label.carrier, label.service, label.tracking) == ("UPS", "ground", UPS)
+
+
+def test_another_carriers_number_is_refused_naming_both_and_nothing_changes(sealed, actor):
+    with pytest.raises(InvalidInput) as refused, sealed.transaction() as s:
+        carton_tracking.record(s, actor, "ORD-1-1", FEDEX)
+    assert "FedEx" in str(refused.value) and "UPS" in str(refused.value)
+    assert tracking_of(sealed) is None
+
+
+def test_wrong_check_digit_is_refused(sealed, actor):
+    with pytest.raises(InvalidInput, match="check digit"), sealed.transaction() as s:
+        carton_tracking.record(s, actor, "ORD-1-1", UPS[:-1] + "1")
+    assert tracking_of(sealed) is None
+
+
+def test_one_number_on_two_cartons_is_refused_naming_the_first(sealed, actor):
+    with sealed.transaction() as s:
+        carton_tracking.record(s, actor, "ORD-1-1", UPS)
+    pack(sealed, actor, "PLAIN", 1)
+    close(sealed, actor)
+    with pytest.raises(NotAllowed, match="ORD-1-1"), sealed.transaction() as s:
+        carton_tracking.record(s, actor, "ORD-1-2", UPS)
+    assert tracking_of(sealed, "ORD-1-2") is None
+    with sealed.transaction() as s:
+        carton_tracking.record(s, actor, "ORD-1-2", UPS_2)
+    assert tracking_of(sealed, "ORD-1-2") == UPS_2
+
+
+def test_skip_raises_an_exception_that_a_rescan_by_sscc_closes(sealed, actor):
+    with sealed.transaction() as s:
+        carton_tracking.skip(s, actor, "ORD-1-1")
+        carton_tracking.skip(s, actor, "ORD-1-1")  # twice: still one exception
+        sscc = s.scalars(select(Carton.sscc)).one()
+    with sealed.reading() as s:
+        (open_one,) = s.scalars(select(WarehouseException).where(WarehouseException.kind == "tracking_missing")).all()
+        assert (open_one.ref, open_one.status) == ("ORD-1-1", "open")
+    with sealed.transaction() as s:
+        carton_tracking.record(s, actor, sscc, UPS)
+    with sealed.reading() as s:
+        assert s.scalars(select(WarehouseException.status).where(WarehouseException.kind == "tracking_missing")).one() == "approved"
+    assert tracking_of(sealed) == UPS
+
+
+def test_an_open_carton_takes_no_tracking(db, actor):
+    build_station(db, actor)
+    pack(db, actor, "PLAIN", 1)
+    with pytest.raises(NotAllowed, match="still open"), db.transaction() as s:
+        carton_tracking.record(s, actor, "ORD-1-1", UPS)
+
+
+def test_shipping_stamps_the_ship_time_by_the_clock(db, actor):
+    from warehouse_tui import clock
+    from tests.test_packing import pack_everything
+
+    build_station(db, actor)
+    pack_everything(db, actor)
+    close(db, actor)
+    with db.reading() as s:
+        assert s.scalars(select(OutboundOrder.shipped_at)).one() is None
+    before = clock.utcnow()
+    with db.transaction() as s:
+        packing.ship_order(s, actor, "ORD-1")
+    after = clock.utcnow()
+    with db.reading() as s:
+        assert before <= s.scalars(select(OutboundOrder.shipped_at)).one() <= after
