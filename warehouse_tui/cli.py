@@ -192,7 +192,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     watched = sys.stderr.isatty()
     bar = ImportProgress(sys.stderr, Path(args.file).name) if watched else None
     try:
-        result = import_file(db, args.kind, args.file, Actor(None, settings.resolved_terminal()), on_progress=bar)
+        result = import_file(db, args.kind, args.file, Actor(None, settings.resolved_terminal()), on_progress=bar,
+                             any_carriers=settings.any_carriers)
     finally:
         if bar is not None:
             bar.close()

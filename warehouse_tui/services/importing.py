@@ -165,6 +165,7 @@ from warehouse_tui.db.models import (
 )
 from warehouse_tui.errors import InvalidInput, NotFound, WarehouseError
 from warehouse_tui.scan.gtin import normalize_gtin
+from warehouse_tui.services import carriers
 from warehouse_tui.services import masterdata as md
 from warehouse_tui.services.auth import audit, check_pin_format, clear_lock, hash_pin
 from warehouse_tui.services.batch_ledger import BOOKED, BatchLedger, chunks, insert_many, insert_numbered, key_table, where_in
@@ -306,7 +307,7 @@ FORMATS: dict[str, CsvFormat] = {
     "bins": CsvFormat(("code", "barcode", "zone", "kind", "pick_seq"), ("code",)),
     "users": CsvFormat(("badge", "name", "role", "pin"), ("badge", "pin")),
     "inbound": CsvFormat(("ref", "supplier", "sku", "qty", "lot", "expiry"), ("ref", "sku", "qty")),
-    "orders": CsvFormat(("ref", "channel", "ship_to", "priority", "sku", "qty"), ("ref", "sku", "qty")),
+    "orders": CsvFormat(("ref", "channel", "ship_to", "priority", "sku", "qty", "carrier", "service"), ("ref", "sku", "qty")),
     "stock": CsvFormat(("bin", "sku", "qty", "lot", "expiry", "serial"), ("bin", "sku")),
 }
 
@@ -1250,6 +1251,7 @@ class _Orders(_Documents):
     noun = "order"
     model = OutboundOrder
     line_model = OutboundLine
+    any_carriers: tuple[str, ...] = ()  # a site's own couriers (setting any_carriers), known beside ups/fedex/usps/dhl
 
     def worked(self, line):
         return (line.qty_allocated != 0) | (line.qty_picked != 0)
@@ -1259,6 +1261,8 @@ class _Orders(_Documents):
             "channel": _code(v, "channel"),
             "ship_to": _text(v, "ship_to", 300),
             "priority": _integer(v, "priority", -999_999, 999_999) if (v.get("priority") or "").strip() else None,
+            "carrier": carriers.normalise_carrier(v.get("carrier"), self.any_carriers),
+            "service": _code(v, "service", 32).lower() or None,
         }
 
     def open_document(self, ref: str, header: dict[str, object], v: dict[str, str], line: int) -> _Document:
@@ -1266,12 +1270,13 @@ class _Orders(_Documents):
         if found is None:
             self.created += 1
             return _Document(ref, line, None, dict(header), {"channel": header["channel"], "ship_to": header["ship_to"],
-                                                            "priority": header["priority"] or 0})
+                                                            "priority": header["priority"] or 0, "carrier": header["carrier"],
+                                                            "service": header["service"]})
         if found.status != "new" or found.busy:
             raise InvalidInput(f"order {ref} is already {found.status} — it cannot be replaced")
         self.updated += 1
-        return _Document(ref, line, found.id, dict(header), {column: header[column] if header[column] is not None else 0
-                                                             for column in ("channel", "ship_to", "priority") if column in v})
+        return _Document(ref, line, found.id, dict(header), {column: header[column] if header[column] is not None or column in ("carrier", "service") else 0
+                                                             for column in ("channel", "ship_to", "priority", "carrier", "service") if column in v})
 
     def write(self, session: Session, progress: Progress) -> None:
         self._recheck(session)
@@ -1280,7 +1285,7 @@ class _Orders(_Documents):
         lines, orders = OutboundLine.__table__, OutboundOrder.__table__
         for chunk in chunks([doc.existing for doc in replaced]):
             session.execute(delete(lines).where(where_in(lines.c.order_id, chunk, self.postgres)))
-        columns = [c for c in ("channel", "ship_to", "priority") if c in self.columns]
+        columns = [c for c in ("channel", "ship_to", "priority", "carrier", "service") if c in self.columns]
         if replaced and columns:
             session.execute(update(orders).where(orders.c.id == bindparam("b_id")).values(**{c: bindparam(f"b_{c}") for c in columns}),
                             [{"b_id": doc.existing, **{f"b_{c}": doc.values[c] for c in columns}} for doc in replaced])
@@ -1562,11 +1567,15 @@ IMPORTERS: dict[str, type[_Importer]] = {cls.kind: cls for cls in (_Items, _Bins
 # --------------------------------------------------------------------------- entry points
 
 
-def import_file(db: Database, kind: str, path: str | Path, actor: Actor, *, on_progress: Progress | None = None) -> ImportResult:
-    """Import one CSV file of `kind`, whole or not at all; raises ImportFailed (nothing imported) on any bad row."""
+def import_file(db: Database, kind: str, path: str | Path, actor: Actor, *, on_progress: Progress | None = None,
+                any_carriers: Iterable[str] = ()) -> ImportResult:
+    """Import one CSV file of `kind`, whole or not at all; raises ImportFailed (nothing imported) on any bad row.
+
+    `any_carriers`: the site's own couriers an order's carrier may name beside the carriers of services/carriers.py.
+    """
     path = Path(path)
     # (no local name for the bytes: import_bytes lets a large file's text go once it is checked)
-    return import_bytes(db, kind, _read(path), actor, source=path.name, on_progress=on_progress)
+    return import_bytes(db, kind, _read(path), actor, source=path.name, on_progress=on_progress, any_carriers=any_carriers)
 
 
 def _read(path: Path) -> bytes:
@@ -1577,7 +1586,7 @@ def _read(path: Path) -> bytes:
 
 
 def import_bytes(db: Database, kind: str, data: bytes, actor: Actor, *, source: str = "<input>",
-                 on_progress: Progress | None = None) -> ImportResult:
+                 on_progress: Progress | None = None, any_carriers: Iterable[str] = ()) -> ImportResult:
     """Import CSV content given as bytes; the same rules as `import_file`."""
     if kind not in IMPORTERS:
         raise InvalidInput(f"cannot import {kind!r}: the kinds are {', '.join(IMPORTERS)}")
@@ -1585,6 +1594,8 @@ def import_bytes(db: Database, kind: str, data: bytes, actor: Actor, *, source: 
     problems = _Problems()
     parsed = _parse(_decode(data, source), kind, source, problems)
     importer = IMPORTERS[kind](actor, source, parsed.columns, upstream=db.is_upstream)
+    if any_carriers:
+        importer.any_carriers = tuple(any_carriers)
     started = time.perf_counter()
     with db.reading() as session, _page_cache(session):
         importer.begin(session)

@@ -33,7 +33,10 @@ Cartons are found by their container's code, carton lines by uuid. An SSCC is
 unique: one that reaches the upstream already on another carton (possible only
 for a terminal that issued SSCCs before it first synced; synced terminals use
 leased blocks, sync/sscc.py) is kept off the second carton and reported as a
-conflict so someone relabels it. Audit events are appended upstream once and
+conflict so someone relabels it. A carrier tracking number is unique the same
+way: one scanned on two cartons on two terminals is kept off the second carton
+upstream and reported as a conflict (the packer rescans that carton's own
+label at @PACK). Audit events are appended upstream once and
 never come back down.
 """
 
@@ -134,7 +137,8 @@ def outbound_snapshots(session: Session, ids) -> list[dict]:
                                   "qty_picked": r.qty_picked, "qty_packed": r.qty_packed, "qty_shipped": r.qty_shipped})
     cartons = _carton_snapshots(session, ids)
     return [{"ref": o.ref, "channel": o.channel, "ship_to": o.ship_to, "priority": o.priority, "status": o.status,
-             "created_at": _iso(o.created_at), "lines": lines[o.id], "cartons": cartons[o.id]}
+             "created_at": _iso(o.created_at), "carrier": o.carrier, "service": o.service, "shipped_at": _iso(o.shipped_at),
+             "lines": lines[o.id], "cartons": cartons[o.id]}
             for o in session.execute(select(OutboundOrder).where(ids.of(OutboundOrder.id))).scalars()]
 
 
@@ -156,7 +160,7 @@ def _carton_snapshots(session: Session, ids) -> dict[int, list[dict]]:
                                    "expiry": _iso(expiry), "serial": r.serial, "qty": r.qty})
     for c, code in cartons:
         by_order[c.order_id].append({"code": code, "sscc": c.sscc, "weight_kg": _kg(c.weight_kg), "status": c.status,
-                                     "closed_at": _iso(c.closed_at), "lines": lines[c.id]})
+                                     "closed_at": _iso(c.closed_at), "tracking": c.tracking, "lines": lines[c.id]})
     return by_order
 
 
@@ -319,8 +323,9 @@ def apply_outbound(session: Session, snaps: list[dict]) -> int:
             continue
         _upsert(session, OutboundOrder.__table__, [{"ref": s["ref"], "channel": s["channel"], "ship_to": s["ship_to"],
                                                     "priority": s["priority"], "status": s["status"],
-                                                    "created_at": parse_time(s["created_at"])}],
-                ["ref"], ["channel", "ship_to", "priority", "status", "created_at"])
+                                                    "created_at": parse_time(s["created_at"]), "carrier": s.get("carrier"),
+                                                    "service": s.get("service"), "shipped_at": parse_time(s.get("shipped_at"))}],
+                ["ref"], ["channel", "ship_to", "priority", "status", "created_at", "carrier", "service", "shipped_at"])
         order_id = session.scalar(select(OutboundOrder.id).where(OutboundOrder.ref == s["ref"]))
         counters = ["qty", "qty_allocated", "qty_picked", "qty_packed", "qty_shipped"]
         rows = [{"uuid": line["uuid"], "order_id": order_id, "item_id": local.item(line["owner"], line["sku"])[0],
@@ -341,9 +346,13 @@ def _apply_cartons(session: Session, local: _Local, order_id: int, cartons: list
             # The upstream's carton owns its SSCC; a local one with the same number (a cloned terminal) is a
             # sync conflict already, to be relabelled.
             session.execute(update(Carton).where(Carton.sscc == c["sscc"], Carton.container_id != container_id).values(sscc=None))
+        if c.get("tracking"):
+            # Likewise the upstream's carton owns its tracking number; the local one's is a sync conflict already.
+            session.execute(update(Carton).where(Carton.tracking == c["tracking"], Carton.container_id != container_id).values(tracking=None))
         _upsert(session, Carton.__table__, [{"container_id": container_id, "order_id": order_id, "sscc": c["sscc"],
-                                             "weight_kg": _decimal(c["weight_kg"]), "status": c["status"], "closed_at": parse_time(c["closed_at"])}],
-                ["container_id"], ["order_id", "sscc", "weight_kg", "status", "closed_at"])
+                                             "weight_kg": _decimal(c["weight_kg"]), "status": c["status"], "closed_at": parse_time(c["closed_at"]),
+                                             "tracking": c.get("tracking")}],
+                ["container_id"], ["order_id", "sscc", "weight_kg", "status", "closed_at", "tracking"])
         carton_id = session.scalar(select(Carton.id).where(Carton.container_id == container_id))
         rows = []
         for line in c["lines"]:
@@ -535,7 +544,8 @@ def _capture(session: Session, obj, new: bool) -> list[dict]:
                 "lot": obj.lot, "expiry": _iso(obj.expiry)})]
         return [_op("inbound", ref, "line", obj.uuid, "add", f, (v or 0) - (o or 0)) for f, o, v in changed("qty_received")]
     if isinstance(obj, OutboundOrder):
-        return [] if new else [_op("outbound", obj.ref, "order", obj.ref, "set", f, v) for f, _, v in changed("status")]
+        return [] if new else [_op("outbound", obj.ref, "order", obj.ref, "set", f, _iso(v) if f == "shipped_at" else v)
+                               for f, _, v in changed("status", "shipped_at")]
     if isinstance(obj, OutboundLine):
         if new:
             return []
@@ -598,9 +608,10 @@ def _capture(session: Session, obj, new: bool) -> list[dict]:
         code = s.get(Container, obj.container_id).code
         if new:
             return [_op("outbound", ref, "carton", code, "create", value={
-                "status": obj.status, "sscc": obj.sscc, "weight_kg": _kg(obj.weight_kg), "closed_at": _iso(obj.closed_at)})]
+                "status": obj.status, "sscc": obj.sscc, "weight_kg": _kg(obj.weight_kg), "closed_at": _iso(obj.closed_at),
+                "tracking": obj.tracking})]
         return [_op("outbound", ref, "carton", code, "set", f, _kg(v) if f == "weight_kg" else v)
-                for f, _, v in changed("sscc", "weight_kg", "status", "closed_at")]
+                for f, _, v in changed("sscc", "weight_kg", "status", "closed_at", "tracking")]
     if isinstance(obj, CartonLine):
         carton = s.get(Carton, obj.carton_id)
         ref = s.get(OutboundOrder, carton.order_id).ref
@@ -838,7 +849,7 @@ def _counts_kept_out(up: _Upstream, ops: list[dict]) -> dict[str, str]:
 
 
 def _parse(field: str, value):
-    return parse_time(value) if field in ("closed_at", "started_at", "resolved_at", "created_at") else value
+    return parse_time(value) if field in ("closed_at", "started_at", "resolved_at", "created_at", "shipped_at") else value
 
 
 def _set_state(doc: str, row, field: str, value, what: str) -> str | None:
@@ -924,24 +935,45 @@ def _carton(up: _Upstream, order: OutboundOrder, op: dict) -> str | None:
             return None
         v = op["value"]
         other = _sscc_taken(up, v["sscc"], None)
+        other_tracking = _tracking_taken(up, v.get("tracking"), None)
         carton = Carton(container_id=container_id, order_id=order.id, sscc=None if other else v["sscc"], weight_kg=_decimal(v["weight_kg"]),
-                        status=v["status"], closed_at=parse_time(v["closed_at"]))
+                        status=v["status"], closed_at=parse_time(v["closed_at"]),
+                        tracking=None if other_tracking else v.get("tracking"))
         up.s.add(carton)
         up.s.flush()
         _box_follows(up, container_id, v["status"])
-        return _sscc_clash(op["id"], v["sscc"], other)
+        return _sscc_clash(op["id"], v["sscc"], other) or _tracking_clash(op["id"], v.get("tracking"), other_tracking)
     if carton is None:
         raise _Skip(f"carton {op['id']} is not known upstream")
     if op["field"] == "sscc":
         other = _sscc_taken(up, op["value"], carton.id)
         if other:
             return _sscc_clash(op["id"], op["value"], other)
+    if op["field"] == "tracking":
+        other = _tracking_taken(up, op["value"], carton.id)
+        if other:
+            return _tracking_clash(op["id"], op["value"], other)
     value = _decimal(op["value"]) if op["field"] == "weight_kg" else _parse(op["field"], op["value"])
     setattr(carton, op["field"], value)
     up.s.flush()
     if op["field"] == "status":
         _box_follows(up, container_id, op["value"])
     return None
+
+
+def _tracking_taken(up: _Upstream, tracking: str | None, carton_id: int | None) -> str | None:
+    """Another carton's code when that tracking number is already on one upstream (one carrier label on two cartons)."""
+    if not tracking:
+        return None
+    return up.s.execute(select(Container.code).join(Carton, Carton.container_id == Container.id)
+                        .where(Carton.tracking == tracking, Carton.id != (carton_id or -1))).scalar()
+
+
+def _tracking_clash(code: str, tracking: str | None, other: str | None) -> str | None:
+    if not other:
+        return None
+    return (f"Tracking {tracking} of carton {code} is already on carton {other} upstream — scan {code}'s own carrier "
+            f"label at @PACK; it is kept without a tracking number")
 
 
 def _sscc_clash(code: str, sscc: str | None, other: str | None) -> str | None:
