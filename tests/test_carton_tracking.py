@@ -104,3 +104,62 @@ def test_shipping_stamps_the_ship_time_by_the_clock(db, actor):
     after = clock.utcnow()
     with db.reading() as s:
         assert before <= s.scalars(select(OutboundOrder.shipped_at)).one() <= after
+
+
+# --------------------------------------------------------------------------- the Pack workflow, scan by scan
+
+
+@pytest.fixture
+def ups_packer(db, actor, tmp_path):
+    from drivers.base import RawScan
+    from warehouse_tui.config import Settings
+    from warehouse_tui.workflows.base import Terminal
+    from warehouse_tui.workflows.pack import Pack
+    from tests.test_packing import PREFIX
+
+    build_station(db, actor)
+    with db.transaction() as s:
+        order = s.scalars(select(OutboundOrder)).one()
+        order.carrier, order.service = "ups", "ground"
+    workflow = Pack(Terminal(db, Settings(gs1_company_prefix=PREFIX, label_dir=str(tmp_path / "labels")), "T1"))
+    workflow.scan = lambda text, symbology=None: workflow.submit(RawScan(text=text, symbology=symbology))
+    workflow.labels = tmp_path / "labels"
+    return workflow
+
+
+def close_one_carton(packer):
+    packer.scan("TOTE-1")
+    packer.scan("2")
+    packer.scan("09501101530003")
+    packer.scan("@CLOSE")
+    return packer.scan("4.2")
+
+
+def test_workflow_asks_the_tracking_after_the_weight_and_prints_it(ups_packer, db):
+    outcome = close_one_carton(ups_packer)
+    assert outcome.ok and "scan the UPS label" in outcome.message
+    assert ups_packer.state == "tracking" and ups_packer.prompt.text.startswith("Scan UPS tracking")
+    assert "Ship UPS ground" in ups_packer.lines()
+    refused = ups_packer.scan(FEDEX)
+    assert not refused.ok and "FedEx" in refused.message and "UPS" in refused.message and ups_packer.state == "tracking"
+    assert ups_packer.scan(UPS).ok and ups_packer.state == "item"
+    assert tracking_of(db) == UPS
+    (zpl,) = ups_packer.labels.glob("*.zpl")
+    assert f"TRACKING {UPS}" in zpl.read_text() and "UPS ground" in zpl.read_text()
+
+
+def test_workflow_skip_then_rescan_of_the_carton_fills_it(ups_packer, db):
+    close_one_carton(ups_packer)
+    outcome = ups_packer.scan("@SKIP")
+    assert outcome.ok and ups_packer.state == "item" and tracking_of(db) is None
+    ups_packer.scan("@CANCEL")
+    assert ups_packer.state == "document"
+    with db.reading() as s:
+        sscc = s.scalars(select(Carton.sscc)).one()
+    outcome = ups_packer.scan(f"00{sscc}", "C1")
+    assert outcome.ok and ups_packer.state == "tracking", outcome.message
+    assert ups_packer.scan(UPS).ok and ups_packer.state == "document"
+    assert tracking_of(db) == UPS
+    with db.reading() as s:
+        assert s.scalars(select(WarehouseException.status).where(WarehouseException.kind == "tracking_missing")).one() == "approved"
+    assert "has tracking" in ups_packer.scan("ORD-1-1").message

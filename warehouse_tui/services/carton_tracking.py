@@ -39,6 +39,7 @@ class CartonRef:
     carrier: str | None
     service: str | None
     tracking: str | None
+    status: str = "closed"        # open | closed | shipped
 
 
 def carton(session: Session, code: str) -> CartonRef | None:
@@ -51,7 +52,7 @@ def carton(session: Session, code: str) -> CartonRef | None:
     if row is None:
         return None
     box, box_code, order = row
-    return CartonRef(box_code, box.sscc, order.ref, order.carrier, order.service, box.tracking)
+    return CartonRef(box_code, box.sscc, order.ref, order.carrier, order.service, box.tracking, box.status)
 
 
 def _sealed(session: Session, code: str) -> tuple[Carton, OutboundOrder]:

@@ -97,6 +97,9 @@ class PackProgress:
     carton_units: int
     cartons_closed: int
     lines: tuple[LineProgress, ...]
+    carrier: str | None = None    # the carrier's name and service, as the OMS gave them
+    service: str | None = None
+    owner: str = ""               # the client whose goods these are, named only where the warehouse has more than one
 
     @property
     def complete(self) -> bool:
@@ -204,8 +207,21 @@ def progress(session: Session, order_ref: str) -> PackProgress:
     skus = dict(session.execute(select(Item.id, Item.sku).join(OutboundLine, OutboundLine.item_id == Item.id)
                                 .where(OutboundLine.order_id == order.id)).all())
     lines = tuple(LineProgress(skus[ln.item_id], ln.qty, ln.qty_picked, ln.qty_packed) for ln in _lines(session, order))
+    from warehouse_tui.services.carriers import carrier_name
+
     return PackProgress(order.ref, order.ship_to, order.status, tuple(t.code for t in _totes(session, order)), code,
-                        units, closed or 0, lines)
+                        units, closed or 0, lines, carrier_name(order.carrier) if order.carrier else None, order.service,
+                        client_of(session, list(skus)))
+
+
+def client_of(session: Session, item_ids: list[int]) -> str:
+    """The owners (3PL clients) of these items, named only when the warehouse holds more than one client's goods."""
+    from warehouse_tui.db.models import Owner
+
+    if session.scalar(select(func.count()).select_from(Owner)) < 2 or not item_ids:
+        return ""
+    return ", ".join(session.scalars(select(Owner.code).join(Item, Item.owner_id == Owner.id)
+                                     .where(Item.id.in_(item_ids)).distinct().order_by(Owner.code)))
 
 
 # --------------------------------------------------------------------------- checking a scanned unit

@@ -12,7 +12,13 @@ scan carries it (AI 21).
 
 @CLOSE closes the carton -> weight in kg + Enter (or a scale's GS1 weight) ->
 the carton gets its SSCC and its label files (ZPL and SVG, in the label
-directory) -> more items go into a new carton. When every line is packed and
+directory) -> for an order with a carrier: scan the carrier label's tracking
+barcode (the order's carrier's format and check digit; another carrier's
+number or one already on a carton is refused), and the label files are
+written again with it; @SKIP (or @CANCEL) leaves it empty when the carrier
+labels are printed later, which puts the carton in the exceptions queue ->
+more items go into a new carton. Scanning a sealed carton (its code or SSCC)
+at "Scan tote or order" asks for its missing tracking number. When every line is packed and
 the last carton is closed the order is ready: @DONE confirms the shipment,
 the stock leaves the warehouse, and the next tote can be scanned.
 
@@ -25,7 +31,9 @@ Transitions:
   document --tote/order--> item | ready (all packed already)
   item --qty--> item (count set);  item --item--> lot | serial | (packed) item
   lot --lot--> (packed) item;  serial --serial--> (packed) item
-  item --@CLOSE--> weight;  weight --kg--> item | ready (every line packed)
+  item --@CLOSE--> weight;  weight --kg--> tracking (order has a carrier) | item | ready (every line packed)
+  tracking --tracking number / @SKIP--> item | ready | document (a carton rescanned)
+  document --sealed carton without tracking--> tracking
   item/ready --@DONE--> document (shipped);  ready --tote/order--> item | ready
 """
 
@@ -38,7 +46,7 @@ from warehouse_tui.errors import InvalidInput, WarehouseError
 from warehouse_tui.labels import label_directory, write_carton_label
 from warehouse_tui.scan.resolver import Scan, ScanKind
 from warehouse_tui.scan.types import DocType
-from warehouse_tui.services import packing
+from warehouse_tui.services import carton_tracking, packing
 from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds
 
 log = logging.getLogger(__name__)
@@ -62,6 +70,8 @@ class Pack(Workflow):
     count: int | None = None
     pending: Pending | None = None
     last: str = ""
+    tracking_carton: str | None = None   # the sealed carton whose tracking number is asked
+    after_tracking: str = "item"         # where the tracking prompt goes back to
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -82,6 +92,9 @@ class Pack(Workflow):
                 return Prompt(f"Scan serial of {self.pending.sku}", kinds(ScanKind.SERIAL))
             case "weight":
                 return Prompt("Carton weight kg + Enter", kinds(ScanKind.WEIGHT))
+            case "tracking":
+                carrier = self.view.carrier if self.view is not None and self.view.carrier else "carrier"
+                return Prompt(f"Scan {carrier} tracking — @SKIP: later", kinds(ScanKind.TEXT), ("SKIP",))
             case "ready":
                 return Prompt("Packed — @DONE ships it", kinds(ScanKind.CONTAINER, ScanKind.DOCUMENT), ("DONE",))
         raise AssertionError(self.state)
@@ -91,6 +104,12 @@ class Pack(Workflow):
         if v is None:
             return [self.last] if self.last else []
         out = [v.order_ref + (f" · {', '.join(v.totes)}" if v.totes else "")]
+        if v.owner:
+            out.append(f"Client {v.owner}")
+        if v.carrier:
+            out.append(" ".join(p for p in ("Ship", v.carrier, v.service) if p))
+        if self.state == "tracking" and self.tracking_carton:
+            out.append(f"Carton {self.tracking_carton}: tracking?")
         if v.carton_code:
             out.append(f"Carton {v.carton_code}: {v.carton_units} unit(s)")
         elif v.cartons_closed:
@@ -109,6 +128,11 @@ class Pack(Workflow):
         if scan.kind == ScanKind.DOCUMENT and scan.doc_type != DocType.OUTBOUND:
             raise InvalidInput(f"{scan.document} is not a customer order — scan the tote or the order")
         code = scan.document if scan.kind == ScanKind.DOCUMENT else scan.container_code
+        if scan.kind == ScanKind.CONTAINER:
+            with self.terminal.db.reading() as session:
+                sealed = carton_tracking.carton(session, code)
+            if sealed is not None and sealed.status != "open":
+                return self._rescanned(sealed)
         with self.terminal.db.reading() as session:
             order = packing.order_for_packing(session, code)
             self.order_ref = order.ref
@@ -121,6 +145,16 @@ class Pack(Workflow):
         return Outcome(True, f"Packing {self.order_ref}" + (f" — carton {self.view.carton_code} open" if self.view.carton_code else ""))
 
     on_ready = on_document
+
+    def _rescanned(self, sealed: carton_tracking.CartonRef) -> Outcome:
+        """A sealed carton scanned at the order prompt: its tracking number, or the prompt for the missing one."""
+        if sealed.tracking is not None:
+            return Outcome(True, f"Carton {sealed.code} has tracking {sealed.tracking}")
+        with self.terminal.db.reading() as session:
+            self.view = packing.progress(session, sealed.order_ref)
+        self.order_ref, self.tracking_carton, self.after_tracking = sealed.order_ref, sealed.code, "document"
+        self.state = "tracking"
+        return Outcome(True, f"Carton {sealed.code} of {sealed.order_ref}: scan its carrier label")
 
     # ------------------------------------------------------------------ units
     def on_item(self, scan: Scan) -> Outcome:
@@ -191,11 +225,45 @@ class Pack(Workflow):
             log.warning("label for %s not written: %s", label.sscc, exc)
             note = " — label NOT written, tell a supervisor"
         self.last = f"SSCC {label.sscc}"
+        next_state = "ready" if self.view.complete else "item"
+        if label.carrier:
+            self.tracking_carton, self.after_tracking, self.state = label.carton_code, next_state, "tracking"
+            return Outcome(True, f"Carton {label.carton_no} closed, {label.weight_kg} kg{note} — scan the {label.carrier} label")
+        self.state = next_state
         if self.view.complete:
-            self.state = "ready"
             return Outcome(True, f"Carton {label.carton_no} closed, {label.weight_kg} kg{note} — @DONE ships it")
-        self.state = "item"
         return Outcome(True, f"Carton {label.carton_no} closed, {label.weight_kg} kg{note}")
+
+    # ------------------------------------------------------------------ carrier tracking
+    def on_tracking(self, scan: Scan) -> Outcome:
+        settings = self.terminal.settings
+        with self.terminal.db.transaction() as session:
+            done = carton_tracking.record(session, self.terminal.actor, self.tracking_carton, scan.value or scan.text,
+                                          scan.symbology, any_carriers=settings.any_carriers)
+            label = packing.carton_label(session, done.code)
+        note = ""
+        try:  # the label again, now with the tracking number on it
+            write_carton_label(label, label_directory(settings.label_dir), dpi=settings.printer_dpi)
+        except OSError as exc:
+            log.warning("label for %s not written: %s", label.sscc, exc)
+            note = " — label NOT written, tell a supervisor"
+        self.last = f"Tracking {done.tracking}"
+        return self._after_tracking(f"Carton {done.code}: tracking {done.tracking}{note}")
+
+    def cmd_skip(self) -> Outcome:
+        with self.terminal.db.transaction() as session:
+            done = carton_tracking.skip(session, self.terminal.actor, self.tracking_carton)
+        self.last = f"Carton {done.code}: no tracking yet"
+        return self._after_tracking(f"Carton {done.code} has no tracking — rescan it at @PACK when the label is printed")
+
+    def _after_tracking(self, message: str) -> Outcome:
+        back, self.tracking_carton, self.after_tracking = self.after_tracking, None, "item"
+        if back == "document":
+            self.order_ref, self.view = None, None
+        elif back == "ready":
+            message += " — @DONE ships it"
+        self.state = back
+        return Outcome(True, message)
 
     # ------------------------------------------------------------------ shipping
     def cmd_done(self) -> Outcome:
@@ -207,6 +275,8 @@ class Pack(Workflow):
         return Outcome(True, f"Shipped {shipment.order_ref} — scan the next tote")
 
     def cancel(self) -> Outcome:
+        if self.state == "tracking":  # the carton is sealed: leaving without a number is a skip
+            return self.cmd_skip()
         if self.state in ("lot", "serial", "weight"):
             self.pending, self.count, self.state = None, None, "item"
             return Outcome(True, "Cancelled — scan item")
