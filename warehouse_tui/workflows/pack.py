@@ -103,9 +103,8 @@ class Pack(Workflow):
         v = self.view
         if v is None:
             return [self.last] if self.last else []
-        out = [v.order_ref + (f" · {', '.join(v.totes)}" if v.totes else "")]
-        if v.owner:
-            out.append(f"Client {v.owner}")
+        # The client is named (where the warehouse holds more than one's goods) on the order's own line.
+        out = [v.order_ref + (f" · {', '.join(v.totes)}" if v.totes else "") + (f" · client {v.owner}" if v.owner else "")]
         if v.carrier:
             out.append(" ".join(p for p in ("Ship", v.carrier, v.service) if p))
         if self.state == "tracking" and self.tracking_carton:
