@@ -58,3 +58,42 @@ def test_one_carrier_label_on_two_terminals_is_a_conflict_and_stays_on_the_first
     with upstream.reading() as s:
         details = [e.detail for e in s.scalars(select(WarehouseException).where(WarehouseException.kind == "sync_conflict"))]
     assert any(f"Tracking {UPS} of carton {b}" in d for d in details)
+
+
+def test_one_clients_stock_moved_on_a_terminal_stays_that_clients_upstream_and_on_the_other_terminal(pg_url, tmp_path):
+    """Two clients with the same SKU in one bin: a terminal's move of one client's units moves none of the other's."""
+    from warehouse_tui.db.engine import Database
+    from warehouse_tui.db.models import Bin, Owner, Quant
+    from warehouse_tui.services import masterdata as md
+    from warehouse_tui.services.ledger import Actor, post
+    from warehouse_tui.services.putaway import move_stock
+    from warehouse_tui.sync import init_upstream, open_upstream
+
+    init_upstream(pg_url)
+    upstream = open_upstream(pg_url)
+    with upstream.transaction() as s:
+        a1, a2 = md.add_bin(s, "A-01", kind="pick"), md.add_bin(s, "A-02", kind="pick")
+        acme = md.add_item(s, "WIDGET", owner_code="ACME", aliases=["ACME-W"])
+        beta = md.add_item(s, "WIDGET", owner_code="BETA", aliases=["BETA-W"])
+        post(s, Actor(None, "OFFICE"), kind="receipt", item=acme, qty=4, to_bin=a1)
+        post(s, Actor(None, "OFFICE"), kind="receipt", item=beta, qty=6, to_bin=a1)
+    t1, t2 = Database(tmp_path / "T1.sqlite"), Database(tmp_path / "T2.sqlite")
+    try:
+        sync_once(t1, upstream, "T1")
+        sync_once(t2, upstream, "T2")
+        with t1.transaction() as s:
+            move_stock(s, Actor(None, "T1"), item_id=md.item_by_sku(s, "WIDGET", "ACME").id, from_bin_code="A-01",
+                       to_bin_code="A-02", qty=4)
+        assert sync_once(t1, upstream, "T1").push.conflict == 0
+        sync_once(t2, upstream, "T2")
+
+        def stock(db):
+            with db.reading() as s:
+                return sorted(s.execute(select(Owner.code, Bin.code, Quant.qty).join(Owner, Owner.id == Quant.owner_id)
+                                        .join(Bin, Bin.id == Quant.bin_id).where(Quant.qty != 0)).all())
+
+        assert stock(upstream) == stock(t1) == stock(t2) == [("ACME", "A-02", 4), ("BETA", "A-01", 6)]
+    finally:
+        t1.dispose()
+        t2.dispose()
+        upstream.dispose()
