@@ -171,3 +171,10 @@ def test_confirm_cli_exit_code_says_whether_all_went(shipped, endpoint):
     assert "Sent 1 confirmation(s)" in done.stdout
     with shipped.reading() as s:
         assert s.scalars(select(Carton.confirmation_sent_at)).one() is not None
+
+
+def test_confirmations_of_one_owner_and_an_unknown_owner_refused(shipped):
+    with shipped.reading() as s:
+        assert [c.owner for c in confirmations.pending(s, owner="MAIN")] == ["MAIN"]
+        with pytest.raises(InvalidInput, match="does not exist"):
+            confirmations.pending(s, owner="NOPE")

@@ -95,25 +95,19 @@ def pending(session: Session, *, since: dt.datetime | None = None, unsent: bool 
     rows = session.execute(query).all()
     lines: dict[int, dict[str, int]] = defaultdict(dict)
     owners: dict[int, set[str]] = defaultdict(set)
-    wanted = owner_id(session, owner) if owner else None
     ids = [r[0] for r in rows]
     for start in range(0, len(ids), 500):
-        for carton_id, sku, qty, owner_code, item_owner in session.execute(
-                select(CartonLine.carton_id, Item.sku, CartonLine.qty, Owner.code, Item.owner_id)
+        for carton_id, sku, qty, owner_code in session.execute(
+                select(CartonLine.carton_id, Item.sku, CartonLine.qty, Owner.code)
                 .join(Item, Item.id == CartonLine.item_id).join(Owner, Owner.id == Item.owner_id)
                 .where(CartonLine.carton_id.in_(ids[start:start + 500])).order_by(CartonLine.id)):
             lines[carton_id][sku] = lines[carton_id].get(sku, 0) + qty
             owners[carton_id].add(owner_code)
-            if wanted is not None and item_owner == wanted:
-                owners[carton_id].add("\0wanted")
-    out = []
-    for carton_id, code, order, sscc, tracking in rows:
-        if wanted is not None and "\0wanted" not in owners[carton_id]:
-            continue
-        out.append(Confirmation(code, order.ref, order.channel, order.carrier, order.service, tracking, _time(order.shipped_at),
-                                sscc, "|".join(sorted(o for o in owners[carton_id] if o != "\0wanted")),
-                                tuple(lines[carton_id].items())))
-    return out
+    if owner:
+        owner_id(session, owner)  # an owner that does not exist is refused, not an empty list
+    return [Confirmation(code, order.ref, order.channel, order.carrier, order.service, tracking, _time(order.shipped_at),
+                         sscc, "|".join(sorted(owners[carton_id])), tuple(lines[carton_id].items()))
+            for carton_id, code, order, sscc, tracking in rows if not owner or owner in owners[carton_id]]
 
 
 def mark_sent(session: Session, confirmation_ids: Iterable[str], at: dt.datetime | None = None) -> int:
