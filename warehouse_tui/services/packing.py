@@ -62,6 +62,7 @@ from warehouse_tui.errors import InvalidInput, InvariantViolation, NotAllowed, N
 from warehouse_tui.labels.sscc import CartonLabel
 from warehouse_tui.scan.gtin import make_sscc
 from warehouse_tui.scan.resolver import parse_weight
+from warehouse_tui.services import masterdata as md
 from warehouse_tui.services.ledger import Actor, check_qty, post
 
 # The heaviest carton (or pallet) a pack station closes; more is a mistyped weight.
@@ -211,17 +212,7 @@ def progress(session: Session, order_ref: str) -> PackProgress:
 
     return PackProgress(order.ref, order.ship_to, order.status, tuple(t.code for t in _totes(session, order)), code,
                         units, closed or 0, lines, carrier_name(order.carrier) if order.carrier else None, order.service,
-                        client_of(session, list(skus)))
-
-
-def client_of(session: Session, item_ids: list[int]) -> str:
-    """The owners (3PL clients) of these items, named only when the warehouse holds more than one client's goods."""
-    from warehouse_tui.db.models import Owner
-
-    if session.scalar(select(func.count()).select_from(Owner)) < 2 or not item_ids:
-        return ""
-    return ", ".join(session.scalars(select(Owner.code).join(Item, Item.owner_id == Owner.id)
-                                     .where(Item.id.in_(item_ids)).distinct().order_by(Owner.code)))
+                        md.client_shown(session, list(skus)))
 
 
 # --------------------------------------------------------------------------- checking a scanned unit

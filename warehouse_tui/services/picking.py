@@ -117,6 +117,7 @@ class TaskView:
     order_ref: str
     tote_code: str | None
     status: str
+    owner: str = ""  # the client whose stock this is, named only where the warehouse holds more than one client's
 
     @property
     def remaining(self) -> int:
@@ -249,7 +250,7 @@ def task_view(session: Session, task_id: int) -> TaskView:
         uom=item.uom, tracking=item.tracking, expiry_required=bool(item.expiry_required),
         lot_code=lot.code if lot else None, expiry=lot.expiry if lot else None,
         qty=task.qty, qty_picked=task.qty_picked, order_ref=order.ref, tote_code=tote.code if tote else None,
-        status=task.status,
+        status=task.status, owner=md.client_shown(session, [item.id]),
     )
 
 
