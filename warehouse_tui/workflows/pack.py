@@ -28,17 +28,27 @@ nothing pending leaves the order (its open carton waits for the next scan of
 the tote or order).
 
 Transitions:
-  document --tote/order--> item | ready (all packed already)
-  item --qty--> item (count set);  item --item--> lot | serial | (packed) item
-  lot --lot--> (packed) item;  serial --serial--> (packed) item
-  item --@CLOSE--> weight;  weight --kg--> tracking (order has a carrier) | item | ready (every line packed)
-  tracking --tracking number / @SKIP--> item | ready | document (a carton rescanned)
-  document --sealed carton without tracking--> tracking
-  item/ready --@DONE--> document (shipped);  ready --tote/order--> item | ready
+  document --tote | order--> item | ready
+  item --qty--> item
+  item --item--> lot | serial | item
+  lot --lot--> item
+  serial --serial--> item
+  lot --refused by the order (the unit is dropped)--> item
+  serial --refused by the order (the unit is dropped)--> item
+  item --@CLOSE--> weight
+  weight --kg--> tracking | item | ready
+  tracking --tracking number | @SKIP | @CANCEL--> item | ready | document
+  item --@DONE--> document
+  ready --@DONE--> document
+  ready --tote | order--> item | ready
+  document --sealed carton--> tracking
+  ready --sealed carton--> tracking
+  * --@CANCEL--> item | document
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 from dataclasses import dataclass
 
@@ -46,32 +56,59 @@ from warehouse_tui.errors import InvalidInput, WarehouseError
 from warehouse_tui.labels import label_directory, write_carton_label
 from warehouse_tui.scan.resolver import Scan, ScanKind
 from warehouse_tui.scan.types import DocType
-from warehouse_tui.services import carton_tracking, packing
+from warehouse_tui.services import carton_tracking, items, packing
 from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds
+from warehouse_tui.workflows.item_details import Detail, ItemDetails
+from warehouse_tui.workflows.machine import Machine
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Pending:
-    """A unit scanned but not packed yet: its lot or serial is still to come."""
+class State(enum.StrEnum):
+    DOCUMENT = "document"
+    ITEM = "item"
+    LOT = "lot"
+    SERIAL = "serial"
+    WEIGHT = "weight"
+    TRACKING = "tracking"
+    READY = "ready"
 
-    item_id: int
-    sku: str
-    qty: int
-    lots: tuple[str, ...] = ()
+
+MACHINE = Machine(State, [
+    ("document", "tote | order", "item | ready"),
+    ("item", "qty", "item"),
+    ("item", "item", "lot | serial | item"),
+    ("lot", "lot", "item"),
+    ("serial", "serial", "item"),
+    ("lot", "refused by the order (the unit is dropped)", "item"),
+    ("serial", "refused by the order (the unit is dropped)", "item"),
+    ("item", "@CLOSE", "weight"),
+    ("weight", "kg", "tracking | item | ready"),
+    ("tracking", "tracking number | @SKIP | @CANCEL", "item | ready | document"),
+    ("item", "@DONE", "document"),
+    ("ready", "@DONE", "document"),
+    ("ready", "tote | order", "item | ready"),
+    ("document", "sealed carton", "tracking"),
+    ("ready", "sealed carton", "tracking"),
+    ("*", "@CANCEL", "item | document"),
+])
 
 
 @dataclass
 class Pack(Workflow):
-    initial = "document"
+    initial = State.DOCUMENT
+    machine = MACHINE
+    # The weight's scan commits its own unit of work (`writing()`): the carton label is written after the commit.
+    write_states = frozenset({State.ITEM, State.LOT, State.SERIAL, State.READY})
     order_ref: str | None = None
     view: packing.PackProgress | None = None
     count: int | None = None
-    pending: Pending | None = None
+    pending: ItemDetails | None = None  # a unit scanned but not packed yet: its lot or serial is still to come
+    lots: tuple[str, ...] = ()  # the lots of the pending unit's item in the tote
+    tracking_carton: str | None = None  # the sealed carton whose tracking number is asked
+    after_tracking: State = State.ITEM  # where the tracking prompt goes back to
+
     last: str = ""
-    tracking_carton: str | None = None   # the sealed carton whose tracking number is asked
-    after_tracking: str = "item"         # where the tracking prompt goes back to
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -81,21 +118,21 @@ class Pack(Workflow):
     @property
     def prompt(self) -> Prompt:
         match self.state:
-            case "document":
+            case State.DOCUMENT:
                 return Prompt("Scan tote or order", kinds(ScanKind.CONTAINER, ScanKind.DOCUMENT))
-            case "item":
+            case State.ITEM:
                 text = f"Scan item — packs {self.count}" if self.count else "Scan item"
                 return Prompt(text, kinds(ScanKind.ITEM, ScanKind.QTY), ("CLOSE", "DONE"))
-            case "lot":
+            case State.LOT:
                 return Prompt(f"Scan lot of {self.pending.sku}", kinds(ScanKind.LOT))
-            case "serial":
+            case State.SERIAL:
                 return Prompt(f"Scan serial of {self.pending.sku}", kinds(ScanKind.SERIAL))
-            case "weight":
+            case State.WEIGHT:
                 return Prompt("Carton weight kg + Enter", kinds(ScanKind.WEIGHT))
-            case "tracking":
+            case State.TRACKING:
                 carrier = self.view.carrier if self.view is not None and self.view.carrier else "carrier"
                 return Prompt(f"Scan {carrier} tracking — @SKIP: later", kinds(ScanKind.TEXT), ("SKIP",))
-            case "ready":
+            case State.READY:
                 return Prompt("Packed — @DONE ships it", kinds(ScanKind.CONTAINER, ScanKind.DOCUMENT), ("DONE",))
         raise AssertionError(self.state)
 
@@ -107,7 +144,7 @@ class Pack(Workflow):
         out = [v.order_ref + (f" · {', '.join(v.totes)}" if v.totes else "") + (f" · client {v.owner}" if v.owner else "")]
         if v.carrier:
             out.append(" ".join(p for p in ("Ship", v.carrier, v.service) if p))
-        if self.state == "tracking" and self.tracking_carton:
+        if self.state == State.TRACKING and self.tracking_carton:
             out.append(f"Carton {self.tracking_carton}: tracking?")
         if v.carton_code:
             out.append(f"Carton {v.carton_code}: {v.carton_units} unit(s)")
@@ -115,8 +152,8 @@ class Pack(Workflow):
             out.append(f"{v.cartons_closed} carton(s) closed")
         if self.last:
             out.append(self.last)
-        if self.pending is not None and self.pending.lots:
-            out.append("Lots: " + ", ".join(self.pending.lots))
+        if self.pending is not None and self.lots:
+            out.append("Lots: " + ", ".join(self.lots))
         # Lines still to pack first: they are what the packer looks for.
         for line in sorted(v.lines, key=lambda ln: ln.done):
             out.append(f"{'✔' if line.done else ' '} {line.sku[:20]:<20} {line.packed:>3}/{line.ordered}")
@@ -128,19 +165,19 @@ class Pack(Workflow):
             raise InvalidInput(f"{scan.document} is not a customer order — scan the tote or the order")
         code = scan.document if scan.kind == ScanKind.DOCUMENT else scan.container_code
         if scan.kind == ScanKind.CONTAINER:
-            with self.terminal.db.reading() as session:
+            with self.reading() as session:
                 sealed = carton_tracking.carton(session, code)
             if sealed is not None and sealed.status != "open":
                 return self._rescanned(sealed)
-        with self.terminal.db.reading() as session:
+        with self.reading() as session:
             order = packing.order_for_packing(session, code)
             self.order_ref = order.ref
             self.view = packing.progress(session, order.ref)
-        self.count, self.pending, self.last = None, None, ""
+        self.count, self.pending, self.lots, self.last = None, None, (), ""
         if self.view.complete:
-            self.state = "ready"
+            self.go(State.READY)
             return Outcome(True, f"{self.order_ref} is packed — @DONE ships it")
-        self.state = "item"
+        self.go(State.ITEM)
         return Outcome(True, f"Packing {self.order_ref}" + (f" — carton {self.view.carton_code} open" if self.view.carton_code else ""))
 
     on_ready = on_document
@@ -149,70 +186,78 @@ class Pack(Workflow):
         """A sealed carton scanned at the order prompt: its tracking number, or the prompt for the missing one."""
         if sealed.tracking is not None:
             return Outcome(True, f"Carton {sealed.code} has tracking {sealed.tracking}")
-        with self.terminal.db.reading() as session:
+        with self.reading() as session:
             self.view = packing.progress(session, sealed.order_ref)
-        self.order_ref, self.tracking_carton, self.after_tracking = sealed.order_ref, sealed.code, "document"
-        self.state = "tracking"
+        self.order_ref, self.tracking_carton, self.after_tracking = sealed.order_ref, sealed.code, State.DOCUMENT
+        self.go(State.TRACKING)
         return Outcome(True, f"Carton {sealed.code} of {sealed.order_ref}: scan its carrier label")
 
     # ------------------------------------------------------------------ units
     def on_item(self, scan: Scan) -> Outcome:
         if scan.kind == ScanKind.QTY:
-            if scan.qty > self.view.units_left:
-                raise InvalidInput(f"Count {scan.qty} is more than the {self.view.units_left} unit(s) left to pack — type it again")
-            self.count = scan.qty
+            self.count = packing.check_count(self.view, scan.qty)
             return Outcome(True, f"Next scan packs {scan.qty}")
         try:
-            with self.terminal.db.reading() as session:
+            with self.reading() as session:
                 # A typed count wins; else a GS1 count (AI 30/37) on a case label; else one unit.
                 goods = packing.check_goods(session, self.order_ref, scan.item_id, qty=self.count or scan.qty or 1,
                                             lot_code=scan.lot, serial=scan.serial)
-        except WarehouseError:
+                if goods.ask is not None:
+                    self.pending = ItemDetails(items.item_facts(session, goods.item_id), qty=goods.qty)
+        except WarehouseError as exc:
             self.count = None  # after a refusal the next scan starts clean: no count left over
-            raise
+            return Outcome(False, str(exc))
         if goods.ask is not None:
-            self.pending = Pending(goods.item_id, goods.sku, goods.qty, goods.lots)
-            self.state = goods.ask
+            self.lots = goods.lots
+            self.go(State(goods.ask))
             return Outcome(True, f"{goods.sku}: scan the {goods.ask}")
         return self._pack(goods)
 
     def on_lot(self, scan: Scan) -> Outcome:
         p = self.pending
-        with self.terminal.db.reading() as session:
-            goods = packing.check_goods(session, self.order_ref, p.item_id, qty=p.qty, lot_code=scan.lot or scan.value)
+        p.take(Detail.LOT, scan)
+        with self.reading() as session:
+            goods = packing.check_goods(session, self.order_ref, p.item_id, qty=p.qty, lot_code=p.lot)
         return self._pack(goods)
 
     def on_serial(self, scan: Scan) -> Outcome:
         p = self.pending
-        with self.terminal.db.reading() as session:
-            goods = packing.check_goods(session, self.order_ref, p.item_id, qty=1, serial=scan.serial or scan.value)
+        p.take(Detail.SERIAL, scan)
+        with self.reading() as session:
+            goods = packing.check_goods(session, self.order_ref, p.item_id, qty=1, serial=p.serial)
         return self._pack(goods)
 
     def _pack(self, goods: packing.Goods) -> Outcome:
         try:
-            with self.terminal.db.transaction() as session:
+            with self.writing() as session:
                 self.view = packing.pack_units(session, self.terminal.actor, order_ref=self.order_ref, item_id=goods.item_id,
                                                qty=goods.qty, lot_code=goods.lot, serial=goods.serial)
-        finally:
-            # Packed or refused, the count and the half-scanned unit are used up: the next scan starts clean.
-            self.count, self.pending, self.state = None, None, "item"
+        except WarehouseError as exc:
+            # Refused, the count and the half-scanned unit are used up all the same: the next scan starts clean.
+            self._unit_done()
+            return Outcome(False, str(exc))
+        self._unit_done()
         what = f"{goods.qty} × {goods.sku}" + (f" lot {goods.lot}" if goods.lot else "") + (f" SN {goods.serial}" if goods.serial else "")
         self.last = f"Last: {what}"
         if all(line.done for line in self.view.lines):
             return Outcome(True, f"Packed {what} — all packed: @CLOSE the carton")
         return Outcome(True, f"Packed {what}")
 
+    def _unit_done(self) -> None:
+        self.count, self.pending, self.lots = None, None, ()
+        self.go(State.ITEM)
+
     # ------------------------------------------------------------------ carton
     def cmd_close(self) -> Outcome:
         if not self.view.carton_code or not self.view.carton_units:
             raise InvalidInput("Nothing packed in this carton — scan items first")
-        self.count, self.pending = None, None
-        self.state = "weight"
+        self.count, self.pending, self.lots = None, None, ()
+        self.go(State.WEIGHT)
         return Outcome(True, f"Weigh carton {self.view.carton_code}")
 
     def on_weight(self, scan: Scan) -> Outcome:
         settings = self.terminal.settings
-        with self.terminal.db.transaction() as session:
+        with self.writing() as session:
             label = packing.close_carton(session, self.terminal.actor, order_ref=self.order_ref, weight=scan.weight_kg,
                                          company_prefix=settings.gs1_company_prefix)
             self.view = packing.progress(session, self.order_ref)
@@ -224,11 +269,12 @@ class Pack(Workflow):
             log.warning("label for %s not written: %s", label.sscc, exc)
             note = " — label NOT written, tell a supervisor"
         self.last = f"SSCC {label.sscc}"
-        next_state = "ready" if self.view.complete else "item"
+        next_state = State.READY if self.view.complete else State.ITEM
         if label.carrier:
-            self.tracking_carton, self.after_tracking, self.state = label.carton_code, next_state, "tracking"
+            self.tracking_carton, self.after_tracking = label.carton_code, next_state
+            self.go(State.TRACKING)
             return Outcome(True, f"Carton {label.carton_no} closed, {label.weight_kg} kg{note} — scan the {label.carrier} label")
-        self.state = next_state
+        self.go(next_state)
         if self.view.complete:
             return Outcome(True, f"Carton {label.carton_no} closed, {label.weight_kg} kg{note} — @DONE ships it")
         return Outcome(True, f"Carton {label.carton_no} closed, {label.weight_kg} kg{note}")
@@ -236,12 +282,13 @@ class Pack(Workflow):
     # ------------------------------------------------------------------ carrier tracking
     def on_tracking(self, scan: Scan) -> Outcome:
         settings = self.terminal.settings
-        with self.terminal.db.transaction() as session:
+        # Its own unit of work, like the weight: the label files are written again after the commit.
+        with self.writing() as session:
             done = carton_tracking.record(session, self.terminal.actor, self.tracking_carton, scan.value or scan.text,
                                           scan.symbology, any_carriers=settings.any_carriers)
             label = packing.carton_label(session, done.code)
         note = ""
-        try:  # the label again, now with the tracking number on it
+        try:
             write_carton_label(label, label_directory(settings.label_dir), dpi=settings.printer_dpi)
         except OSError as exc:
             log.warning("label for %s not written: %s", label.sscc, exc)
@@ -250,38 +297,39 @@ class Pack(Workflow):
         return self._after_tracking(f"Carton {done.code}: tracking {done.tracking}{note}")
 
     def cmd_skip(self) -> Outcome:
-        with self.terminal.db.transaction() as session:
+        with self.writing() as session:
             done = carton_tracking.skip(session, self.terminal.actor, self.tracking_carton)
         self.last = f"Carton {done.code}: no tracking yet"
         return self._after_tracking(f"Carton {done.code} has no tracking — rescan it at @PACK when the label is printed")
 
     def _after_tracking(self, message: str) -> Outcome:
-        back, self.tracking_carton, self.after_tracking = self.after_tracking, None, "item"
-        if back == "document":
+        back, self.tracking_carton, self.after_tracking = self.after_tracking, None, State.ITEM
+        if back == State.DOCUMENT:
             self.order_ref, self.view = None, None
-        elif back == "ready":
+        elif back == State.READY:
             message += " — @DONE ships it"
-        self.state = back
+        self.go(back)
         return Outcome(True, message)
 
     # ------------------------------------------------------------------ shipping
     def cmd_done(self) -> Outcome:
-        with self.terminal.db.transaction() as session:
+        with self.writing() as session:
             shipment = packing.ship_order(session, self.terminal.actor, self.order_ref)
-        self.order_ref, self.view, self.count, self.pending = None, None, None, None
+        self.order_ref, self.view, self.count, self.pending, self.lots = None, None, None, None, ()
         self.last = f"Shipped {shipment.order_ref}: {len(shipment.cartons)} carton(s), {shipment.units} unit(s)"
-        self.state = "document"
+        self.go(State.DOCUMENT)
         return Outcome(True, f"Shipped {shipment.order_ref} — scan the next tote")
 
     def cancel(self) -> Outcome:
-        if self.state == "tracking":  # the carton is sealed: leaving without a number is a skip
+        if self.state == State.TRACKING:  # the carton is sealed: leaving without a number is a skip
             return self.cmd_skip()
-        if self.state in ("lot", "serial", "weight"):
-            self.pending, self.count, self.state = None, None, "item"
+        if self.state in (State.LOT, State.SERIAL, State.WEIGHT):
+            self.pending, self.count, self.lots = None, None, ()
+            self.go(State.ITEM)
             return Outcome(True, "Cancelled — scan item")
-        if self.state == "item" and self.count:
+        if self.state == State.ITEM and self.count:
             self.count = None
             return Outcome(True, "Count dropped — scan item")
-        self.order_ref, self.view, self.count, self.pending, self.last = None, None, None, None, ""
-        self.state = "document"
+        self.order_ref, self.view, self.count, self.pending, self.lots, self.last = None, None, None, None, (), ""
+        self.go(State.DOCUMENT)
         return Outcome(True, "Cancelled — scan tote or order")
