@@ -163,3 +163,20 @@ def test_workflow_skip_then_rescan_of_the_carton_fills_it(ups_packer, db):
     with db.reading() as s:
         assert s.scalars(select(WarehouseException.status).where(WarehouseException.kind == "tracking_missing")).one() == "approved"
     assert "has tracking" in ups_packer.scan("ORD-1-1").message
+
+
+def test_workflow_takes_a_gs1_carrier_label_and_refuses_a_postcode_only_label(ups_packer, db):
+    close_one_carton(ups_packer)
+    refused = ups_packer.scan("421840" + "84101", "C1")
+    assert not refused.ok and ups_packer.state == "tracking", refused.message
+    assert tracking_of(db) is None
+    assert ups_packer.scan("00109501101530003005", "C1").ok and ups_packer.state == "item"
+    assert tracking_of(db) == "109501101530003005"
+
+
+def test_the_cartons_own_sscc_label_is_no_tracking_number(sealed, actor):
+    with sealed.reading() as s:
+        sscc = s.scalars(select(Carton.sscc)).one()
+    with pytest.raises(InvalidInput, match="own label"), sealed.transaction() as s:
+        carton_tracking.record(s, actor, "ORD-1-1", f"(00){sscc}")
+    assert tracking_of(sealed) is None

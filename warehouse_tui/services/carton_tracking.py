@@ -80,6 +80,11 @@ def record(session: Session, actor: Actor, carton_code: str, text: str, symbolog
     box, order = _sealed(session, carton_code)
     code = session.get(Container, box.container_id).code
     found = carriers.validate(text, symbology, order.carrier, any_carriers=any_carriers, order_ref=order.ref)
+    own = session.execute(select(Container.code).join(Carton, Carton.container_id == Container.id)
+                          .where(Carton.sscc == found.number)).scalar()
+    if own is not None:
+        # The warehouse's own carton label scanned by mistake: its SSCC is no carrier's tracking number.
+        raise InvalidInput(f"{found.number} is the SSCC on carton {own}'s own label — scan the carrier's label")
     if box.tracking == found.number:
         return CartonRef(code, box.sscc, order.ref, order.carrier, order.service, box.tracking)
     if box.tracking is not None:
