@@ -5,7 +5,7 @@ a carton carries its carrier label's tracking number (unique: one number is on
 one carton) and when its shipment confirmation was handed to the OMS.
 
 Revision ID: 0004_carriers
-Revises: 0002
+Revises: 0003_returns
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0004_carriers'
-down_revision = '0002'
+down_revision = '0003_returns'
 branch_labels = None
 depends_on = None
 

@@ -46,8 +46,13 @@ COMMAND_KEYS: dict[str, str] = {
     "SYNC": "f11",
     "LOGOUT": "f12",
     "CANCEL": "escape",
+    # Returns (issue 14): F-keys are all taken, letters and digits are data.
+    "RETURN": "ctrl+r",
+    "GOOD": "ctrl+g",
+    "DAMAGED": "ctrl+d",
+    "SCRAP": "ctrl+x",
 }
-KEY_LABELS = {"escape": "Esc"}
+KEY_LABELS = {"escape": "Esc", "ctrl+r": "^R", "ctrl+g": "^G", "ctrl+d": "^D", "ctrl+x": "^X"}
 
 
 def key_label(command: str) -> str:
