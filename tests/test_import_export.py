@@ -619,7 +619,8 @@ def test_shipments_export_lists_sealed_cartons_only(shipped):
     rows = exported(shipped, "shipments")
 
     assert rows == [{"order": "SO1", "carton": "CTN-1", "sscc": "009501101000000017", "weight": 1.25,
-                     "sku": "PLAIN", "qty": 2, "lot": None, "serial": None}]
+                     "sku": "PLAIN", "qty": 2, "lot": None, "serial": None, "channel": "", "carrier": None, "service": None,
+                     "tracking": None, "shipped_at": None, "ship_to": "", "owner": md.DEFAULT_OWNER}]
 
 
 def test_counts_export_shows_the_latest_attempt_and_tasks_without_lines(shipped):

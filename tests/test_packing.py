@@ -395,12 +395,18 @@ def test_export_shipments_lists_order_carton_sscc_weight_lines_lots_serials(stat
         packing.ship_order(s, actor, "ORD-1")
     with station.reading() as s:
         rows = [dict(zip(exporting.EXPORT_KEYS["shipments"], r)) for r in exporting.rows(s, "shipments")]
-    assert exporting.EXPORT_KEYS["shipments"] == ("order", "carton", "sscc", "weight", "sku", "qty", "lot", "serial")
+    assert exporting.EXPORT_KEYS["shipments"] == ("order", "carton", "sscc", "weight", "sku", "qty", "lot", "serial", "channel",
+                                                  "carrier", "service", "tracking", "shipped_at", "ship_to", "owner")
+    with station.reading() as s:
+        shipped_at = exporting._time(s.scalars(select(OutboundOrder.shipped_at)).one())
+    order = {"channel": "", "carrier": None, "service": None, "tracking": None, "shipped_at": shipped_at,
+             "ship_to": "Jana Novak, Hauptstrasse 12, 10115 Berlin, DE", "owner": md.DEFAULT_OWNER}
+    assert shipped_at is not None
     assert rows == [
-        {"order": "ORD-1", "carton": "ORD-1-1", "sscc": first.sscc, "weight": 7.25, "sku": "PLAIN", "qty": 5, "lot": None, "serial": None},
-        {"order": "ORD-1", "carton": "ORD-1-1", "sscc": first.sscc, "weight": 7.25, "sku": "MILK", "qty": 3, "lot": "L1", "serial": None},
-        {"order": "ORD-1", "carton": "ORD-1-2", "sscc": second.sscc, "weight": 1.5, "sku": "PHONE", "qty": 1, "lot": None, "serial": "SN-1"},
-        {"order": "ORD-1", "carton": "ORD-1-2", "sscc": second.sscc, "weight": 1.5, "sku": "PHONE", "qty": 1, "lot": None, "serial": "SN-2"},
+        {"order": "ORD-1", "carton": "ORD-1-1", "sscc": first.sscc, "weight": 7.25, "sku": "PLAIN", "qty": 5, "lot": None, "serial": None, **order},
+        {"order": "ORD-1", "carton": "ORD-1-1", "sscc": first.sscc, "weight": 7.25, "sku": "MILK", "qty": 3, "lot": "L1", "serial": None, **order},
+        {"order": "ORD-1", "carton": "ORD-1-2", "sscc": second.sscc, "weight": 1.5, "sku": "PHONE", "qty": 1, "lot": None, "serial": "SN-1", **order},
+        {"order": "ORD-1", "carton": "ORD-1-2", "sscc": second.sscc, "weight": 1.5, "sku": "PHONE", "qty": 1, "lot": None, "serial": "SN-2", **order},
     ]
 
 

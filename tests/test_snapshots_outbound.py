@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, func, select, update
@@ -42,6 +43,8 @@ SUNSCREEN = "09501101016163"  # SUNSCREEN-50: lot SU9348A in pick face B-02-06-1
 
 WAVE_1 = (("wave", "--orders", "ORD-10001"),)
 WAVE_7 = (("wave", "--orders", "ORD-10007"),)
+# ORD-10001 shipping with UPS ground (its lines as the demo has them), then released.
+UPS_1 = (("import", "orders", str(Path(__file__).parent / "data" / "ord-10001-ups.csv")), *WAVE_1)
 BLIND_COUNT = (("count", "create", "--bins", "A-01-01-1", "--blind"),)
 NO_BOOK = (r"Book", r"\b13\b")  # a blind count never shows the book (13 × TAPE-48)
 # ORD-10001 picked into TOTE-0005 and taken to PACK-01 (as in pick-order.replay).
@@ -96,6 +99,11 @@ STATES = {
     "pack-one-too-many": State(ALL_PACKED_1 + f"scan {BATT}\nexpect needs 6 BATT-AA-4", WAVE_1),
     "pack-weight": State(ALL_PACKED_1 + "key f7\nexpect Carton weight kg", WAVE_1),
     "pack-carton-closed": State(ALL_PACKED_1 + "key f7\ntype 2.5\nkey enter\nexpect SSCC 009501100000000011", WAVE_1),
+    "pack-tracking": State(ALL_PACKED_1 + "key f7\ntype 2.5\nkey enter\nexpect Scan UPS tracking", UPS_1),
+    "pack-tracking-other-carrier": State(ALL_PACKED_1 + "key f7\ntype 2.5\nkey enter\nscan 986578788855\n"
+                                         "expect FedEx\nexpect Scan UPS tracking", UPS_1),
+    "pack-tracking-scanned": State(ALL_PACKED_1 + "key f7\ntype 2.5\nkey enter\nscan 1Z879E930346834440\n"
+                                   "expect Tracking 1Z879E930346834440\nexpect Packed — @DONE ships it", UPS_1),
     "pack-shipped": State(ALL_PACKED_1 + "key f7\ntype 2.5\nkey enter\nscan @DONE\nexpect Shipped ORD-10001", WAVE_1),
     # ---------------------------------------------------------------- count
     "count-start": State(LOGIN + "scan @COUNT\nexpect Scan bin or @NEXT\nexpect 1 count task", BLIND_COUNT),

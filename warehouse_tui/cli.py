@@ -14,7 +14,7 @@ from warehouse_tui.config import Settings, load_settings
 from warehouse_tui.errors import WarehouseError
 
 IMPORT_KINDS = ("items", "bins", "users", "inbound", "orders", "stock", "returns")
-EXPORT_KINDS = ("stock", "serials", "ledger", "shipments", "exceptions", "counts", "returns")
+EXPORT_KINDS = ("stock", "serials", "ledger", "shipments", "exceptions", "counts", "returns", "confirmations")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -68,6 +68,27 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("kind", choices=EXPORT_KINDS)
     p.add_argument("--format", choices=("csv", "json"), default="csv")
+    p.add_argument("--owner", help="stock, shipments, ledger, confirmations: one client's (owner code) only")
+    p.add_argument("--since", help="confirmations: cartons shipped at or after this UTC time (2026-12-01 or 2026-12-01T08:00Z)")
+    p.add_argument("--unsent", action="store_true", help="confirmations: only those not yet marked sent")
+    p.add_argument("--mark-sent", action="store_true", help="confirmations: mark the rows written as sent")
+
+    p = sub.add_parser("confirm", help="post unsent shipment confirmations as JSON to the OMS (retries; marked sent on 2xx)")
+    _common(p)
+    p.add_argument("--url", required=True, help="the OMS webhook, http:// or https://")
+    p.add_argument("--owner", help="one client's confirmations only")
+    p.add_argument("--attempts", type=int, default=5, help="tries per confirmation (default 5)")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for an answer (default 10)")
+    p.add_argument("--backoff", type=float, default=1.0, help="seconds before the first retry, doubling (default 1)")
+
+    # The kinds are the modules of services/reports (found when the command runs, not on every start).
+    p = sub.add_parser("report", help="reports for billing and the office: activity, … (warehouse_tui/services/reports/)")
+    _common(p)
+    p.add_argument("kind", help="the report: activity, or another module of services/reports")
+    p.add_argument("--owner", help="one client (owner code); default every client")
+    p.add_argument("--from", dest="date_from", help="first day, YYYY-MM-DD (default today)")
+    p.add_argument("--to", dest="date_to", help="last day, YYYY-MM-DD (default --from)")
+    p.add_argument("--format", choices=("csv", "json", "html"), default="csv")
 
     # The kinds are the modules of services/reports (found when the command runs, not on every start).
     p = sub.add_parser("report", help="reports for billing and the office: activity, … (warehouse_tui/services/reports/)")
@@ -203,7 +224,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     watched = sys.stderr.isatty()
     bar = ImportProgress(sys.stderr, Path(args.file).name) if watched else None
     try:
-        result = import_file(db, args.kind, args.file, Actor(None, settings.resolved_terminal()), on_progress=bar)
+        result = import_file(db, args.kind, args.file, Actor(None, settings.resolved_terminal()), on_progress=bar,
+                             any_carriers=settings.any_carriers)
     finally:
         if bar is not None:
             bar.close()
@@ -217,10 +239,14 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from warehouse_tui.services.exporting import export
 
+    if args.kind != "confirmations" and (args.since or args.unsent or args.mark_sent):
+        raise WarehouseError("--since, --unsent and --mark-sent are for export confirmations")
+    if args.kind == "confirmations":
+        return _export_confirmations(args)
     db = _open_for_reading(args)
     try:
         with db.reading() as session:
-            export(session, args.kind, args.format, sys.stdout)
+            export(session, args.kind, args.format, sys.stdout, owner=args.owner)
         sys.stdout.flush()
     except BrokenPipeError:
         # `export … | head`: the reader left; that is not an error.
@@ -228,6 +254,31 @@ def cmd_export(args: argparse.Namespace) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
+
+
+def _export_confirmations(args: argparse.Namespace) -> int:
+    from warehouse_tui.services import confirmations
+
+    since = confirmations.parse_since(args.since)
+    # Marking writes (only the rows written are marked, in the transaction that read them); otherwise a read.
+    db = _open_existing(args) if args.mark_sent else _open_for_reading(args)
+    with db.transaction() if args.mark_sent else db.reading() as session:
+        rows = confirmations.pending(session, since=since, unsent=args.unsent, owner=args.owner)
+        confirmations.write(rows, args.format, sys.stdout)
+        sys.stdout.flush()
+        if args.mark_sent:
+            marked = confirmations.mark_sent(session, [c.confirmation_id for c in rows])
+            print(f"marked {marked} confirmation(s) sent", file=sys.stderr)
+    return 0
+
+
+def cmd_confirm(args: argparse.Namespace) -> int:
+    from warehouse_tui.services import confirmations
+
+    result = confirmations.post(_open_existing(args), args.url, owner=args.owner, attempts=args.attempts,
+                                backoff_s=args.backoff, timeout_s=args.timeout)
+    print(result, file=sys.stdout if result.ok else sys.stderr)
+    return 0 if result.ok else 1
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -469,6 +520,7 @@ COMMANDS = {
     "upstream": cmd_upstream,
     "import": cmd_import,
     "export": cmd_export,
+    "confirm": cmd_confirm,
     "report": cmd_report,
     "demo": cmd_demo,
     "bench": cmd_bench,

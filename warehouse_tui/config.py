@@ -15,7 +15,7 @@ import os
 import socket
 import stat
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
@@ -63,6 +63,8 @@ class Settings:
     floor_refresh_seconds: int = 5
     floor_expiry_days: int = 30
     shift_hours: int = 8
+    # A site's own couriers (carrier codes on orders): their tracking numbers may have any format.
+    any_carriers: list = field(default_factory=list)
 
     def resolved_db(self) -> str:
         return self.db or str(default_db_path())

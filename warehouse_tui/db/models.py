@@ -343,6 +343,10 @@ class OutboundOrder(Base):
     # new | released | picking | picked | packed | shipped | cancelled
     status: Mapped[str] = mapped_column(String(16), default="new")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # The carrier and its service the OMS chose (ups/ground …, or a site's own courier); None: not said.
+    carrier: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    service: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    shipped_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     lines: Mapped[list[OutboundLine]] = relationship(back_populates="order", order_by="OutboundLine.id")
 
 
@@ -410,6 +414,10 @@ class Carton(Base):
     weight_kg: Mapped[float | None] = mapped_column(Numeric(10, 3), nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | closed | shipped
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    # The carrier label's tracking number (None: not scanned yet, @SKIP); one number is on one carton only.
+    tracking: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True, unique=True)
+    # When the shipment confirmation of this carton was handed to the OMS (export confirmations --mark-sent, confirm).
+    confirmation_sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class CartonLine(Base):

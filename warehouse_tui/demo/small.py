@@ -165,7 +165,8 @@ def build_demo(db: str | Path, force: bool = False, *, today: dt.date | None = N
         f"  serials    {counts['serials']} in stock",
         f"  stock      {units:,} units in {counts['quants']} quants ({counts['movements']} movements)",
         f"  inbound    {counts['inbound']} open ({', '.join(summary['inbound'])}; {counts['inbound_lines']} lines)",
-        f"  outbound   {counts['outbound']} orders ({counts['outbound_lines']} lines)",
+        f"  outbound   {counts['outbound']} orders ({counts['outbound_lines']} lines; "
+        f"{len(CARRIERS)} with a carrier: UPS, FedEx, USPS, DHL)",
         f"  returns    {DEMO_RMA} for shipped {DEMO_RETURN_ORDER} (SSCC {DEMO_RETURN_SSCC}); bins RET-01, QUA-01",
         f"  check      {'all invariants hold' if report.ok else 'BROKEN — run warehouse-tui check'}",
         "Logins:",
@@ -290,11 +291,20 @@ def _demo_inbound(s, rng: random.Random, actor: Actor, items: dict[str, Item], b
 
 
 
+# Carrier and service the OMS chose, by order number: orders of both clients ship with a carrier, so a new user
+# can pack one, scan its tracking number and export confirmations. ORD-10001 and ORD-10003 (the scripted tours
+# and tests) go without: the carrier label is not asked for them.
+CARRIERS = {2: ("ups", "ground"), 5: ("fedex", "home"), 7: ("usps", "priority"), 8: ("dhl", "express"),
+            9: ("ups", "ground"), 10: ("dhl", "express")}
+
+
 def _demo_outbound(s, rng: random.Random, items: dict[str, Item]) -> None:
     now = utcnow()
     for n, ((channel, priority, skus), ship_to) in enumerate(zip(ORDERS, CUSTOMERS), start=1):
+        carrier, service = CARRIERS.get(n, (None, None))
         order = OutboundOrder(ref=f"ORD-{10000 + n}", channel=channel, ship_to=ship_to, priority=priority,
-                              status="new", created_at=now - dt.timedelta(hours=len(ORDERS) - n))
+                              status="new", created_at=now - dt.timedelta(hours=len(ORDERS) - n),
+                              carrier=carrier, service=service)
         s.add(order)
         s.flush()
         for sku in skus:

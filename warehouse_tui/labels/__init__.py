@@ -70,9 +70,16 @@ def write_carton_label(label: CartonLabel, directory: Path, *, dpi: int = zpl.LA
     directory.mkdir(parents=True, exist_ok=True)
     files = [
         LabelFile(f"{label.sscc}.zpl", zpl.carton_label(label, dpi=dpi).encode("utf-8")),
-        LabelFile(f"{label.sscc}.svg", images.barcode_svg(element_string(label.sscc), text=hri(label.sscc), gs1=True)),
+        LabelFile(f"{label.sscc}.svg", images.barcode_svg(element_string(label.sscc), text=_svg_text(label), gs1=True)),
     ]
     return [_write(directory, f) for f in files]
+
+
+def _svg_text(label: CartonLabel) -> str:
+    """The SSCC's human-readable form, then the carrier, service and tracking number when the order has them."""
+    carrier = " ".join(p for p in (label.carrier, label.service) if p)
+    tail = " · ".join(p for p in (carrier, f"tracking {label.tracking}" if label.tracking else "") if p)
+    return hri(label.sscc) + (f" · {tail}" if tail else "")
 
 
 def write_labels(labels: Sequence[LabelFile], directory: Path) -> list[Path]:

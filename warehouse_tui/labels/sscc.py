@@ -39,3 +39,6 @@ class CartonLabel:
     carton_no: int
     weight_kg: Decimal
     units: int
+    carrier: str | None = None      # the carrier's name as printed (UPS, FedEx …, or the site's courier)
+    service: str | None = None
+    tracking: str | None = None     # the carrier label's number, once scanned

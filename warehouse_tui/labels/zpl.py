@@ -251,6 +251,9 @@ def carton_label(label: CartonLabel, *, dpi: int = LAYOUT_DPI) -> str:
         # 300 layout dots is 37.5 mm, above GS1's 31.75 mm minimum at any resolution.
         at.barcode(70, 670, element_string(label.sscc), gs1=True, height=at(300), label_width=DOTS_WIDE),
         at.text(150, 990, 40, hri(label.sscc)),
+        at.text(40, 1065, 28, "CARRIER"),
+        at.text(40, 1100, 40, " ".join(p for p in (label.carrier, label.service) if p) or "-"),
+        at.text(40, 1155, 34, f"TRACKING {label.tracking or '-'}"),
         "^XZ",
     ]
     return "\n".join(lines) + "\n"

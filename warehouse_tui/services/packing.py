@@ -61,6 +61,7 @@ from warehouse_tui.errors import InvalidInput, InvariantViolation, NotAllowed, N
 from warehouse_tui.labels.sscc import CartonLabel
 from warehouse_tui.scan.gtin import make_sscc
 from warehouse_tui.scan.resolver import parse_weight
+from warehouse_tui.services import masterdata as md
 from warehouse_tui.services.ledger import Actor, check_qty, post
 
 # The heaviest carton (or pallet) a pack station closes; more is a mistyped weight.
@@ -96,6 +97,9 @@ class PackProgress:
     carton_units: int
     cartons_closed: int
     lines: tuple[LineProgress, ...]
+    carrier: str | None = None    # the carrier's name and service, as the OMS gave them
+    service: str | None = None
+    owner: str = ""               # the client whose goods these are, named only where the warehouse has more than one
 
     @property
     def complete(self) -> bool:
@@ -203,8 +207,11 @@ def progress(session: Session, order_ref: str) -> PackProgress:
     skus = dict(session.execute(select(Item.id, Item.sku).join(OutboundLine, OutboundLine.item_id == Item.id)
                                 .where(OutboundLine.order_id == order.id)).all())
     lines = tuple(LineProgress(skus[ln.item_id], ln.qty, ln.qty_picked, ln.qty_packed) for ln in _lines(session, order))
+    from warehouse_tui.services.carriers import carrier_name
+
     return PackProgress(order.ref, order.ship_to, order.status, tuple(t.code for t in _totes(session, order)), code,
-                        units, closed or 0, lines)
+                        units, closed or 0, lines, carrier_name(order.carrier) if order.carrier else None, order.service,
+                        md.client_shown(session, list(skus)))
 
 
 # --------------------------------------------------------------------------- checking a scanned unit
@@ -507,9 +514,25 @@ def close_carton(session: Session, actor: Actor, *, order_ref: str, weight: Deci
     if all(ln.qty_packed >= ln.qty for ln in _lines(session, order)):
         order.status = "packed"
     session.flush()
+    return carton_label(session, box.code)
+
+
+def carton_label(session: Session, carton_code: str) -> CartonLabel:
+    """What a sealed carton's label says (again, e.g. once its tracking number is scanned); NotFound for no such carton."""
+    from warehouse_tui.services.carriers import carrier_name
+
+    row = session.execute(select(Carton, Container, OutboundOrder).join(Container, Container.id == Carton.container_id)
+                          .join(OutboundOrder, OutboundOrder.id == Carton.order_id)
+                          .where((Container.code == carton_code) | (Carton.sscc == carton_code))).first()
+    if row is None or row[0].sscc is None:
+        raise NotFound(f"Carton {carton_code} has no label — close it first")
+    carton, box, order = row
+    units = int(session.scalar(select(func.coalesce(func.sum(CartonLine.qty), 0)).where(CartonLine.carton_id == carton.id)))
     number = [c.id for c in _cartons(session, order)].index(carton.id) + 1
     return CartonLabel(sscc=carton.sscc, order_ref=order.ref, ship_to=order.ship_to, carton_code=box.code,
-                       carton_no=number, weight_kg=kg, units=units)
+                       carton_no=number, weight_kg=Decimal(carton.weight_kg).quantize(Decimal("0.001")), units=units,
+                       carrier=carrier_name(order.carrier) if order.carrier else None, service=order.service,
+                       tracking=carton.tracking)
 
 
 # --------------------------------------------------------------------------- shipping
@@ -549,6 +572,7 @@ def ship_order(session: Session, actor: Actor, order_ref: str) -> Shipment:
         box.status = "shipped"
         box.bin_id = None  # it left the warehouse
     order.status = "shipped"
+    order.shipped_at = utcnow()
     session.flush()
     return Shipment(order.ref, tuple(c.sscc for c in cartons), units)
 

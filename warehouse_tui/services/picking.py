@@ -118,6 +118,7 @@ class TaskView:
     order_ref: str
     tote_code: str | None
     status: str
+    owner: str = ""  # the client whose stock this is, named only where the warehouse holds more than one client's
 
     @property
     def remaining(self) -> int:
@@ -238,7 +239,7 @@ def task_view(session: Session, task_id: int) -> TaskView:
         uom=item.uom, needs_lot=item.needs_lot, needs_expiry=item.lots_by_expiry, serial=item.is_serial,
         lot_code=lot.code if lot else None, expiry=lot.expiry if lot else None,
         qty=task.qty, qty_picked=task.qty_picked, order_ref=order.ref, tote_code=tote.code if tote else None,
-        status=task.status,
+        status=task.status, owner=md.client_shown(session, [item.id]),
     )
 
 

@@ -208,7 +208,7 @@ def _counts_kept_out(up: _Upstream, ops: list[dict]) -> dict[str, str]:
 
 
 def _parse(field: str, value):
-    return parse_time(value) if field in ("closed_at", "started_at", "resolved_at", "created_at") else value
+    return parse_time(value) if field in ("closed_at", "started_at", "resolved_at", "created_at", "shipped_at") else value
 
 
 def _set_state(doc: str, row, field: str, value, what: str) -> str | None:
@@ -294,24 +294,45 @@ def _carton(up: _Upstream, order: OutboundOrder, op: dict) -> str | None:
             return None
         v = op["value"]
         other = _sscc_taken(up, v["sscc"], None)
+        other_tracking = _tracking_taken(up, v.get("tracking"), None)
         carton = Carton(container_id=container_id, order_id=order.id, sscc=None if other else v["sscc"], weight_kg=kg_value(v["weight_kg"]),
-                        status=v["status"], closed_at=parse_time(v["closed_at"]))
+                        status=v["status"], closed_at=parse_time(v["closed_at"]),
+                        tracking=None if other_tracking else v.get("tracking"))
         up.s.add(carton)
         up.s.flush()
         _box_follows(up, container_id, v["status"])
-        return _sscc_clash(op["id"], v["sscc"], other)
+        return _sscc_clash(op["id"], v["sscc"], other) or _tracking_clash(op["id"], v.get("tracking"), other_tracking)
     if carton is None:
         raise _Skip(f"carton {op['id']} is not known upstream")
     if op["field"] == "sscc":
         other = _sscc_taken(up, op["value"], carton.id)
         if other:
             return _sscc_clash(op["id"], op["value"], other)
+    if op["field"] == "tracking":
+        other = _tracking_taken(up, op["value"], carton.id)
+        if other:
+            return _tracking_clash(op["id"], op["value"], other)
     value = kg_value(op["value"]) if op["field"] == "weight_kg" else _parse(op["field"], op["value"])
     setattr(carton, op["field"], value)
     up.s.flush()
     if op["field"] == "status":
         _box_follows(up, container_id, op["value"])
     return None
+
+
+def _tracking_taken(up: _Upstream, tracking: str | None, carton_id: int | None) -> str | None:
+    """Another carton's code when that tracking number is already on one upstream (one carrier label on two cartons)."""
+    if not tracking:
+        return None
+    return up.s.execute(select(Container.code).join(Carton, Carton.container_id == Container.id)
+                        .where(Carton.tracking == tracking, Carton.id != (carton_id or -1))).scalar()
+
+
+def _tracking_clash(code: str, tracking: str | None, other: str | None) -> str | None:
+    if not other:
+        return None
+    return (f"Tracking {tracking} of carton {code} is already on carton {other} upstream — scan {code}'s own carrier "
+            f"label at @PACK; it is kept without a tracking number")
 
 
 def _sscc_clash(code: str, sscc: str | None, other: str | None) -> str | None:

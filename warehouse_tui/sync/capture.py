@@ -191,14 +191,16 @@ POLICIES: dict[type, Policy] = {
     InboundLine: Policy(
         "inbound", "line", key=lambda s, o: s.get(InboundOrder, o.order_id).ref, rid=lambda s, o: o.uuid,
         fields=_adds("qty_received"), create=_new_inbound_line),
-    OutboundOrder: Policy("outbound", "order", key=lambda s, o: o.ref, rid=lambda s, o: o.ref, fields=_sets("status")),
+    OutboundOrder: Policy("outbound", "order", key=lambda s, o: o.ref, rid=lambda s, o: o.ref,
+                          fields=(Field("status", "set"), Field("shipped_at", "set", encode=lambda s, v: iso(v)))),
     OutboundLine: Policy(
         "outbound", "line", key=lambda s, o: s.get(OutboundOrder, o.order_id).ref, rid=lambda s, o: o.uuid,
         fields=_adds("qty_allocated", "qty_picked", "qty_packed", "qty_shipped")),
     Carton: Policy(
         "outbound", "carton", key=lambda s, o: s.get(OutboundOrder, o.order_id).ref, rid=lambda s, o: s.get(Container, o.container_id).code,
-        fields=(Field("sscc", "set"), Field("weight_kg", "set", encode=lambda s, v: kg_text(v)), *_sets("status", "closed_at")),
-        create=lambda s, o: {"status": o.status, "sscc": o.sscc, "weight_kg": kg_text(o.weight_kg), "closed_at": iso(o.closed_at)}),
+        fields=(Field("sscc", "set"), Field("weight_kg", "set", encode=lambda s, v: kg_text(v)), *_sets("status", "closed_at", "tracking")),
+        create=lambda s, o: {"status": o.status, "sscc": o.sscc, "weight_kg": kg_text(o.weight_kg), "closed_at": iso(o.closed_at),
+                             "tracking": o.tracking}),
     CartonLine: Policy("outbound", "carton_line", key=_carton_ref, rid=lambda s, o: o.uuid, fields=_adds("qty"), create=_new_carton_line),
     # Returns (issue 14): an RMA or unplanned return, its lines (received counts add up) and its graded receipts (append-only).
     ReturnOrder: Policy("return", "order", key=lambda s, o: o.ref, rid=lambda s, o: o.ref, fields=_sets("status", "closed_at"),

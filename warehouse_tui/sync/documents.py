@@ -33,7 +33,10 @@ Cartons are found by their container's code, carton lines by uuid. An SSCC is
 unique: one that reaches the upstream already on another carton (possible only
 for a terminal that issued SSCCs before it first synced; synced terminals use
 leased blocks, sync/sscc_leases.py) is kept off the second carton and reported as a
-conflict so someone relabels it. Audit events are appended upstream once and
+conflict so someone relabels it. A carrier tracking number is unique the same
+way: one scanned on two cartons on two terminals is kept off the second carton
+upstream and reported as a conflict (the packer rescans that carton's own
+label at @PACK). Audit events are appended upstream once and
 never come back down.
 
 The modules, by direction:

@@ -143,8 +143,9 @@ def apply_outbound(session: Session, snaps: list[dict]) -> int:
             continue
         _upsert(session, OutboundOrder.__table__, [{"ref": s["ref"], "channel": s["channel"], "ship_to": s["ship_to"],
                                                     "priority": s["priority"], "status": s["status"],
-                                                    "created_at": parse_time(s["created_at"])}],
-                ["ref"], ["channel", "ship_to", "priority", "status", "created_at"])
+                                                    "created_at": parse_time(s["created_at"]), "carrier": s.get("carrier"),
+                                                    "service": s.get("service"), "shipped_at": parse_time(s.get("shipped_at"))}],
+                ["ref"], ["channel", "ship_to", "priority", "status", "created_at", "carrier", "service", "shipped_at"])
         order_id = session.scalar(select(OutboundOrder.id).where(OutboundOrder.ref == s["ref"]))
         counters = ["qty", "qty_allocated", "qty_picked", "qty_packed", "qty_shipped"]
         rows = [{"uuid": line["uuid"], "order_id": order_id, "item_id": local.item(line["owner"], line["sku"])[0],
@@ -165,9 +166,13 @@ def _apply_cartons(session: Session, local: _Local, order_id: int, cartons: list
             # The upstream's carton owns its SSCC; a local one with the same number (a cloned terminal) is a
             # sync conflict already, to be relabelled.
             session.execute(update(Carton).where(Carton.sscc == c["sscc"], Carton.container_id != container_id).values(sscc=None))
+        if c.get("tracking"):
+            # Likewise the upstream's carton owns its tracking number; the local one's is a sync conflict already.
+            session.execute(update(Carton).where(Carton.tracking == c["tracking"], Carton.container_id != container_id).values(tracking=None))
         _upsert(session, Carton.__table__, [{"container_id": container_id, "order_id": order_id, "sscc": c["sscc"],
-                                             "weight_kg": kg_value(c["weight_kg"]), "status": c["status"], "closed_at": parse_time(c["closed_at"])}],
-                ["container_id"], ["order_id", "sscc", "weight_kg", "status", "closed_at"])
+                                             "weight_kg": kg_value(c["weight_kg"]), "status": c["status"], "closed_at": parse_time(c["closed_at"]),
+                                             "tracking": c.get("tracking")}],
+                ["container_id"], ["order_id", "sscc", "weight_kg", "status", "closed_at", "tracking"])
         carton_id = session.scalar(select(Carton.id).where(Carton.container_id == container_id))
         rows = []
         for line in c["lines"]:

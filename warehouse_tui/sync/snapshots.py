@@ -197,7 +197,8 @@ def outbound_snapshots(session: Session, ids) -> list[dict]:
                                   "qty_picked": r.qty_picked, "qty_packed": r.qty_packed, "qty_shipped": r.qty_shipped})
     cartons = _carton_snapshots(session, ids)
     return [{"ref": o.ref, "channel": o.channel, "ship_to": o.ship_to, "priority": o.priority, "status": o.status,
-             "created_at": iso(o.created_at), "lines": lines[o.id], "cartons": cartons[o.id]}
+             "created_at": iso(o.created_at), "carrier": o.carrier, "service": o.service, "shipped_at": iso(o.shipped_at),
+             "lines": lines[o.id], "cartons": cartons[o.id]}
             for o in session.execute(select(OutboundOrder).where(ids.of(OutboundOrder.id))).scalars()]
 
 
@@ -219,7 +220,7 @@ def _carton_snapshots(session: Session, ids) -> dict[int, list[dict]]:
                                    "expiry": iso(expiry), "serial": r.serial, "qty": r.qty})
     for c, code in cartons:
         by_order[c.order_id].append({"code": code, "sscc": c.sscc, "weight_kg": kg_text(c.weight_kg), "status": c.status,
-                                     "closed_at": iso(c.closed_at), "lines": lines[c.id]})
+                                     "closed_at": iso(c.closed_at), "tracking": c.tracking, "lines": lines[c.id]})
     return by_order
 
 

@@ -12,7 +12,13 @@ scan carries it (AI 21).
 
 @CLOSE closes the carton -> weight in kg + Enter (or a scale's GS1 weight) ->
 the carton gets its SSCC and its label files (ZPL and SVG, in the label
-directory) -> more items go into a new carton. When every line is packed and
+directory) -> for an order with a carrier: scan the carrier label's tracking
+barcode (the order's carrier's format and check digit; another carrier's
+number or one already on a carton is refused), and the label files are
+written again with it; @SKIP (or @CANCEL) leaves it empty when the carrier
+labels are printed later, which puts the carton in the exceptions queue ->
+more items go into a new carton. Scanning a sealed carton (its code or SSCC)
+at "Scan tote or order" asks for its missing tracking number. When every line is packed and
 the last carton is closed the order is ready: @DONE confirms the shipment,
 the stock leaves the warehouse, and the next tote can be scanned.
 
@@ -30,10 +36,13 @@ Transitions:
   lot --refused by the order (the unit is dropped)--> item
   serial --refused by the order (the unit is dropped)--> item
   item --@CLOSE--> weight
-  weight --kg--> item | ready
+  weight --kg--> tracking | item | ready
+  tracking --tracking number | @SKIP | @CANCEL--> item | ready | document
   item --@DONE--> document
   ready --@DONE--> document
   ready --tote | order--> item | ready
+  document --sealed carton--> tracking
+  ready --sealed carton--> tracking
   * --@CANCEL--> item | document
 """
 
@@ -47,7 +56,7 @@ from warehouse_tui.errors import InvalidInput, WarehouseError
 from warehouse_tui.labels import label_directory, write_carton_label
 from warehouse_tui.scan.resolver import Scan, ScanKind
 from warehouse_tui.scan.types import DocType
-from warehouse_tui.services import items, packing
+from warehouse_tui.services import carton_tracking, items, packing
 from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds
 from warehouse_tui.workflows.item_details import Detail, ItemDetails
 from warehouse_tui.workflows.machine import Machine
@@ -61,6 +70,7 @@ class State(enum.StrEnum):
     LOT = "lot"
     SERIAL = "serial"
     WEIGHT = "weight"
+    TRACKING = "tracking"
     READY = "ready"
 
 
@@ -73,10 +83,13 @@ MACHINE = Machine(State, [
     ("lot", "refused by the order (the unit is dropped)", "item"),
     ("serial", "refused by the order (the unit is dropped)", "item"),
     ("item", "@CLOSE", "weight"),
-    ("weight", "kg", "item | ready"),
+    ("weight", "kg", "tracking | item | ready"),
+    ("tracking", "tracking number | @SKIP | @CANCEL", "item | ready | document"),
     ("item", "@DONE", "document"),
     ("ready", "@DONE", "document"),
     ("ready", "tote | order", "item | ready"),
+    ("document", "sealed carton", "tracking"),
+    ("ready", "sealed carton", "tracking"),
     ("*", "@CANCEL", "item | document"),
 ])
 
@@ -92,6 +105,8 @@ class Pack(Workflow):
     count: int | None = None
     pending: ItemDetails | None = None  # a unit scanned but not packed yet: its lot or serial is still to come
     lots: tuple[str, ...] = ()  # the lots of the pending unit's item in the tote
+    tracking_carton: str | None = None  # the sealed carton whose tracking number is asked
+    after_tracking: State = State.ITEM  # where the tracking prompt goes back to
 
     last: str = ""
 
@@ -114,6 +129,9 @@ class Pack(Workflow):
                 return Prompt(f"Scan serial of {self.pending.sku}", kinds(ScanKind.SERIAL))
             case State.WEIGHT:
                 return Prompt("Carton weight kg + Enter", kinds(ScanKind.WEIGHT))
+            case State.TRACKING:
+                carrier = self.view.carrier if self.view is not None and self.view.carrier else "carrier"
+                return Prompt(f"Scan {carrier} tracking — @SKIP: later", kinds(ScanKind.TEXT), ("SKIP",))
             case State.READY:
                 return Prompt("Packed — @DONE ships it", kinds(ScanKind.CONTAINER, ScanKind.DOCUMENT), ("DONE",))
         raise AssertionError(self.state)
@@ -122,7 +140,12 @@ class Pack(Workflow):
         v = self.view
         if v is None:
             return [self.last] if self.last else []
-        out = [v.order_ref + (f" · {', '.join(v.totes)}" if v.totes else "")]
+        # The client is named (where the warehouse holds more than one's goods) on the order's own line.
+        out = [v.order_ref + (f" · {', '.join(v.totes)}" if v.totes else "") + (f" · client {v.owner}" if v.owner else "")]
+        if v.carrier:
+            out.append(" ".join(p for p in ("Ship", v.carrier, v.service) if p))
+        if self.state == State.TRACKING and self.tracking_carton:
+            out.append(f"Carton {self.tracking_carton}: tracking?")
         if v.carton_code:
             out.append(f"Carton {v.carton_code}: {v.carton_units} unit(s)")
         elif v.cartons_closed:
@@ -141,6 +164,11 @@ class Pack(Workflow):
         if scan.kind == ScanKind.DOCUMENT and scan.doc_type != DocType.OUTBOUND:
             raise InvalidInput(f"{scan.document} is not a customer order — scan the tote or the order")
         code = scan.document if scan.kind == ScanKind.DOCUMENT else scan.container_code
+        if scan.kind == ScanKind.CONTAINER:
+            with self.reading() as session:
+                sealed = carton_tracking.carton(session, code)
+            if sealed is not None and sealed.status != "open":
+                return self._rescanned(sealed)
         with self.reading() as session:
             order = packing.order_for_packing(session, code)
             self.order_ref = order.ref
@@ -153,6 +181,16 @@ class Pack(Workflow):
         return Outcome(True, f"Packing {self.order_ref}" + (f" — carton {self.view.carton_code} open" if self.view.carton_code else ""))
 
     on_ready = on_document
+
+    def _rescanned(self, sealed: carton_tracking.CartonRef) -> Outcome:
+        """A sealed carton scanned at the order prompt: its tracking number, or the prompt for the missing one."""
+        if sealed.tracking is not None:
+            return Outcome(True, f"Carton {sealed.code} has tracking {sealed.tracking}")
+        with self.reading() as session:
+            self.view = packing.progress(session, sealed.order_ref)
+        self.order_ref, self.tracking_carton, self.after_tracking = sealed.order_ref, sealed.code, State.DOCUMENT
+        self.go(State.TRACKING)
+        return Outcome(True, f"Carton {sealed.code} of {sealed.order_ref}: scan its carrier label")
 
     # ------------------------------------------------------------------ units
     def on_item(self, scan: Scan) -> Outcome:
@@ -231,11 +269,47 @@ class Pack(Workflow):
             log.warning("label for %s not written: %s", label.sscc, exc)
             note = " — label NOT written, tell a supervisor"
         self.last = f"SSCC {label.sscc}"
+        next_state = State.READY if self.view.complete else State.ITEM
+        if label.carrier:
+            self.tracking_carton, self.after_tracking = label.carton_code, next_state
+            self.go(State.TRACKING)
+            return Outcome(True, f"Carton {label.carton_no} closed, {label.weight_kg} kg{note} — scan the {label.carrier} label")
+        self.go(next_state)
         if self.view.complete:
-            self.go(State.READY)
             return Outcome(True, f"Carton {label.carton_no} closed, {label.weight_kg} kg{note} — @DONE ships it")
-        self.go(State.ITEM)
         return Outcome(True, f"Carton {label.carton_no} closed, {label.weight_kg} kg{note}")
+
+    # ------------------------------------------------------------------ carrier tracking
+    def on_tracking(self, scan: Scan) -> Outcome:
+        settings = self.terminal.settings
+        # Its own unit of work, like the weight: the label files are written again after the commit.
+        with self.writing() as session:
+            done = carton_tracking.record(session, self.terminal.actor, self.tracking_carton, scan.value or scan.text,
+                                          scan.symbology, any_carriers=settings.any_carriers)
+            label = packing.carton_label(session, done.code)
+        note = ""
+        try:
+            write_carton_label(label, label_directory(settings.label_dir), dpi=settings.printer_dpi)
+        except OSError as exc:
+            log.warning("label for %s not written: %s", label.sscc, exc)
+            note = " — label NOT written, tell a supervisor"
+        self.last = f"Tracking {done.tracking}"
+        return self._after_tracking(f"Carton {done.code}: tracking {done.tracking}{note}")
+
+    def cmd_skip(self) -> Outcome:
+        with self.writing() as session:
+            done = carton_tracking.skip(session, self.terminal.actor, self.tracking_carton)
+        self.last = f"Carton {done.code}: no tracking yet"
+        return self._after_tracking(f"Carton {done.code} has no tracking — rescan it at @PACK when the label is printed")
+
+    def _after_tracking(self, message: str) -> Outcome:
+        back, self.tracking_carton, self.after_tracking = self.after_tracking, None, State.ITEM
+        if back == State.DOCUMENT:
+            self.order_ref, self.view = None, None
+        elif back == State.READY:
+            message += " — @DONE ships it"
+        self.go(back)
+        return Outcome(True, message)
 
     # ------------------------------------------------------------------ shipping
     def cmd_done(self) -> Outcome:
@@ -247,6 +321,8 @@ class Pack(Workflow):
         return Outcome(True, f"Shipped {shipment.order_ref} — scan the next tote")
 
     def cancel(self) -> Outcome:
+        if self.state == State.TRACKING:  # the carton is sealed: leaving without a number is a skip
+            return self.cmd_skip()
         if self.state in (State.LOT, State.SERIAL, State.WEIGHT):
             self.pending, self.count, self.lots = None, None, ()
             self.go(State.ITEM)

@@ -174,7 +174,7 @@ class Pick(Workflow):
         card = [
             f"{t.pick_list_ref}  task {t.number}/{t.total}",
             f"Bin  {t.bin_code}",
-            f"SKU  {t.sku}",
+            (f"SKU  {t.sku}" + (f" · client {t.owner}" if t.owner else ""))[:WIDTH],
         ]
         if t.description:
             card.append(f"     {t.description}"[:WIDTH])

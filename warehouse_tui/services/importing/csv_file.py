@@ -21,7 +21,7 @@ FORMATS: dict[str, CsvFormat] = {
     "bins": CsvFormat(("code", "barcode", "zone", "kind", "pick_seq"), ("code",)),
     "users": CsvFormat(("badge", "name", "role", "pin"), ("badge", "pin")),
     "inbound": CsvFormat(("ref", "supplier", "sku", "qty", "lot", "expiry"), ("ref", "sku", "qty")),
-    "orders": CsvFormat(("ref", "channel", "ship_to", "priority", "sku", "qty"), ("ref", "sku", "qty")),
+    "orders": CsvFormat(("ref", "channel", "ship_to", "priority", "sku", "qty", "carrier", "service"), ("ref", "sku", "qty")),
     "stock": CsvFormat(("bin", "sku", "qty", "lot", "expiry", "serial"), ("bin", "sku")),
     "returns": CsvFormat(("ref", "order", "sku", "qty", "serial", "reason"), ("ref", "order", "sku", "qty")),
 }

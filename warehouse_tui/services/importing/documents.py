@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from warehouse_tui.db.changes import note_changed
 from warehouse_tui.db.models import InboundLine, InboundOrder, OutboundLine, OutboundOrder, Tracking, new_uuid, utcnow
 from warehouse_tui.errors import InvalidInput, WarehouseError
+from warehouse_tui.services import carriers
 from warehouse_tui.services.batch_ledger import chunks, insert_many, insert_numbered, where_in
 from warehouse_tui.services.importing.catalog import Catalog, ItemRef
 from warehouse_tui.services.importing.csv_file import Row
@@ -219,6 +220,7 @@ class OrdersImport(_Documents):
     noun = "order"
     model = OutboundOrder
     line_model = OutboundLine
+    any_carriers: tuple[str, ...] = ()  # a site's own couriers (setting any_carriers), known beside ups/fedex/usps/dhl
 
     def worked(self, line):
         return (line.qty_allocated != 0) | (line.qty_picked != 0)
@@ -228,6 +230,8 @@ class OrdersImport(_Documents):
             "channel": read_code(v, "channel"),
             "ship_to": read_text(v, "ship_to", 300),
             "priority": read_integer(v, "priority", -999_999, 999_999) if (v.get("priority") or "").strip() else None,
+            "carrier": carriers.normalise_carrier(v.get("carrier"), self.any_carriers),
+            "service": read_code(v, "service", 32).lower() or None,
         }
 
     def open_document(self, ref: str, header: dict[str, object], v: dict[str, str], line: int) -> _Document:
@@ -235,12 +239,14 @@ class OrdersImport(_Documents):
         if found is None:
             self.created += 1
             return _Document(ref, line, None, dict(header), {"channel": header["channel"], "ship_to": header["ship_to"],
-                                                            "priority": header["priority"] or 0})
+                                                            "priority": header["priority"] or 0, "carrier": header["carrier"],
+                                                            "service": header["service"]})
         if found.status != "new" or found.busy:
             raise InvalidInput(f"order {ref} is already {found.status} — it cannot be replaced")
         self.updated += 1
-        return _Document(ref, line, found.id, dict(header), {column: header[column] if header[column] is not None else 0
-                                                             for column in ("channel", "ship_to", "priority") if column in v})
+        # An empty carrier or service stays empty (None); an empty priority is 0.
+        return _Document(ref, line, found.id, dict(header), {column: header[column] if header[column] is not None or column in ("carrier", "service") else 0
+                                                             for column in ("channel", "ship_to", "priority", "carrier", "service") if column in v})
 
     def write(self, session: Session, progress: Progress) -> None:
         self._recheck(session)
@@ -249,7 +255,7 @@ class OrdersImport(_Documents):
         lines, orders = OutboundLine.__table__, OutboundOrder.__table__
         for chunk in chunks([doc.existing for doc in replaced]):
             session.execute(delete(lines).where(where_in(lines.c.order_id, chunk, self.postgres)))
-        columns = [c for c in ("channel", "ship_to", "priority") if c in self.columns]
+        columns = [c for c in ("channel", "ship_to", "priority", "carrier", "service") if c in self.columns]
         if replaced and columns:
             session.execute(update(orders).where(orders.c.id == bindparam("b_id")).values(**{c: bindparam(f"b_{c}") for c in columns}),
                             [{"b_id": doc.existing, **{f"b_{c}": doc.values[c] for c in columns}} for doc in replaced])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from itertools import islice
 from pathlib import Path
@@ -37,11 +37,15 @@ IMPORTERS: dict[str, type[Importer]] = {
     cls.kind: cls for cls in (ItemsImport, BinsImport, UsersImport, InboundImport, OrdersImport, StockImport, ReturnsImport)}
 
 
-def import_file(db: Database, kind: str, path: str | Path, actor: Actor, *, on_progress: Progress | None = None) -> ImportResult:
-    """Import one CSV file of `kind`, whole or not at all; raises ImportFailed (nothing imported) on any bad row."""
+def import_file(db: Database, kind: str, path: str | Path, actor: Actor, *, on_progress: Progress | None = None,
+                any_carriers: Iterable[str] = ()) -> ImportResult:
+    """Import one CSV file of `kind`, whole or not at all; raises ImportFailed (nothing imported) on any bad row.
+
+    `any_carriers`: the site's own couriers an order's carrier may name beside the carriers of services/carriers.py.
+    """
     path = Path(path)
     # (no local name for the bytes: import_bytes lets a large file's text go once it is checked)
-    return import_bytes(db, kind, _read(path), actor, source=path.name, on_progress=on_progress)
+    return import_bytes(db, kind, _read(path), actor, source=path.name, on_progress=on_progress, any_carriers=any_carriers)
 
 
 def _read(path: Path) -> bytes:
@@ -52,7 +56,7 @@ def _read(path: Path) -> bytes:
 
 
 def import_bytes(db: Database, kind: str, data: bytes, actor: Actor, *, source: str = "<input>",
-                 on_progress: Progress | None = None) -> ImportResult:
+                 on_progress: Progress | None = None, any_carriers: Iterable[str] = ()) -> ImportResult:
     """Import CSV content given as bytes; the same rules as `import_file`."""
     if kind not in IMPORTERS:
         raise InvalidInput(f"cannot import {kind!r}: the kinds are {', '.join(IMPORTERS)}")
@@ -60,6 +64,8 @@ def import_bytes(db: Database, kind: str, data: bytes, actor: Actor, *, source: 
     problems = Problems()
     parsed = parse(decode(data, source), kind, source, problems)
     importer = IMPORTERS[kind](actor, source, parsed.columns, upstream=db.is_upstream)
+    if any_carriers:
+        importer.any_carriers = tuple(any_carriers)
     started = time.perf_counter()
     with db.reading() as session, _page_cache(session):
         importer.begin(session)
