@@ -82,18 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backoff", type=float, default=1.0, help="seconds before the first retry, doubling (default 1)")
 
     # The kinds are the modules of services/reports (found when the command runs, not on every start).
-    p = sub.add_parser("report", help="reports for billing and the office: activity, … (warehouse_tui/services/reports/)")
+    p = sub.add_parser("report", help="reports: activity, productivity, accuracy, dock-to-stock, expiry (warehouse_tui/services/reports/)")
     _common(p)
-    p.add_argument("kind", help="the report: activity, or another module of services/reports")
-    p.add_argument("--owner", help="one client (owner code); default every client")
-    p.add_argument("--from", dest="date_from", help="first day, YYYY-MM-DD (default today)")
-    p.add_argument("--to", dest="date_to", help="last day, YYYY-MM-DD (default --from)")
-    p.add_argument("--format", choices=("csv", "json", "html"), default="csv")
-
-    # The kinds are the modules of services/reports (found when the command runs, not on every start).
-    p = sub.add_parser("report", help="reports for billing and the office: activity, … (warehouse_tui/services/reports/)")
-    _common(p)
-    p.add_argument("kind", help="the report: activity, or another module of services/reports")
+    p.add_argument("kind", help="activity, productivity, accuracy, dock-to-stock or expiry (a module of services/reports)")
     p.add_argument("--owner", help="one client (owner code); default every client")
     p.add_argument("--from", dest="date_from", help="first day, YYYY-MM-DD (default today)")
     p.add_argument("--to", dest="date_to", help="last day, YYYY-MM-DD (default --from)")
