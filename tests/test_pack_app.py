@@ -91,7 +91,9 @@ def test_pack_scenario_ships_the_order(run, demo_path, tmp_path, size):
     db = Database(demo_path)
     try:
         with db.reading() as s:
-            carton = s.scalars(select(Carton)).one()
+            # (the demo also holds the carton of an order shipped earlier, ORD-20001, for returns)
+            carton = s.scalars(select(Carton).join(OutboundOrder, OutboundOrder.id == Carton.order_id)
+                               .where(OutboundOrder.ref == "ORD-10001")).one()
             sscc = carton.sscc
             assert (carton.status, float(carton.weight_kg)) == ("shipped", 2.5)
             assert s.scalars(select(OutboundOrder.status).where(OutboundOrder.ref == "ORD-10001")).one() == "shipped"
@@ -122,6 +124,7 @@ def test_pack_refusals_show_on_screen_and_change_nothing(run, demo_path, size):
     db = Database(demo_path)
     try:
         with db.reading() as s:
-            assert s.scalar(select(func.count()).select_from(Carton)) == 0
+            assert s.scalar(select(func.count()).select_from(Carton).join(OutboundOrder, OutboundOrder.id == Carton.order_id)
+                            .where(OutboundOrder.ref == "ORD-10001")) == 0
     finally:
         db.dispose()
