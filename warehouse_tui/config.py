@@ -53,6 +53,8 @@ class Settings:
     # The label printer's resolution (203, 300 or 600 dpi): ZPL labels are laid out in its dots
     # so GS1-128 bars are as wide as GS1 requires (warehouse_tui/labels/symbol_size.py).
     printer_dpi: int = 203
+    # Replenishment may move a lot expiring up to this many days after the FEFO lot it suggested.
+    replen_fefo_tolerance_days: int = 0
 
     def resolved_db(self) -> str:
         return self.db or str(default_db_path())

@@ -31,6 +31,10 @@ The rules (DESIGN §5 Pick; the scan sequence itself is workflows/pick.py):
   drops by the shortfall, and an open `short_pick` exception, a blind count
   task for the bin (unless one is already open) and an audit entry are written
   in the same transaction. Serial units found are scanned before @SHORT.
+- Waiting: a task whose pick face a wave's replenishment must fill first is
+  shown but refused ("waiting for replenishment") until a move fills the face;
+  the picker skips it. A pick that leaves a face at or below its min raises
+  replenishment tasks (services/replenishment.py).
 - Skip defers a task to the end of the list.
 - Zero check: when a pick leaves its bin empty by the books, the operator is
   asked whether it is empty; "no" raises a count task for the bin.
@@ -66,6 +70,7 @@ from warehouse_tui.db.models import (
 )
 from warehouse_tui.errors import InvalidInput, InvariantViolation, NotAllowed, NotFound
 from warehouse_tui.services import masterdata as md
+from warehouse_tui.services import replenishment
 from warehouse_tui.services.auth import audit, require_supervisor
 from warehouse_tui.services.claims import refuse_if_taken_over, take_over_or_refuse
 from warehouse_tui.services.ledger import AVAILABLE, Actor, check_qty, container_has_stock, find_quant, post
@@ -117,6 +122,7 @@ class TaskView:
     order_ref: str
     tote_code: str | None
     status: str
+    waiting: bool = False  # held until a replenishment fills the face
 
     @property
     def remaining(self) -> int:
@@ -249,7 +255,7 @@ def task_view(session: Session, task_id: int) -> TaskView:
         uom=item.uom, tracking=item.tracking, expiry_required=bool(item.expiry_required),
         lot_code=lot.code if lot else None, expiry=lot.expiry if lot else None,
         qty=task.qty, qty_picked=task.qty_picked, order_ref=order.ref, tote_code=tote.code if tote else None,
-        status=task.status,
+        status=task.status, waiting=bool(task.waiting),
     )
 
 
@@ -376,6 +382,8 @@ def check_claim(session: Session, actor: Actor, task_id: int) -> None:
 def check_bin(session: Session, task_id: int, bin_code: str) -> None:
     task = session.get(PickTask, task_id)
     want = session.get(Bin, task.bin_id)
+    if task.waiting:
+        raise NotAllowed(f"{want.code} is waiting for replenishment — @SKIP to the next task")
     got = md.bin_by_code(session, bin_code)
     if got.id != want.id:
         raise InvalidInput(f"Wrong bin {got.code} — go to {want.code}")
@@ -452,6 +460,7 @@ def confirm_pick(
     _move_into_tote(session, actor, task, pick_list, qty, serial)
     bin_ = session.get(Bin, task.bin_id)
     empty = session.scalar(select(Quant.id).where(Quant.bin_id == bin_.id, Quant.qty > 0).limit(1)) is None
+    replenishment.after_pick(session, actor, bin_.id, task.item_id)  # a face at or below min gets its tasks
     return PickResult(task_view(session, task.id), qty, bin_empty=empty)
 
 
@@ -495,12 +504,17 @@ def short(session: Session, actor: Actor, task_id: int, qty_found: int) -> Short
         raise InvalidInput(f"Only {remaining} to pick here — type how many you found (0 if none)")
     if qty_found == remaining:
         raise InvalidInput(f"{qty_found} is all of it — no short: @CANCEL and pick it")
+    if qty_found and task.waiting:
+        raise InvalidInput(f"{item.sku} waits for replenishment — nothing was there to pick: type 0")
     if qty_found and item.tracking == Tracking.SERIAL.value:
         raise InvalidInput("Scan each serial you found first, then @SHORT and type 0")
     if qty_found:
         _move_into_tote(session, actor, task, pick_list, qty_found, None)
     missing = remaining - qty_found
-    _release_reservation(session, task, item, missing)
+    if task.waiting:  # nothing was reserved yet: the face was still to be filled
+        task.waiting = False
+    else:
+        _release_reservation(session, task, item, missing)
     slot, order, line = _slot(session, task)
     line.qty_allocated -= missing
     task.status = "short"
@@ -515,7 +529,7 @@ def short(session: Session, actor: Actor, task_id: int, qty_found: int) -> Short
               "lot": lot.code if lot else None, "expected": remaining, "found": qty_found, "missing": missing},
     )
     session.add(exception)
-    count_task = _count_task(session, actor, bin_, f"short pick {pick_list.ref}: {item.sku}")
+    count_task = raise_count_task(session, actor, bin_, f"short pick {pick_list.ref}: {item.sku}")
     audit(session, "short_pick", operator=actor.operator, terminal=actor.terminal, detail=detail)
     session.flush()
     return ShortResult(task_view(session, task.id), qty_found, missing, exception.id, count_task.id)
@@ -532,7 +546,7 @@ def _release_reservation(session: Session, task: PickTask, item: Item, qty: int)
         session.delete(quant)
 
 
-def _count_task(session: Session, actor: Actor, bin_: Bin, reason: str) -> CountTask:
+def raise_count_task(session: Session, actor: Actor, bin_: Bin, reason: str) -> CountTask:
     """An open blind count task for the bin: the one already waiting, else a new one."""
     found = session.scalars(select(CountTask).where(CountTask.bin_id == bin_.id, CountTask.status == "open")
                             .order_by(CountTask.id).limit(1)).first()
@@ -562,7 +576,7 @@ def zero_check(session: Session, actor: Actor, task_id: int, empty: bool) -> int
     if empty:
         return None
     item = session.get(Item, task.item_id)
-    count_task = _count_task(session, actor, bin_, f"zero check: {bin_.code} not empty after picking {item.sku}")
+    count_task = raise_count_task(session, actor, bin_, f"zero check: {bin_.code} not empty after picking {item.sku}")
     audit(session, "zero_check_failed", operator=actor.operator, terminal=actor.terminal,
           detail=f"{bin_.code} empty by the books, not on the shelf (after {item.sku})")
     session.flush()
