@@ -67,6 +67,7 @@ MAX_WEIGHT_KG = Decimal("9999999.999")
 COMMANDS = frozenset({
     "RECEIVE", "PUTAWAY", "PICK", "PACK", "COUNT", "MOVE", "INQUIRY", "SYNC", "SUPERVISOR", "HOME", "BACK",
     "CANCEL", "DONE", "NEXT", "SHORT", "SKIP", "CLOSE", "BLIND", "YES", "NO", "LOGOUT",
+    "REPLEN", "FULL",
 })
 
 # AIM identifiers (without "]") whose data is a GS1 element string message.

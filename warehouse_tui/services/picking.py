@@ -22,7 +22,9 @@ The rules (DESIGN §5 Pick; the scan sequence itself is workflows/pick.py):
   the tote where it is delivered. A tote already holding stock somewhere else
   (moved on by hand) keeps receiving it where it stands.
 - A pick must scan the task's bin, item and — where tracked — the allocated lot
-  (a different lot is refused with the right lot named) or, for items dated
+  (a different lot is refused with the right lot named, unless the picker found
+  that lot in the bin instead: `change_lot` moves the allocation to it when FEFO
+  is kept there) or, for items dated
   without lots, the allocated expiry; serial items are picked one serial per
   unit, any in-stock serial lying loose in the bin (and lot). Picking less than
   the task is allowed: the rest stays to pick.
@@ -46,9 +48,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select
+from warehouse_tui import clock
+
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
+from warehouse_tui import clock
 from warehouse_tui.db.models import (
     Bin,
     BinKind,
@@ -410,6 +415,52 @@ def check_lot(session: Session, task_id: int, lot_code: str | None) -> None:
         item = session.get(Item, task.item_id)
         raise NotAllowed(f"Wrong lot {lot_code or '(none)'} — pick lot {want.code} of {item.sku}"
                          + (f" (exp {want.expiry:%Y-%m-%d})" if want.expiry else ""))
+
+
+def change_lot(session: Session, actor: Actor, task_id: int, lot_code: str) -> TaskView:
+    """The picker found another lot in the bin than the allocated one and scanned it: move the allocation to it.
+
+    Accepted when it is a lot of the task's item lying loose in the task's bin with enough free units for
+    what is left to pick, not expired, and no other lot available there — the allocated one included —
+    expires earlier (FEFO kept: typically lots of the same date); the task's
+    reservation moves from the allocated lot to the scanned one (upstream too: the task's lot syncs and the
+    upstream sets its reservations from the tasks). Refused naming the allocated lot otherwise.
+    """
+    task, _ = _task(session, actor, task_id)
+    item = session.get(Item, task.item_id)
+    want = session.get(Lot, task.lot_id) if task.lot_id else None
+    if want is None or lot_code == want.code:
+        check_lot(session, task.id, lot_code)
+        return task_view(session, task.id)
+    named = f"pick lot {want.code} of {item.sku}" + (f" (exp {want.expiry:%Y-%m-%d})" if want.expiry else "")
+    bin_ = session.get(Bin, task.bin_id)
+    if task.waiting:
+        raise NotAllowed(f"{bin_.code} is waiting for replenishment — @SKIP to the next task")
+    got = session.scalars(select(Lot).where(Lot.item_id == item.id, Lot.code == (lot_code or ""))).one_or_none()
+    quant = find_quant(session, item, bin_, got, None, item.owner_id, AVAILABLE) if got is not None else None
+    remaining = task.qty - task.qty_picked
+    if got is None:
+        raise NotAllowed(f"Wrong lot {lot_code or '(none)'} — {named}")
+    earlier = (Lot.expiry.is_not(None) if got.expiry is None else Lot.expiry < got.expiry)
+    older = session.scalar(
+        select(Lot.code).join(Quant, Quant.lot_id == Lot.id)
+        .where(Quant.bin_id == bin_.id, Quant.item_id == item.id, Quant.container_id.is_(None), Quant.status == AVAILABLE,
+               or_(Lot.id == want.id, Quant.qty > Quant.reserved), Quant.qty > 0, Lot.id != got.id, earlier)
+        .order_by(Lot.expiry).limit(1))
+    if older is not None:  # FEFO: the earlier-expiring lot is the one to pick
+        raise NotAllowed(f"Wrong lot {got.code} — {named}")
+    if quant is None or quant.qty - quant.reserved < remaining:
+        free = 0 if quant is None else max(0, quant.qty - quant.reserved)
+        raise NotAllowed(f"Wrong lot {got.code}: {free} free in {bin_.code}, {remaining} to pick — {named}")
+    if got.expiry is not None and got.expiry < clock.today():
+        raise NotAllowed(f"Lot {got.code} expired {got.expiry:%Y-%m-%d} — {named}")
+    _release_reservation(session, task, item, remaining)
+    quant.reserved += remaining
+    task.lot_id, task.quant_id = got.id, quant.id
+    audit(session, "pick_lot_changed", operator=actor.operator, terminal=actor.terminal,
+          detail=f"{item.sku} in {bin_.code}: lot {want.code} -> {got.code} ({remaining} to pick)")
+    session.flush()
+    return task_view(session, task.id)
 
 
 def check_expiry(session: Session, task_id: int, expiry: dt.date) -> None:

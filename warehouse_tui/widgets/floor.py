@@ -46,8 +46,10 @@ COMMAND_KEYS: dict[str, str] = {
     "SYNC": "f11",
     "LOGOUT": "f12",
     "CANCEL": "escape",
+    "REPLEN": "ctrl+e",
+    "FULL": "ctrl+t",
 }
-KEY_LABELS = {"escape": "Esc"}
+KEY_LABELS = {"escape": "Esc", "ctrl+e": "^E", "ctrl+t": "^T"}
 
 
 def key_label(command: str) -> str:

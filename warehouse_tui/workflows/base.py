@@ -41,7 +41,8 @@ from warehouse_tui.services.ledger import Actor
 log = logging.getLogger(__name__)
 
 # Commands the app routes itself (navigation); everything else goes to the workflow.
-NAVIGATION = {"HOME", "LOGOUT", "RECEIVE", "PUTAWAY", "PICK", "PACK", "COUNT", "MOVE", "INQUIRY", "SUPERVISOR", "SYNC"}
+NAVIGATION = {"HOME", "LOGOUT", "RECEIVE", "PUTAWAY", "PICK", "PACK", "COUNT", "MOVE", "INQUIRY", "SUPERVISOR", "SYNC",
+              "REPLEN"}
 
 
 @dataclass(frozen=True)

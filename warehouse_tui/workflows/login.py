@@ -25,6 +25,7 @@ MENU = (
     ("6", "MOVE", "Move"),
     ("7", "INQUIRY", "Inquiry"),
     ("8", "SUPERVISOR", "Supervisor"),
+    ("0", "REPLEN", "Replenish"),
 )
 
 

@@ -12,8 +12,9 @@ description, the allocated lot, the quantity, the order's tote and "task 3/7" �
 and the operator:
 
   scans the bin -> scans the item -> scans the allocated lot if lot-tracked (a
-  different lot is refused, naming the right one; dated items without lots
-  take the expiry instead) -> types the qty + Enter, or for serial items scans
+  different lot found in the bin is accepted when no earlier-expiring lot lies
+  there, and the allocation moves to it; otherwise refused, naming the right
+  one; dated items without lots take the expiry instead) -> types the qty + Enter, or for serial items scans
   one serial per unit -> the units go into the order's tote -> next task.
 
 Picking fewer than the task asks keeps the task: the rest is asked for again.
@@ -25,6 +26,8 @@ Exceptional actions at every task prompt:
            are picked, a short-pick exception and a count task for the bin are
            raised, and the walk goes on with the next task.
   @SKIP  -> the task is deferred to the end of the list.
+A task whose pick face waits for a wave's replenishment shows "WAITING for
+replenishment" on its card and refuses the bin: @SKIP to the next task.
 Zero check: when a pick leaves the bin empty by the books the screen asks
 "Bin … empty?": @YES goes on, @NO raises a count task for that bin.
 When every task is done or short: @DONE closes the list (its orders are
@@ -39,6 +42,7 @@ Transitions:
   tote --tote--> tote (next order without tote) | bin | done
   bin --bin--> item;  item --item--> lot | expiry | serial | qty | (picked)
   lot --lot--> serial | qty | (picked);  expiry --date--> qty | (picked)
+  (another lot found in the bin takes the allocation when no earlier-expiring lot lies there: FEFO kept)
   serial --serial--> serial (units left) | zero | bin (next task) | done
   qty --qty--> qty (units left) | zero | bin (next task) | done
   bin/item/lot/expiry/serial/qty --@SHORT--> short_qty --qty--> bin (next task) | done
@@ -86,6 +90,8 @@ class Pick(Workflow):
                 return Prompt(f"Take {self.held.key} over here? @YES / @NO", kinds(ScanKind.DOCUMENT), ("YES", "NO"))
             case "tote":
                 return Prompt(f"Scan tote for {self.order_for_tote}", kinds(ScanKind.CONTAINER))
+            case "bin" if t.waiting:
+                return Prompt("Waiting for replenishment — @SKIP", kinds(ScanKind.BIN), TASK_COMMANDS)
             case "bin":
                 return Prompt(f"Scan bin {t.bin_code}", kinds(ScanKind.BIN), TASK_COMMANDS)
             case "item":
@@ -129,6 +135,8 @@ class Pick(Workflow):
         else:  # the zero check after the last unit: nothing is left to pick here
             card.append(f"Picked {t.qty_picked} {t.uom}")
         card.append(f"Into {t.tote_code} ({t.order_ref})"[:WIDTH])
+        if t.waiting:
+            card.append("WAITING for replenishment")
         return card
 
     # ------------------------------------------------------------------ the pick list and totes
@@ -192,10 +200,12 @@ class Pick(Workflow):
             picking.check_claim(session, self.terminal.actor, t.id)
             picking.check_item(session, t.id, scan.item_id)
             # A GS1 label answers the lot or expiry prompt at once, and is checked just the same.
-            if t.needs_lot and scan.lot:
-                picking.check_lot(session, t.id, scan.lot)
             if t.needs_expiry and scan.expiry:
                 picking.check_expiry(session, t.id, scan.expiry)
+        if t.needs_lot and scan.lot:
+            changed = self._take_lot(scan.lot)
+            if changed:
+                return self._to_units(scan.serial, scan.qty, changed)
         if t.needs_lot and not scan.lot:
             self.state = "lot"
             return Outcome(True, t.sku)
@@ -205,10 +215,19 @@ class Pick(Workflow):
         return self._to_units(scan.serial, scan.qty)
 
     def on_lot(self, scan: Scan) -> Outcome:
-        with self.terminal.db.reading() as session:
-            picking.check_claim(session, self.terminal.actor, self.task.id)
-            picking.check_lot(session, self.task.id, scan.lot or scan.value)
-        return self._to_units(scan.serial, scan.qty)
+        return self._to_units(scan.serial, scan.qty, self._take_lot(scan.lot or scan.value))
+
+    def _take_lot(self, code: str) -> str | None:
+        """The allocated lot is checked; another lot found in the bin takes the allocation when FEFO allows (a message)."""
+        t = self.task
+        if code == t.lot_code:
+            with self.terminal.db.reading() as session:
+                picking.check_claim(session, self.terminal.actor, t.id)
+                picking.check_lot(session, t.id, code)
+            return None
+        with self.terminal.db.transaction() as session:
+            self.task = picking.change_lot(session, self.terminal.actor, t.id, code)
+        return f"Lot {code} instead of {t.lot_code}"
 
     def on_expiry(self, scan: Scan) -> Outcome:
         with self.terminal.db.reading() as session:
@@ -216,17 +235,17 @@ class Pick(Workflow):
             picking.check_expiry(session, self.task.id, scan.expiry)
         return self._to_units(None, scan.qty)
 
-    def _to_units(self, serial: str | None, qty: int | None) -> Outcome:
+    def _to_units(self, serial: str | None, qty: int | None, message: str | None = None) -> Outcome:
         """The item (and lot) are confirmed: pick what the scan carried, else ask for serial or qty."""
         if self.task.serial:
             if serial:
                 return self._pick(1, serial)
             self.state = "serial"
-            return Outcome(True, self.task.sku)
+            return Outcome(True, message or self.task.sku)
         if qty:
             return self._pick(qty, None)
         self.state = "qty"
-        return Outcome(True, self.task.sku)
+        return Outcome(True, message or self.task.sku)
 
     def on_serial(self, scan: Scan) -> Outcome:
         return self._pick(1, scan.serial or scan.value)

@@ -9,6 +9,7 @@ from warehouse_tui.workflows.pack import Pack
 from warehouse_tui.workflows.pick import Pick
 from warehouse_tui.workflows.putaway import Move, Putaway
 from warehouse_tui.workflows.receive import Receive
+from warehouse_tui.workflows.replenish import Replenish
 from warehouse_tui.workflows.supervisor import Supervisor
 
 WORKFLOWS: dict[str, type[Workflow]] = {
@@ -20,4 +21,5 @@ WORKFLOWS: dict[str, type[Workflow]] = {
     "INQUIRY": Inquiry,
     "COUNT": Count,
     "SUPERVISOR": Supervisor,
+    "REPLEN": Replenish,
 }
