@@ -29,6 +29,9 @@ The demo warehouse (`build_demo`) is a small site to try every workflow on:
 - Ten outbound orders ORD-10001..ORD-10010 from the webshop, a marketplace,
   B2B customers, a retail store and the 3PL client's webshop, with
   priorities 1 (normal) to 9 (same day); all of them can be picked from stock.
+- Pick faces with min/max for six zone A and B items (FACE_SKUS), and
+  ORD-10011, which wants 5 more of one of them than its face holds: its wave
+  raises a replenishment from reserve first and the pick waits for it.
 
 Logins (also in the README):
 
@@ -76,6 +79,7 @@ from warehouse_tui.db.models import (
     Operator,
     OutboundLine,
     OutboundOrder,
+    PickFace,
     Quant,
     Role,
     SerialUnit,
@@ -485,6 +489,7 @@ def _fill_demo(s, rng: random.Random, today: dt.date) -> dict:
 
     inbound = _demo_inbound(s, rng, actor, items, bins, today)
     _demo_outbound(s, rng, items)
+    _demo_pick_faces(s, items)
     return {"tracking": tracking, "expired": expired, "expired_lot": expired_lot, "inbound": inbound}
 
 
@@ -570,6 +575,36 @@ def _demo_outbound(s, rng: random.Random, items: dict[str, Item]) -> None:
             on_hand = s.scalar(select(func.min(Quant.qty)).where(Quant.item_id == item.id))
             qty = 1 if item.tracking == S else max(1, min(on_hand or 1, rng.choice((1, 1, 2, 3, 6, 12))))
             s.add(OutboundLine(order_id=order.id, item_id=item.id, qty=qty))
+    s.flush()
+
+
+# Pick faces kept between min and max by replenishment: items no other demo order asks for.
+FACE_SKUS = ("HDMI-2M", "SCISSORS-21", "CABLE-TIE-200", "HEXKEY-MET", "EXT-CORD-5", "MUG-300")
+REPLEN_ORDER = "ORD-10011"
+
+
+def _demo_pick_faces(s, items: dict[str, Item]) -> None:
+    """Faces with min/max for FACE_SKUS (max: 20 more than the face holds), and REPLEN_ORDER wanting 5 more of the
+    first one with reserve stock than its face holds: its wave replenishes the face before the pick."""
+    wanting = None
+    for sku in FACE_SKUS:
+        item = items[sku]
+        face = s.execute(select(Quant.bin_id, Quant.qty).join(Bin, Bin.id == Quant.bin_id)
+                         .where(Quant.item_id == item.id, Bin.kind == BinKind.PICK.value)).first()
+        if face is None:
+            continue
+        max_qty = face.qty + 20
+        s.add(PickFace(bin_id=face.bin_id, item_id=item.id, min_qty=max(1, max_qty // 4), max_qty=max_qty))
+        reserve = s.scalar(select(func.coalesce(func.sum(Quant.qty), 0)).join(Bin, Bin.id == Quant.bin_id)
+                           .where(Quant.item_id == item.id, Bin.kind == BinKind.STORAGE.value))
+        if wanting is None and reserve >= 5:
+            wanting = (item, face.qty + 5)
+    if wanting is not None:
+        order = OutboundOrder(ref=REPLEN_ORDER, channel="webshop", ship_to=_CUSTOMERS[0], priority=1, status="new",
+                              created_at=utcnow())
+        s.add(order)
+        s.flush()
+        s.add(OutboundLine(order_id=order.id, item_id=wanting[0].id, qty=wanting[1]))
     s.flush()
 
 

@@ -191,6 +191,8 @@ class Pick(Workflow):
         with self.terminal.db.reading() as session:
             picking.check_claim(session, self.terminal.actor, self.task.id)
             picking.check_bin(session, self.task.id, scan.bin_code)
+            if self.task.waiting:  # its face was filled meanwhile
+                self.task = picking.task_view(session, self.task.id)
         self.state = "item"
         return Outcome(True, f"Bin {scan.bin_code}")
 

@@ -24,8 +24,8 @@ Transitions:
   take_over --@YES--> source;  take_over --@NO--> next
   source --bin--> item;  item --item--> lot | qty | face
   lot --lot--> qty | face;  qty --qty | Enter--> face
-  face --pick face--> source (units left) | source (next task) | next (none left)
-  source/item/lot/qty --@SHORT--> short_qty --qty | Enter--> face (some found) | source (next task) | next
+  face --pick face--> source (units left, or the next task) | next (none left)
+  source/item/lot/qty --@SHORT--> short_qty;  short_qty --qty | Enter--> face (some found) | source (next task) | next
 """
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ class Replenish(Workflow):
         t = self.task
         if t is None or self.state in (State.NEXT, State.TAKE_OVER):
             return self.summary
-        card = [f"{t.ref}" + ("  for a wave" if t.blocking else ""), f"From {t.from_bin}", f"SKU  {t.sku}"]
+        card = ["A wave waits for this" if t.blocking else "Face at or below min", f"From {t.from_bin}", f"SKU  {t.sku}"]
         if t.description:
             card.append(f"     {t.description}"[:WIDTH])
         lot = self.lot_code or t.lot_code
@@ -148,7 +148,7 @@ class Replenish(Workflow):
             self.state = State.NEXT
             return Outcome(True, "Nothing to replenish")
         self._start(task)
-        return Outcome(True, f"{task.ref}: {task.remaining} {task.sku} {task.from_bin} -> {task.to_bin}")
+        return Outcome(True, f"{task.remaining} × {task.sku}: {task.from_bin} -> {task.to_bin}")
 
     def _start(self, task: replenishment.ReplenView) -> None:
         self.task, self.lot_code, self.qty, self.summary = task, None, None, []
@@ -226,7 +226,7 @@ class Replenish(Workflow):
         if task is not None:
             self.terminal.claim_upstream("replen_task", task.uuid)
         if task is None:
-            self.task, self.lot_code, self.qty, self.summary = None, None, None, [message, "No replenishment is open."]
+            self.task, self.lot_code, self.qty, self.summary = None, None, None, ["No replenishment is open."]
             self.state = State.NEXT
             return Outcome(True, message)
         self._start(task)
