@@ -68,18 +68,21 @@ from warehouse_tui.db.models import (
     PickListOrder,
     PickTask,
     Quant,
+    ReplenTask,
     WarehouseException,
     new_uuid,
     quant_key,
     utcnow,
 )
 from warehouse_tui.sync import feed
+from warehouse_tui.sync import replenishment as replen_sync
 from warehouse_tui.sync.booking import parse_time
 
 _INFO_KEY = "warehouse_doc_ops"
 TO_PICK = ("open", "skipped")
 CLOSED = {"inbound": {"closed"}, "outbound": {"shipped", "cancelled"}, "pick_list": {"done"},
-          "count_task": {"closed", "approved", "rejected"}, "exception": {"approved", "rejected"}}
+          "count_task": {"closed", "approved", "rejected"}, "exception": {"approved", "rejected"},
+          "replen_task": {"done", "short"}}
 
 
 def _iso(value):
@@ -178,7 +181,7 @@ def pick_list_snapshots(session: Session, ids) -> list[dict]:
         owner, sku = items[t.item_id]
         by_list[t.pick_list_id]["tasks"].append({"uuid": t.uuid, "line": line_uuid, "owner": owner, "sku": sku, "bin": bin_code,
                                                  "lot": lot_code, "expiry": _iso(expiry), "qty": t.qty, "qty_picked": t.qty_picked,
-                                                 "seq": t.seq, "status": t.status})
+                                                 "seq": t.seq, "status": t.status, "waiting": bool(t.waiting)})
     return [{"ref": p.ref, "priority": p.priority, "status": p.status, "claimed_by": badges.get(p.claimed_by),
              "claimed_terminal": p.claimed_terminal, "created_at": _iso(p.created_at), **by_list[p.id]} for p in lists]
 
@@ -388,9 +391,10 @@ def apply_pick_lists(session: Session, snaps: list[dict]) -> int:
             bin_id, lot_id = local.bin(t["bin"]), local.lot(item_id, t["lot"], t["expiry"])
             touched.add((item_id, bin_id, lot_id))
             rows.append({"uuid": t["uuid"], "pick_list_id": list_id, "order_line_id": lines[t["line"]], "item_id": item_id, "bin_id": bin_id,
-                         "lot_id": lot_id, "quant_id": None, "qty": t["qty"], "qty_picked": t["qty_picked"], "seq": t["seq"], "status": t["status"]})
+                         "lot_id": lot_id, "quant_id": None, "qty": t["qty"], "qty_picked": t["qty_picked"], "seq": t["seq"], "status": t["status"],
+                         "waiting": bool(t.get("waiting", False))})
         _replace_children(session, PickTask.__table__, "pick_list_id", list_id, rows,
-                          ["pick_list_id", "order_line_id", "item_id", "bin_id", "lot_id", "qty", "qty_picked", "seq", "status"])
+                          ["pick_list_id", "order_line_id", "item_id", "bin_id", "lot_id", "qty", "qty_picked", "seq", "status", "waiting"])
         applied += 1
     recompute_reservations(session, touched)
     return applied
@@ -415,19 +419,25 @@ def reserve_for_open_tasks(session: Session, item_ids) -> None:
     for start in range(0, len(item_ids), 2000):
         places |= set(session.execute(select(PickTask.item_id, PickTask.bin_id, PickTask.lot_id).where(
             PickTask.item_id.in_(item_ids[start:start + 2000]), PickTask.status.in_(TO_PICK))).all())
+        places |= set(session.execute(select(ReplenTask.item_id, ReplenTask.from_bin_id, ReplenTask.lot_id).where(
+            ReplenTask.item_id.in_(item_ids[start:start + 2000]), ReplenTask.status == "open")).all())
     recompute_reservations(session, places)
 
 
 def recompute_reservations(session: Session, places) -> None:
-    """Set each quant's reservation to what the open pick tasks on it still need (item, bin, lot; loose, available)."""
+    """Set each quant's reservation to what the open pick tasks on it still need (item, bin, lot; loose, available),
+    plus what open replenishment tasks still take from it; a pick task waiting for its face to be filled holds none."""
     places = {p for p in places if p[0] is not None}
     if not places:
         return
     owners = dict(session.execute(select(Item.id, Item.owner_id).where(Item.id.in_({p[0] for p in places}))).all())
     for item_id, bin_id, lot_id in places:
         need = session.scalar(select(func.coalesce(func.sum(PickTask.qty - PickTask.qty_picked), 0)).where(
-            PickTask.item_id == item_id, PickTask.bin_id == bin_id,
+            PickTask.item_id == item_id, PickTask.bin_id == bin_id, PickTask.waiting.is_(False),
             PickTask.lot_id == lot_id if lot_id is not None else PickTask.lot_id.is_(None), PickTask.status.in_(TO_PICK))) or 0
+        need += session.scalar(select(func.coalesce(func.sum(ReplenTask.qty - ReplenTask.qty_moved), 0)).where(
+            ReplenTask.item_id == item_id, ReplenTask.from_bin_id == bin_id, ReplenTask.status == "open",
+            ReplenTask.lot_id == lot_id if lot_id is not None else ReplenTask.lot_id.is_(None))) or 0
         key = quant_key(item_id, bin_id, lot_id, None, owners[item_id], "available")
         quant = session.execute(select(Quant.id, Quant.qty).where(Quant.key == key)).first()
         if quant is None:
@@ -563,7 +573,12 @@ def _capture(session: Session, obj, new: bool) -> list[dict]:
             return []
         ref = s.get(PickList, obj.pick_list_id).ref
         ops = [_op("pick_list", ref, "task", obj.uuid, "add", f, (v or 0) - (o or 0)) for f, o, v in changed("qty_picked")]
-        return ops + [_op("pick_list", ref, "task", obj.uuid, "set", f, v) for f, _, v in changed("status", "seq")]
+        for _f, _o, lot_id in changed("lot_id"):  # the picker found another lot at the face (picking.change_lot)
+            code, expiry = _lot_key(s, lot_id)
+            ops.append(_op("pick_list", ref, "task", obj.uuid, "set", "lot", {"code": code, "expiry": expiry}))
+        return ops + [_op("pick_list", ref, "task", obj.uuid, "set", f, v) for f, _, v in changed("status", "seq", "waiting")]
+    if isinstance(obj, ReplenTask):
+        return replen_sync.capture(s, obj, new)
     if isinstance(obj, CountTask):
         if new:
             return [_op("count_task", obj.uuid, "task", obj.uuid, "create", value={
@@ -680,7 +695,7 @@ def capture(db) -> None:
 
 # =========================================================================== up: applying on the upstream
 
-_DOC_RANK = {"operator": 0, "inbound": 1, "outbound": 2, "pick_list": 3, "count_task": 4, "exception": 5, "audit": 6}
+_DOC_RANK = {"operator": 0, "inbound": 1, "outbound": 2, "pick_list": 3, "count_task": 4, "replen_task": 4, "exception": 5, "audit": 6}
 _ROW_RANK = {"order": 0, "list": 0, "task": 1, "line": 2, "carton": 3, "carton_line": 4, "exception": 0, "operator": 0,
              "event": 0}
 
@@ -1008,6 +1023,11 @@ def _pick_list(up: _Upstream, op: dict, places) -> str | None:
     places.add((task.item_id, task.bin_id, task.lot_id))
     if op["op"] == "add":
         setattr(task, op["field"], getattr(task, op["field"]) + op["value"])
+    elif op["field"] == "lot":  # the allocation moved to the lot found at the face: reservations follow (places)
+        value = op["value"] or {}
+        task.lot_id = up.lot_id(task.item_id, value.get("code"), value.get("expiry"))
+        task.quant_id = None
+        places.add((task.item_id, task.bin_id, task.lot_id))
     else:
         setattr(task, op["field"], op["value"])
     return None
@@ -1089,4 +1109,4 @@ def _operator(up: _Upstream, op: dict, places) -> str | None:
 
 
 _APPLY = {"inbound": _inbound, "outbound": _outbound, "pick_list": _pick_list, "count_task": _count_task,
-          "exception": _exception, "operator": _operator, "audit": _audit}
+          "exception": _exception, "operator": _operator, "audit": _audit, "replen_task": replen_sync.apply_op}

@@ -60,7 +60,9 @@ from warehouse_tui.db.models import (
     Owner,
     PickList,
     PickListOrder,
+    PickFace,
     PickTask,
+    ReplenTask,
     SyncMeta,
     WarehouseException,
 )
@@ -73,7 +75,8 @@ FEED_LOCK = 0x5754_4645_4544
 PUSH_LOCK = 0x5754_5055_5348
 
 # Aggregate kinds in the order a pull applies them (each only needs the ones before it).
-KINDS = ("owner", "operator", "bin", "item", "inbound", "outbound", "pick_list", "count_task", "exception", "movement")
+KINDS = ("owner", "operator", "bin", "item", "pick_face", "inbound", "outbound", "pick_list", "count_task", "replen_task", "exception",
+         "movement")
 
 _INFO_KEY = "warehouse_feed"
 
@@ -110,6 +113,10 @@ def _aggregate(obj: object) -> tuple[str, int] | None:
         return "count_task", obj.task_id
     if isinstance(obj, WarehouseException):
         return "exception", obj.id
+    if isinstance(obj, PickFace):
+        return "pick_face", obj.id
+    if isinstance(obj, ReplenTask):
+        return "replen_task", obj.id
     if isinstance(obj, Carton):
         return "outbound", obj.order_id
     if isinstance(obj, CartonLine):
