@@ -3,7 +3,8 @@
 `pick_faces` holds the one SKU a pick bin holds and the min/max it is kept
 between; `replen_tasks` are the moves from storage that fill a face (one per
 source bin and lot, claimed like pick lists, found across databases by uuid);
-`pick_tasks.waiting` holds a wave's pick task until its face is filled.
+`pick_tasks.waiting` holds a wave's pick task until its face is filled;
+`full_totes` keeps the totes an order filled during a pick (@FULL).
 
 Revision ID: 0005_replen
 Revises: 0002
@@ -62,6 +63,18 @@ def upgrade() -> None:
     sa.UniqueConstraint('uuid', name=op.f('uq_replen_tasks_uuid'))
     )
     op.create_index('ix_replen_tasks_face', 'replen_tasks', ['to_bin_id', 'status'], unique=False)
+    op.create_table('full_totes',
+    sa.Column('id', BigId, nullable=False),
+    sa.Column('pick_list_order_id', BigId, nullable=False),
+    sa.Column('tote_id', BigId, nullable=False),
+    sa.Column('closed_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['pick_list_order_id'], ['pick_list_orders.id'], name=op.f('fk_full_totes_pick_list_order_id_pick_list_orders')),
+    sa.ForeignKeyConstraint(['tote_id'], ['containers.id'], name=op.f('fk_full_totes_tote_id_containers')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_full_totes')),
+    sa.UniqueConstraint('pick_list_order_id', 'tote_id', name=op.f('uq_full_totes_pick_list_order_id_tote_id'))
+    )
+    op.create_index(op.f('ix_full_totes_pick_list_order_id'), 'full_totes', ['pick_list_order_id'], unique=False)
+    op.create_index(op.f('ix_full_totes_tote_id'), 'full_totes', ['tote_id'], unique=False)
     with op.batch_alter_table('pick_tasks', schema=None) as batch_op:
         batch_op.add_column(sa.Column('waiting', sa.Boolean(), server_default=sa.false(), nullable=False))
 
@@ -69,6 +82,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table('pick_tasks', schema=None) as batch_op:
         batch_op.drop_column('waiting')
+    op.drop_index(op.f('ix_full_totes_tote_id'), table_name='full_totes')
+    op.drop_index(op.f('ix_full_totes_pick_list_order_id'), table_name='full_totes')
+    op.drop_table('full_totes')
     op.drop_index('ix_replen_tasks_face', table_name='replen_tasks')
     op.drop_table('replen_tasks')
     op.drop_index(op.f('ix_pick_faces_item_id'), table_name='pick_faces')

@@ -352,6 +352,17 @@ class PickListOrder(Base):
     tote_id: Mapped[int | None] = mapped_column(ForeignKey("containers.id"), nullable=True)
 
 
+class FullTote(Base):
+    """A tote an order filled during a pick (@FULL): it stays the order's, a new tote takes the rest."""
+
+    __tablename__ = "full_totes"
+    __table_args__ = (UniqueConstraint("pick_list_order_id", "tote_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    pick_list_order_id: Mapped[int] = mapped_column(ForeignKey("pick_list_orders.id"), index=True)
+    tote_id: Mapped[int] = mapped_column(ForeignKey("containers.id"), index=True)
+    closed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class PickTask(Base):
     __tablename__ = "pick_tasks"
     __table_args__ = (CheckConstraint("qty > 0", name="qty_positive"),)

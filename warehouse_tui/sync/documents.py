@@ -54,6 +54,7 @@ from warehouse_tui.db.models import (
     Container,
     ContainerKind,
     CountLine,
+    FullTote,
     CountTask,
     InboundLine,
     InboundOrder,
@@ -174,9 +175,15 @@ def pick_list_snapshots(session: Session, ids) -> list[dict]:
                             .outerjoin(Lot, Lot.id == PickTask.lot_id).where(ids.of(PickTask.pick_list_id)).order_by(PickTask.id)).all()
     items = _item_keys(session, [t.item_id for t, *_ in tasks])
     badges = _badges(session, [p.claimed_by for p in lists])
+    full = defaultdict(list)  # (list id, order ref) -> the totes it filled (@FULL)
+    for list_id, order, code, kind in session.execute(
+            select(PickListOrder.pick_list_id, OutboundOrder.ref, Container.code, Container.kind)
+            .join(OutboundOrder, OutboundOrder.id == PickListOrder.order_id).join(FullTote, FullTote.pick_list_order_id == PickListOrder.id)
+            .join(Container, Container.id == FullTote.tote_id).where(ids.of(PickListOrder.pick_list_id)).order_by(FullTote.id)):
+        full[(list_id, order)].append({"code": code, "kind": kind})
     by_list = defaultdict(lambda: {"orders": [], "tasks": []})
     for list_id, order, tote, tote_kind in slots:
-        by_list[list_id]["orders"].append({"order": order, "tote": tote, "tote_kind": tote_kind})
+        by_list[list_id]["orders"].append({"order": order, "tote": tote, "tote_kind": tote_kind, "full": full[(list_id, order)]})
     for t, line_uuid, bin_code, lot_code, expiry in tasks:
         owner, sku = items[t.item_id]
         by_list[t.pick_list_id]["tasks"].append({"uuid": t.uuid, "line": line_uuid, "owner": owner, "sku": sku, "bin": bin_code,
@@ -384,6 +391,13 @@ def apply_pick_lists(session: Session, snaps: list[dict]) -> int:
         _upsert(session, PickListOrder.__table__, [{"pick_list_id": list_id, "order_id": orders[o["order"]],
                                                     "tote_id": local.container(o["tote"], o["tote_kind"])} for o in s["orders"]],
                 ["pick_list_id", "order_id"], ["tote_id"])
+        for o in s["orders"]:
+            if o.get("full"):
+                slot_id = session.scalar(select(PickListOrder.id).where(PickListOrder.pick_list_id == list_id,
+                                                                        PickListOrder.order_id == orders[o["order"]]))
+                _upsert(session, FullTote.__table__, [{"pick_list_order_id": slot_id, "tote_id": local.container(t["code"], t["kind"]),
+                                                       "closed_at": utcnow()} for t in o["full"]],
+                        ["pick_list_order_id", "tote_id"], ["closed_at"])
         lines = dict(session.execute(select(OutboundLine.uuid, OutboundLine.id).where(OutboundLine.uuid.in_([t["line"] for t in s["tasks"]]))).all())
         rows = []
         for t in s["tasks"]:
@@ -568,6 +582,13 @@ def _capture(session: Session, obj, new: bool) -> list[dict]:
             return [_op("pick_list", ref, "order", order, "set", "tote",
                         {"code": tote.code, "kind": tote.kind} if tote is not None else None)]
         return []
+    if isinstance(obj, FullTote):
+        if not new:
+            return []
+        slot = s.get(PickListOrder, obj.pick_list_order_id)
+        tote = s.get(Container, obj.tote_id)
+        return [_op("pick_list", s.get(PickList, slot.pick_list_id).ref, "full_tote", s.get(OutboundOrder, slot.order_id).ref, "create",
+                    value={"code": tote.code, "kind": tote.kind})]
     if isinstance(obj, PickTask):
         if new:
             return []
@@ -1016,6 +1037,15 @@ def _pick_list(up: _Upstream, op: dict, places) -> str | None:
             raise _Skip(f"order {op['id']} is not on it upstream")
         tote = op["value"]
         slot.tote_id = up.container_id(tote["code"], tote["kind"]) if tote else None
+        return None
+    if op["row"] == "full_tote":
+        order = up.one(OutboundOrder, ref=op["id"])
+        slot = up.one(PickListOrder, pick_list_id=pick_list.id, order_id=order.id) if order is not None else None
+        if slot is None:
+            raise _Skip(f"order {op['id']} is not on it upstream")
+        tote_id = up.container_id(op["value"]["code"], op["value"]["kind"])
+        if up.one(FullTote, pick_list_order_id=slot.id, tote_id=tote_id) is None:
+            up.s.add(FullTote(pick_list_order_id=slot.id, tote_id=tote_id))
         return None
     task = up.one(PickTask, uuid=op["id"])
     if task is None:

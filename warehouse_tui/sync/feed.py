@@ -47,6 +47,7 @@ from warehouse_tui.db.models import (
     Container,
     CountLine,
     CountTask,
+    FullTote,
     InboundLine,
     InboundOrder,
     Item,
@@ -107,6 +108,9 @@ def _aggregate(obj: object) -> tuple[str, int] | None:
         return "pick_list", obj.id
     if isinstance(obj, (PickListOrder, PickTask)):
         return "pick_list", obj.pick_list_id
+    if isinstance(obj, FullTote):
+        slot = object_session(obj).get(PickListOrder, obj.pick_list_order_id)
+        return ("pick_list", slot.pick_list_id) if slot is not None else None
     if isinstance(obj, CountTask):
         return "count_task", obj.id
     if isinstance(obj, CountLine):

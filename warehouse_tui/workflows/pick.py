@@ -26,6 +26,8 @@ Exceptional actions at every task prompt:
            are picked, a short-pick exception and a count task for the bin are
            raised, and the walk goes on with the next task.
   @SKIP  -> the task is deferred to the end of the list.
+  @FULL  -> the order's tote is full: it stays the order's and goes to
+           packing; scan a new empty tote, and the task goes on where it was.
 A task whose pick face waits for a wave's replenishment shows "WAITING for
 replenishment" on its card and refuses the bin: @SKIP to the next task.
 Zero check: when a pick leaves the bin empty by the books the screen asks
@@ -47,6 +49,7 @@ Transitions:
   qty --qty--> qty (units left) | zero | bin (next task) | done
   bin/item/lot/expiry/serial/qty --@SHORT--> short_qty --qty--> bin (next task) | done
   bin/item/lot/expiry/serial/qty --@SKIP--> bin (next task)
+  bin/item/lot/expiry/serial/qty --@FULL--> full_tote --tote--> (the step it left)
   zero --@YES/@NO--> bin (next task) | done;  done --@DONE--> list
 """
 
@@ -62,7 +65,7 @@ from warehouse_tui.services.claims import HeldOnAnotherTerminal
 from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds
 
 TASK_STATES = ("bin", "item", "lot", "expiry", "serial", "qty")
-TASK_COMMANDS = ("SHORT", "SKIP")
+TASK_COMMANDS = ("SHORT", "SKIP", "FULL")
 WIDTH = 38  # a context line fits a 40-column handheld
 
 
@@ -74,6 +77,7 @@ class Pick(Workflow):
     task: picking.TaskView | None = None
     summary: list[str] = field(default_factory=list)
     held: HeldOnAnotherTerminal | None = None  # the operator's own list, open on another terminal: take it over?
+    resume: str = "bin"  # where a full tote's replacement goes back to
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -104,6 +108,8 @@ class Pick(Workflow):
                 return Prompt(f"Scan serial {t.qty_picked + 1}/{t.qty}", kinds(ScanKind.SERIAL), TASK_COMMANDS)
             case "qty":
                 return Prompt(f"Qty + Enter ({t.remaining} to pick)", kinds(ScanKind.QTY), TASK_COMMANDS)
+            case "full_tote":
+                return Prompt(f"{t.tote_code} full: scan new tote for {t.order_ref}", kinds(ScanKind.CONTAINER))
             case "short_qty":
                 return Prompt("Qty found + Enter (Enter = none)", kinds(ScanKind.QTY, ScanKind.TEXT), accepts_empty=True)
             case "zero":
@@ -270,6 +276,19 @@ class Pick(Workflow):
                 return Outcome(True, what)
             return self._next_task(session, what)
 
+    # ------------------------------------------------------------------ full tote
+    def cmd_full(self) -> Outcome:
+        self.resume, self.state = self.state, "full_tote"
+        return Outcome(True, f"Tote {self.task.tote_code} full — put it aside for packing")
+
+    def on_full_tote(self, scan: Scan) -> Outcome:
+        t = self.task
+        with self.terminal.db.transaction() as session:
+            self.view = picking.tote_full(session, self.terminal.actor, t.pick_list_ref, t.order_ref, scan.container_code)
+            self.task = picking.task_view(session, t.id)
+        self.state = self.resume
+        return Outcome(True, f"{t.order_ref} goes on in {scan.container_code}; {t.tote_code} to packing")
+
     # ------------------------------------------------------------------ short, skip, zero check, done
     def cmd_short(self) -> Outcome:
         self.state = "short_qty"
@@ -333,6 +352,9 @@ class Pick(Workflow):
             return Outcome(True, "Cancelled — scan pick list or order")
         if self.state == "zero":
             return Outcome(False, f"Answer first: is bin {self.task.bin_code} empty? @YES or @NO")
+        if self.state == "full_tote":
+            self.state = self.resume
+            return Outcome(True, f"Cancelled — still picking into {self.task.tote_code}")
         if self.state == "done":
             return Outcome(False, "All picked — @DONE to finish")
         self.state = "bin"
