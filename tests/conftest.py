@@ -14,6 +14,9 @@ from sqlalchemy import create_engine, text
 from warehouse_tui import clock
 from warehouse_tui.db.engine import Database
 from warehouse_tui.services.ledger import Actor
+from warehouse_tui.sync import install as install_sync
+
+install_sync()  # as the CLI and the app do: databases opened by tests get the sync hooks of their role
 
 # Modules whose tests reason about dates (expiry, FEFO, GS1 centuries, the demo's relative dates): marked
 # `calendar`, and .ci/run runs them once more with WAREHOUSE_CLOCK far ahead. Snapshots and replay
@@ -89,7 +92,7 @@ def pg_url(pg_server) -> Iterator[str]:
 
 def build_demo_template(path: Path) -> Path:
     """The demo warehouse built at `path` for the clock's today, its WAL folded in so a plain copy carries everything."""
-    from warehouse_tui.services.demo import build_demo
+    from warehouse_tui.demo import build_demo
 
     build_demo(path)
     engine = create_engine(f"sqlite:///{path}")

@@ -9,7 +9,7 @@ import sys
 import pytest
 from sqlalchemy import func, select
 
-from warehouse_tui.bench import percentiles
+from warehouse_tui.bench.report import percentiles
 from warehouse_tui.db.engine import Database
 from warehouse_tui.db.models import Movement, Quant
 from warehouse_tui.services.check import run_checks

@@ -49,7 +49,7 @@ def test_a_large_pull_draws_a_progress_bar_to_the_end_and_a_small_one_does_not(p
     import io
 
     from warehouse_tui.db.engine import Database
-    from warehouse_tui.services.demo import build_demo
+    from warehouse_tui.demo import build_demo
     from warehouse_tui.sync import init_upstream, pull, sync_command
 
     build_demo(pg_url)

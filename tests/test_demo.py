@@ -29,7 +29,7 @@ from warehouse_tui.scan.gtin import has_valid_check_digit
 from warehouse_tui.services import masterdata as md
 from warehouse_tui.services.auth import login, verify_pin
 from warehouse_tui.services.check import run_checks
-from warehouse_tui.services.demo import build_demo, build_large
+from warehouse_tui.demo import build_demo, build_large
 
 TODAY = dt.date(2026, 11, 27)
 

@@ -12,7 +12,7 @@ from driver_harness import Recorder, wait_until
 
 from drivers.base import GS, DeviceState
 from drivers.keyboard import KeyboardWedge, WedgeTiming
-from warehouse_tui.scanner_test import run_scanner_test
+from warehouse_tui.scanner_check import run_scanner_test
 
 
 def type_keys(wedge: KeyboardWedge, text: str, *, start: float = 100.0, gap: float) -> float:

@@ -16,7 +16,7 @@ from driver_harness import PtyDevice, Recorder, wait_until
 
 from drivers.base import GS, MAX_SCAN_LENGTH, DeviceState
 from drivers.framing import Framer, Suffix, decode_frame
-from warehouse_tui.scanner_test import list_ports, run_scanner_test
+from warehouse_tui.scanner_check import list_ports, run_scanner_test
 from drivers.serial_scanner import SerialScanner
 from drivers.stream import Backoff
 

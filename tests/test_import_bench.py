@@ -6,7 +6,8 @@ import sqlite3
 
 import pytest
 
-from warehouse_tui.bench import _budgets, measure_import
+from warehouse_tui.bench.csv_import import measure_import
+from warehouse_tui.bench.report import budget_report
 from warehouse_tui.db.engine import Database
 from warehouse_tui.services.check import run_checks
 
@@ -45,6 +46,6 @@ def test_the_import_figures_stand_beside_raw_sql_and_a_scanning_terminal(tmp_pat
         finally:
             db.dispose()
     # and the budgets name the measured rates
-    budgets = _budgets(None, {"import": figures})
+    budgets = budget_report(None, {"import": figures})
     assert budgets["import_stock_rows_per_s"]["measured"] == figures["stock"]["rows_per_s"]
     assert budgets["import_stock_rows_per_s"]["limit"] == 50_000

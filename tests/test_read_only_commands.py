@@ -76,7 +76,7 @@ def test_the_app_opens_its_database_while_another_process_holds_the_write_lock(w
 
 
 def test_a_write_command_waiting_for_the_lock_says_the_database_is_busy(tmp_path, writer_holding_the_lock):
-    # (imports report their own errors per file: services/importing.py)
+    # (imports report their own errors per file: services/importing/)
     result = run_cli(tmp_path, "count", "create", "--bins", "A-01", "--db", str(writer_holding_the_lock))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pytest
 from sqlalchemy import create_engine, select
@@ -19,30 +18,12 @@ from warehouse_tui.services import masterdata as md
 from warehouse_tui.services import waves
 from warehouse_tui.services.importing import import_bytes
 from warehouse_tui.services.ledger import Actor
-from warehouse_tui.workflows import replenish
 from warehouse_tui.workflows.base import Terminal
-from warehouse_tui.workflows.replenish import TRANSITIONS, Replenish, State
+from warehouse_tui.workflows.replenish import Replenish, State
 
 CLI = Actor(None, "CLI")
 PLAIN = "09501101530027"
 MILK = "09501101530034"
-
-
-# --------------------------------------------------------------------------- the documented transitions
-
-
-def documented_transitions() -> dict[str, set[str]]:
-    text = replenish.__doc__.split("Transitions:")[1]
-    found: dict[str, set[str]] = {}
-    for m in re.finditer(r"([a-z_/]+) --.*?--> ([^;\n]+)", text):
-        targets = {re.match(r"\s*([a-z_]+)", t).group(1) for t in m.group(2).split("|")}
-        for source in m.group(1).split("/"):
-            found.setdefault(source, set()).update(targets)
-    return found
-
-
-def test_the_docstring_transitions_are_the_table():
-    assert documented_transitions() == {s.value: {t.value for t in targets} for s, targets in TRANSITIONS.items()}
 
 
 # --------------------------------------------------------------------------- the state machine
@@ -200,7 +181,7 @@ def fixed_clock():
 @pytest.fixture(scope="module")
 def demo_template(tmp_path_factory, fixed_clock):
     """The demo warehouse built for BUILD_DAY (overrides conftest's), so lots and dates on screen never move."""
-    from warehouse_tui.services.demo import build_demo
+    from warehouse_tui.demo import build_demo
 
     path = tmp_path_factory.mktemp("demo-replen") / "demo.sqlite"
     build_demo(path, today=BUILD_DAY)

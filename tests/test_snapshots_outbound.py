@@ -151,7 +151,7 @@ def fixed_clock():
 @pytest.fixture(scope="module")
 def demo_template(tmp_path_factory, fixed_clock):
     """The demo warehouse built for BUILD_DAY (overrides conftest's, built for today)."""
-    from warehouse_tui.services.demo import build_demo
+    from warehouse_tui.demo import build_demo
 
     path = tmp_path_factory.mktemp("demo-outbound") / "demo.sqlite"
     build_demo(path, today=BUILD_DAY)

@@ -18,7 +18,7 @@ from warehouse_tui.db.engine import Database
 from warehouse_tui.db.models import Lot, Movement, OutboxEntry, Quant
 from warehouse_tui.replay import screen_text
 from warehouse_tui.services.check import run_checks
-from warehouse_tui.services.demo import build_demo
+from warehouse_tui.demo import build_demo
 from warehouse_tui.sync import init_upstream, open_upstream, sync_once
 
 pytestmark = pytest.mark.postgres

@@ -364,7 +364,7 @@ def test_a_push_whose_acknowledgement_fails_stops_and_the_next_push_completes_it
 
 @pytest.mark.postgres
 def test_the_push_figure_stands_beside_the_bare_executemany_and_the_bare_copy_of_the_same_movements(pg_server, tmp_path):
-    from warehouse_tui.sync.bench import measure_push
+    from warehouse_tui.bench.sync_figures import measure_push
 
     # when the bench pushes 300 receipts in batches of 100
     figure = measure_push(pg_server, tmp_path, movements=300, batch_size=100)

@@ -27,10 +27,10 @@ from warehouse_tui.db.models import (
 from warehouse_tui.errors import NotAllowed
 from warehouse_tui.services import auth, packing, picking, waves
 from warehouse_tui.services.check import run_checks
-from warehouse_tui.services.demo import build_demo
+from warehouse_tui.demo import build_demo
 from warehouse_tui.services.ledger import Actor
 from warehouse_tui.sync import DEFAULT_COMPANY_PREFIX, init_upstream, open_upstream, sync_once
-from warehouse_tui.sync.sscc import block_size
+from warehouse_tui.sync.sscc_leases import block_size
 
 pytestmark = pytest.mark.postgres
 PREFIX = DEFAULT_COMPANY_PREFIX

@@ -85,7 +85,7 @@ from warehouse_tui.db.models import (
 from warehouse_tui.replay import apply_step, parse_script, screen_text
 from warehouse_tui.services import supervisor
 from warehouse_tui.services.check import run_checks
-from warehouse_tui.services.demo import build_demo
+from warehouse_tui.demo import build_demo
 from warehouse_tui.services.exporting import rows
 from warehouse_tui.services.ledger import Actor
 from warehouse_tui.sync import UpstreamUnavailable, init_upstream, open_upstream, sync_once
@@ -96,7 +96,7 @@ pytestmark = pytest.mark.postgres
 GS = "\\x1d"  # as a replay script writes it
 WAIT_S = 60  # the most a shift waits for its sync worker (a hang, not a budget)
 
-# Demo GTINs (seeded, see services/demo.py)
+# Demo GTINs (seeded, see demo/)
 OLIVE_OIL, PASSATA, ESPRESSO, PENNE_CS = "09501101016415", "09501101017467", "09501101016583", "19501101017136"
 PAPER_A4, SCISSORS, SCREWS = "19501101010205", "09501101010857", "09501101014541"
 BATTERIES, USBC, STRETCH, GLOVES, GLASSES, DUCT = ("09501101011410", "09501101011571", "19501101012971",

@@ -34,7 +34,7 @@ from warehouse_tui.db.models import AppliedEntry, InboundLine, InboundOrder, Ite
 from warehouse_tui.replay import screen_text
 from warehouse_tui.services import masterdata as md
 from warehouse_tui.services import receiving
-from warehouse_tui.services.demo import build_demo
+from warehouse_tui.demo import build_demo
 from warehouse_tui.services.ledger import Actor
 from warehouse_tui.sync import UpstreamUnavailable, init_upstream, open_upstream, sync_once
 

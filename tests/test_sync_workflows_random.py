@@ -100,7 +100,7 @@ from warehouse_tui.errors import WarehouseError
 from warehouse_tui.services import auth, counting, packing, picking, putaway, receiving, supervisor, waves
 from warehouse_tui.services import masterdata as md
 from warehouse_tui.services.check import CheckReport, run_checks
-from warehouse_tui.services.demo import build_demo
+from warehouse_tui.demo import build_demo
 from warehouse_tui.services.ledger import Actor
 from warehouse_tui.sync import DEFAULT_COMPANY_PREFIX, UpstreamUnavailable, init_upstream, open_upstream, sync_once
 from warehouse_tui.sync.claims import claim_upstream

@@ -29,7 +29,7 @@ from warehouse_tui.workflows.login import Home, Login
 from warehouse_tui.workflows.putaway import Move, Putaway
 from warehouse_tui.workflows.receive import Receive
 
-# Demo warehouse codes (warehouse_tui/services/demo.py).
+# Demo warehouse codes (warehouse_tui/demo/).
 TAPE = "09501101010031"             # TAPE-48, untracked; 271 in A-01-01-2
 MARKER = "9501101010406"            # MARKER-BLK, untracked, EAN-13 of a GTIN-14; on PO-1001
 PASSATA = "09501101017467"          # PASSATA-700, lot + expiry; on PO-1002 (96, no lot announced)

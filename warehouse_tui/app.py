@@ -10,16 +10,16 @@ import time
 import traceback
 from collections import deque
 
-from sqlalchemy import bindparam, func, select
 from textual.app import App
 
 from drivers.base import GS, DeviceState, RawScan, RejectedScan, Scanner
 from drivers.keyboard import KeyboardWedge
 from warehouse_tui.config import Settings
 from warehouse_tui.db.engine import Database
-from warehouse_tui.db.models import OutboxEntry
 from warehouse_tui.screens.floor import FloorScreen
 from warehouse_tui.services.auth import audit
+from warehouse_tui.sync import install as install_sync
+from warehouse_tui.sync import push
 from warehouse_tui.workflows.base import DATABASE_BUSY, Outcome, Terminal, Workflow, database_busy
 from warehouse_tui.workflows.login import Home, Login
 
@@ -29,8 +29,6 @@ INTERNAL_ERROR = "Internal error — scan refused, nothing recorded; tell a supe
 WARM_UP_AFTER_S = 1.0
 # A burst of queued scans is handled for at most about a frame before the screen gets its turn.
 SCAN_BATCH_S = 0.016
-_OUTBOX = OutboxEntry.__table__
-_NEW_OUTBOX = select(func.count(), func.max(_OUTBOX.c.position)).where(_OUTBOX.c.position > bindparam("after"))
 
 
 def workflow_registry() -> dict[str, type[Workflow]]:
@@ -48,6 +46,7 @@ class WarehouseApp(App):
                  cursor_blink: bool = True) -> None:
         super().__init__()
         self.cursor_blink = cursor_blink
+        install_sync(db)  # this terminal's database gets the sync hooks of its role (and any opened later)
         self.terminal = Terminal(db, settings, terminal_name or settings.resolved_terminal())
         if scanner is None:
             url = settings.scanner or "keyboard"
@@ -363,8 +362,9 @@ class WarehouseApp(App):
 
     def _count_unsynced(self) -> None:
         with self.terminal.db.reading() as session:
-            self.unsynced = session.scalar(select(func.count()).select_from(OutboxEntry).where(OutboxEntry.pushed_at.is_(None))) or 0
-            self._counted_through = session.scalar(select(func.max(OutboxEntry.position))) or 0
+            self.unsynced = push.pending_count(session)
+            _, top = push.outbox_since(session.connection(), self._counted_through)
+        self._counted_through = top or self._counted_through
         self.refresh_status()
 
     def _count_new_outbox(self) -> None:
@@ -373,7 +373,7 @@ class WarehouseApp(App):
         A bare connection, not a Session: this runs after every recorded scan.
         """
         with self.terminal.db.engine.connect() as conn:
-            new, top = conn.execution_options(sqlite_begin="DEFERRED").execute(_NEW_OUTBOX, {"after": self._counted_through}).one()
+            new, top = push.outbox_since(conn.execution_options(sqlite_begin="DEFERRED"), self._counted_through)
         self._outbox_grew = False
         if new:
             self.unsynced += new

@@ -224,7 +224,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from warehouse_tui.services.demo import build_demo, build_large, holds_warehouse
+    from warehouse_tui.demo import build_demo, build_large, holds_warehouse
 
     settings = _settings(args)
     if getattr(args, "scanner", None):
@@ -370,7 +370,7 @@ def cmd_users(args: argparse.Namespace) -> int:
 
 
 def cmd_scanner(args: argparse.Namespace) -> int:
-    from warehouse_tui.scanner_test import list_ports, run_scanner_test
+    from warehouse_tui.scanner_check import list_ports, run_scanner_test
 
     if args.action == "ports":
         return list_ports(sys.stdout)
@@ -442,7 +442,7 @@ def cmd_upstream(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from warehouse_tui.bench import run_bench
+    from warehouse_tui.bench.command import run_bench
 
     return run_bench(args)
 
@@ -474,6 +474,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         argv.insert(0, "run")  # `warehouse-tui` alone opens the app
     args = parser.parse_args(argv)
+    from warehouse_tui.sync import install as install_sync
+
+    install_sync()  # every database a command opens gets the sync hooks of its role
     try:
         return COMMANDS[args.command](args)
     except WarehouseError as exc:

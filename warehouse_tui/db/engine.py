@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -140,6 +140,18 @@ def _refuse_read_only_file(path: Path) -> None:
     os.close(fd)
 
 
+# Run on every Database opened, after its migration: how a layer above this one attaches its session
+# hooks (the sync's change feed and document capture, installed by warehouse_tui.sync.install from the
+# CLI and the app) without the database layer knowing it.
+_OPEN_HOOKS: list[Callable[[Database], None]] = []
+
+
+def on_open(hook: Callable[[Database], None]) -> None:
+    """Run `hook(database)` for every Database opened from now on (once per hook, however often added)."""
+    if hook not in _OPEN_HOOKS:
+        _OPEN_HOOKS.append(hook)
+
+
 class Database:
     """One database: its engine and a session factory.
 
@@ -168,18 +180,13 @@ class Database:
             from warehouse_tui.db.migrate import upgrade
 
             upgrade(self.engine)
-        # On an upstream, every writer feeds the change feed terminals pull from (sync/feed.py).
-        from warehouse_tui.sync.feed import watch
-
-        self.is_upstream = watch(self)
+        self.is_upstream = False  # an upstream's open hook (warehouse_tui.sync) says otherwise
+        for hook in _OPEN_HOOKS:
+            hook(self)
 
     @property
     def url(self) -> str:
         return redact(self.engine.url)
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:

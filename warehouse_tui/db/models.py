@@ -133,6 +133,27 @@ class Item(Base):
     owner: Mapped[Owner] = relationship(lazy="joined")
     codes: Mapped[list[ItemCode]] = relationship(back_populates="item", cascade="all, delete-orphan")
 
+    # What the item asks of the floor: the one place tracking is read.
+    @property
+    def is_serial(self) -> bool:
+        """Each unit has its own serial number (one scan, one unit)."""
+        return self.tracking == Tracking.SERIAL.value
+
+    @property
+    def needs_lot(self) -> bool:
+        """Lot-tracked: the lot number is scanned with the goods."""
+        return self.tracking == Tracking.LOT.value
+
+    @property
+    def needs_expiry(self) -> bool:
+        """Dated: the expiry is known for every unit."""
+        return bool(self.expiry_required)
+
+    @property
+    def kept_in_lots(self) -> bool:
+        """Its stock lies in lots: lot-tracked, or dated without lots (each expiry date is a lot)."""
+        return self.needs_lot or (self.tracking == Tracking.NONE.value and self.needs_expiry)
+
 
 class ItemCode(Base):
     """A code that names an item: GTIN (stored as GTIN-14), UPC alias or supplier code."""

@@ -89,8 +89,12 @@ def login(session: Session, badge: str, pin: str, terminal: str, purpose: str = 
     return op
 
 
+def is_supervisor(operator: Operator | None) -> bool:
+    return operator is not None and operator.role == Role.SUPERVISOR.value
+
+
 def require_supervisor(operator: Operator | None, action: str = "do this") -> Operator:
-    if operator is None or operator.role != Role.SUPERVISOR.value:
+    if not is_supervisor(operator):
         raise NotAllowed(f"Only a supervisor may {action} — scan a supervisor badge")
     return operator
 

@@ -344,6 +344,11 @@ def start_bin(session: Session, actor: Actor, bin_code: str, *, take_over: bool 
     return _view(session, task)
 
 
+def task_uuid(session: Session, task_id: int) -> str:
+    """The task's id shared with the upstream (what a claim there names)."""
+    return session.get(CountTask, task_id).uuid
+
+
 def check_claim(session: Session, actor: Actor, task_id: int) -> None:
     """The count is still this operator's on this terminal (a scan on a count taken over elsewhere is refused)."""
     _mine(session, actor, task_id)
@@ -418,7 +423,7 @@ def _mine(session: Session, actor: Actor, task_id: int) -> CountTask:
 # --------------------------------------------------------------------------- counting
 
 
-def record(session: Session, actor: Actor, task_id: int, *, item_id: int, qty: int = 1, lot_code: str | None = None,
+def record(session: Session, actor: Actor, task_id: int, *, item_id: int, qty: int | None = 1, lot_code: str | None = None,
            expiry: dt.date | None = None, serial: str | None = None, container_code: str | None = None) -> CountedLine:
     """Add `qty` of an item (a serial: one unit) to the current attempt's count; returns the line's total counted.
 
@@ -435,7 +440,7 @@ def record(session: Session, actor: Actor, task_id: int, *, item_id: int, qty: i
     container_id = container.id if container else None
     serial = serial.strip() if serial else None
 
-    if item.tracking == Tracking.SERIAL.value:
+    if item.is_serial:
         if not serial:
             raise InvalidInput(f"{item.sku} is serial-tracked — scan the serial number")
         if len(serial) > 64:
@@ -476,22 +481,17 @@ def record(session: Session, actor: Actor, task_id: int, *, item_id: int, qty: i
     return CountedLine(label(item.sku, lot.code if lot else None, container.code if container else None, serial), line.counted)
 
 
-def known_lot_expiry(session: Session, item_id: int, lot_code: str) -> dt.date | None:
-    """The expiry of an item's lot when the lot is known (so the count need not ask for it)."""
-    return session.scalars(select(Lot.expiry).where(Lot.item_id == item_id, Lot.code == lot_code)).first()
-
-
 def _lot_for(session: Session, item: Item, lot_code: str | None, expiry: dt.date | None) -> Lot | None:
     from warehouse_tui.services.receiving import expiry_lot_code
 
-    if item.tracking == Tracking.LOT.value:
+    if item.needs_lot:
         if not lot_code:
             raise InvalidInput(f"{item.sku} is lot-tracked — scan the lot")
         lot = md.lot(session, item, lot_code, expiry)
-        if item.expiry_required and lot.expiry is None:
+        if item.needs_expiry and lot.expiry is None:
             raise InvalidInput(f"{item.sku} needs an expiry date — type it as YYMMDD")
         return lot
-    if item.expiry_required:
+    if item.needs_expiry:
         if expiry is None:
             raise InvalidInput(f"{item.sku} is dated — type the expiry as YYMMDD")
         return md.lot(session, item, expiry_lot_code(expiry), expiry)

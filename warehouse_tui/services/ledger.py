@@ -5,10 +5,12 @@ would break an invariant (DESIGN §3) with a `WarehouseError` an operator can ac
 on, and it writes the outbox entry that carries the movement upstream in the
 same transaction, so a movement and its sync record are never apart.
 
-On a terminal the movement row and its outbox entry are inserted directly, not
-through the session's unit of work (a third of a receipt's cost there); the
-returned Movement is still the session's. On an upstream they go through the
-ORM: its change feed (sync/feed.py) sees a movement only as an object flushed.
+The movement row and its outbox entry are inserted directly, not through the
+session's unit of work (a third of a receipt's cost); the returned Movement is
+still the session's. Sessions whose factory asked for it with
+`record_movements_as_objects` get them as objects flushed through the unit of
+work instead, for listeners that see only what is flushed (the sync asks for it
+on an upstream, whose change feed is such a listener).
 """
 
 from __future__ import annotations
@@ -16,11 +18,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import uuid
-import weakref
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, bindparam, insert, select
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy import bindparam, insert, select
+from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 from warehouse_tui.db.models import (
     Bin,
@@ -34,7 +35,6 @@ from warehouse_tui.db.models import (
     Owner,
     Quant,
     SerialUnit,
-    SyncMeta,
     Tracking,
     quant_key,
     utcnow,
@@ -51,9 +51,8 @@ _QUANT_BY_KEY = select(Quant).where(Quant.key == bindparam("key"))
 _SERIAL_OF_ITEM = select(SerialUnit).where(SerialUnit.item_id == bindparam("item_id"), SerialUnit.serial == bindparam("serial"))
 _INSERT_MOVEMENT = insert(Movement.__table__)
 _INSERT_OUTBOX = insert(OutboxEntry.__table__)
-# Engine -> whether its database is an upstream, asked once per engine: a database becomes one only
-# through `upstream init`, on an engine of its own, before any Database watching it is opened.
-_UPSTREAM: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
+# Session info key set by record_movements_as_objects.
+AS_OBJECTS = "ledger.movements_as_objects"
 
 
 @dataclass(frozen=True)
@@ -70,6 +69,13 @@ class Actor:
     @property
     def badge(self) -> str | None:
         return self.operator.badge if self.operator is not None else None
+
+
+def record_movements_as_objects(sessions: sessionmaker) -> None:
+    """Sessions made by `sessions` from now on add each movement and its outbox entry as objects, flushed
+    through the unit of work, instead of inserting them directly: for session hooks that see only what is
+    flushed (on an upstream, the sync's change feed)."""
+    sessions.configure(info={**sessions.kw.get("info", {}), AS_OBJECTS: True})
 
 
 def check_qty(qty: object) -> int:
@@ -143,7 +149,7 @@ def post(
         raise InvalidInput("A movement needs a from-bin, a to-bin or both")
     if from_bin is not None and to_bin is not None and from_bin.id == to_bin.id and _same(from_container, to_container) and from_status == to_status:
         raise InvalidInput(f"{item.sku} is already in {_where(to_bin, to_container)}")
-    _check_tracking(item, lot, serial, qty)
+    check_tracking(item, lot, serial, qty)
     if to_bin is not None and to_bin.blocked and kind not in (MovementKind.ADJUST, MovementKind.COUNT) and not allow_negative:
         raise NotAllowed(f"Bin {to_bin.code} is blocked — scan another bin")
 
@@ -212,7 +218,7 @@ def post(
             "consume_reserved": consume_reserved,
         },
     }
-    if _is_upstream(session):
+    if session.info.get(AS_OBJECTS):
         movement = Movement(**row)
         session.add(movement)
         session.add(OutboxEntry(**entry))
@@ -229,21 +235,12 @@ def post(
     return movement
 
 
-def _is_upstream(session: Session) -> bool:
-    """Whether the session's database is an upstream (sync_meta role "upstream"), asked once per engine."""
-    engine = session.get_bind().engine
-    known = _UPSTREAM.get(engine)
-    if known is None:
-        role = session.get(SyncMeta, "role")
-        known = _UPSTREAM[engine] = role is not None and role.value == "upstream"
-    return known
-
-
 def _same(a: Container | None, b: Container | None) -> bool:
     return (a.id if a else None) == (b.id if b else None)
 
 
-def _check_tracking(item: Item, lot: Lot | None, serial: str | None, qty: int) -> None:
+def check_tracking(item: Item, lot: Lot | None, serial: str | None, qty: int) -> None:
+    """Refuse (InvalidInput) a lot or serial the item's tracking does not allow, or one it needs and lacks."""
     if lot is not None and lot.item_id != item.id:
         raise InvalidInput(f"Lot {lot.code} belongs to another item, not {item.sku}")
     if item.tracking == Tracking.SERIAL.value:

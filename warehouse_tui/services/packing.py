@@ -57,7 +57,6 @@ from warehouse_tui.db.models import (
     SsccCounter,
     SsccRange,
     SyncMeta,
-    Tracking,
     utcnow,
 )
 from warehouse_tui.errors import InvalidInput, InvariantViolation, NotAllowed, NotFound
@@ -226,7 +225,14 @@ def progress(session: Session, order_ref: str) -> PackProgress:
 
 
 def needs_lot(item: Item) -> bool:
-    return item.tracking == Tracking.LOT.value or (item.tracking == Tracking.NONE.value and item.expiry_required)
+    return item.kept_in_lots
+
+
+def check_count(progress: PackProgress, qty: int) -> int:
+    """A count typed before a scan: never more units than are left to pack on the order."""
+    if qty > progress.units_left:
+        raise InvalidInput(f"Count {qty} is more than the {progress.units_left} unit(s) left to pack — type it again")
+    return qty
 
 
 def _tote_lots(session: Session, totes: list[Container], item: Item) -> list[Lot | None]:
@@ -279,7 +285,7 @@ def check_goods(
     totes = _totes(session, order)
     tote_names = ", ".join(t.code for t in totes) or "no tote"
 
-    if item.tracking == Tracking.SERIAL.value:
+    if item.is_serial:
         if qty != 1:
             raise InvalidInput(f"{item.sku} is serial-tracked — scan each unit, no count")
         if serial is None:

@@ -74,7 +74,6 @@ from warehouse_tui.db.models import (
     PickListOrder,
     PickTask,
     Quant,
-    Tracking,
     WarehouseException,
 )
 from warehouse_tui.errors import InvalidInput, InvariantViolation, NotAllowed, NotFound
@@ -122,8 +121,10 @@ class TaskView:
     sku: str
     description: str
     uom: str
-    tracking: str
-    expiry_required: bool
+    needs_lot: bool  # lot-tracked: the allocated lot is scanned
+    # Dated without lots: the lot is named by its date, so the date is what the picker checks.
+    needs_expiry: bool
+    serial: bool  # one serial scanned per unit
     lot_code: str | None
     expiry: dt.date | None
     qty: int
@@ -137,18 +138,6 @@ class TaskView:
     def remaining(self) -> int:
         return self.qty - self.qty_picked
 
-    @property
-    def needs_lot(self) -> bool:
-        return self.tracking == Tracking.LOT.value
-
-    @property
-    def needs_expiry(self) -> bool:
-        """Dated without lots: the lot is named by its date, so the date is what the picker checks."""
-        return self.tracking == Tracking.NONE.value and self.expiry_required
-
-    @property
-    def serial(self) -> bool:
-        return self.tracking == Tracking.SERIAL.value
 
 
 @dataclass(frozen=True)
@@ -261,7 +250,7 @@ def task_view(session: Session, task_id: int) -> TaskView:
     return TaskView(
         id=task.id, pick_list_ref=pick_list.ref, number=min(finished + (0 if task.status in FINISHED else 1), total), total=total,
         bin_code=session.get(Bin, task.bin_id).code, item_id=item.id, sku=item.sku, description=item.description,
-        uom=item.uom, tracking=item.tracking, expiry_required=bool(item.expiry_required),
+        uom=item.uom, needs_lot=item.needs_lot, needs_expiry=item.kept_in_lots and not item.needs_lot, serial=item.is_serial,
         lot_code=lot.code if lot else None, expiry=lot.expiry if lot else None,
         qty=task.qty, qty_picked=task.qty_picked, order_ref=order.ref, tote_code=tote.code if tote else None,
         status=task.status, waiting=bool(task.waiting),
@@ -545,7 +534,7 @@ def confirm_pick(
     check_item(session, task.id, item_id)
     check_lot(session, task.id, lot_code)
     item = session.get(Item, task.item_id)
-    if item.tracking == Tracking.SERIAL.value:
+    if item.is_serial:
         if not serial:
             raise InvalidInput(f"{item.sku} is serial-tracked — scan the serial number")
         if qty != 1:
@@ -604,7 +593,7 @@ def short(session: Session, actor: Actor, task_id: int, qty_found: int) -> Short
         raise InvalidInput(f"{qty_found} is all of it — no short: @CANCEL and pick it")
     if qty_found and task.waiting:
         raise InvalidInput(f"{item.sku} waits for replenishment — nothing was there to pick: type 0")
-    if qty_found and item.tracking == Tracking.SERIAL.value:
+    if qty_found and item.is_serial:
         raise InvalidInput("Scan each serial you found first, then @SHORT and type 0")
     if qty_found:
         _move_into_tote(session, actor, task, pick_list, qty_found, None)

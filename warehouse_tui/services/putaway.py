@@ -13,24 +13,13 @@ from dataclasses import dataclass
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from warehouse_tui.db.models import Bin, BinKind, Container, Item, Lot, Movement, MovementKind, Quant, Tracking
+from warehouse_tui.db.models import Bin, BinKind, Container, ContainerKind, Item, Lot, Movement, MovementKind, Quant
 from warehouse_tui.errors import InvalidInput, InvariantViolation, NotAllowed, NotFound
 from warehouse_tui.services import masterdata as md
 from warehouse_tui.services.auth import audit
 from warehouse_tui.services.ledger import Actor, check_qty, move_container, post
 
 STORABLE = (BinKind.STORAGE.value, BinKind.PICK.value)
-
-
-@dataclass(frozen=True)
-class StockHere:
-    """Free stock of one item (+lot) in one bin, outside containers."""
-
-    item_id: int
-    sku: str
-    bin_code: str
-    lot_code: str | None
-    qty: int
 
 
 def loose_stock(session: Session, item: Item, bin_: Bin, lot: Lot | None) -> int:
@@ -100,8 +89,10 @@ def putaway_item(
     from_bin = md.bin_by_code(session, from_bin_code)
     to_bin = _storable(md.bin_by_code(session, to_bin_code))
     lot = _lot(session, item, lot_code)
-    if qty is None:
-        qty = 1 if serial else loose_stock(session, item, from_bin, lot)
+    if serial:
+        qty = 1  # each serial is one unit
+    elif qty is None:
+        qty = loose_stock(session, item, from_bin, lot)
         if qty <= 0:
             raise InvariantViolation(f"No {item.sku} left in {from_bin.code}")
     qty = check_qty(qty)
@@ -179,4 +170,102 @@ def _lot(session: Session, item: Item, lot_code: str | None) -> Lot | None:
 
 
 def needs_lot(item: Item) -> bool:
-    return item.tracking == Tracking.LOT.value or (item.tracking == Tracking.NONE.value and item.expiry_required)
+    """Whether the lot of the stock moved must be named: the item's stock lies in lots."""
+    return item.kept_in_lots
+
+
+# --------------------------------------------------------------------------- what the putaway and move prompts ask
+
+
+@dataclass(frozen=True)
+class PalletPutaway:
+    """An LPN to put away: where it stands and where it should go."""
+
+    lpn: str
+    from_bin: str
+    suggested: str | None
+
+
+@dataclass(frozen=True)
+class LoosePutaway:
+    """Loose stock of an item (+lot) in a bin: how much may be put away, and where it should go."""
+
+    available: int
+    suggested: str | None
+
+
+def pallet_to_put_away(session: Session, container_id: int | None, code: str) -> PalletPutaway:
+    """The LPN scanned at "Scan LPN or item": it must be known and stand in a bin."""
+    if container_id is None:
+        raise NotFound(f"LPN {code} is not known — scan another")
+    lpn = session.get(Container, container_id)
+    if lpn.bin_id is None:
+        raise InvariantViolation(f"{lpn.code} is empty — nothing to put away")
+    suggestion = container_suggestion(session, lpn)
+    return PalletPutaway(lpn.code, session.get(Bin, lpn.bin_id).code, suggestion.code if suggestion else None)
+
+
+def receiving_bin_with(session: Session, item_id: int, preferred_code: str | None) -> str:
+    """The receiving bin holding loose stock of the item: the terminal's own first, else any."""
+    from warehouse_tui.services.receiving import receiving_bin
+
+    preferred = receiving_bin(session, preferred_code)
+    codes = list(session.scalars(
+        select(Bin.code).join(Quant, Quant.bin_id == Bin.id)
+        .where(Quant.item_id == item_id, Bin.kind == BinKind.RECEIVING.value, Quant.container_id.is_(None), Quant.qty > 0)
+        .order_by(Bin.code)
+    ))
+    if not codes:
+        raise InvariantViolation("None of this item lies loose in a receiving bin — scan its LPN")
+    return preferred.code if preferred.code in codes else codes[0]
+
+
+def only_lot_in_bin(session: Session, item_id: int, bin_code: str) -> str | None:
+    """The lot of the item lying loose in the bin when there is exactly one (so it need not be asked)."""
+    lots = lots_in_bin(session, session.get(Item, item_id), md.bin_by_code(session, bin_code))
+    return lots[0].code if len(lots) == 1 else None
+
+
+def loose_putaway(session: Session, item_id: int, from_bin_code: str, lot_code: str | None, what: str) -> LoosePutaway:
+    """What of the item (+lot) lies free in the bin, and the bin suggested for it; `what` names the goods in a refusal."""
+    item = session.get(Item, item_id)
+    lot = session.scalars(select(Lot).where(Lot.item_id == item.id, Lot.code == lot_code)).first() if lot_code else None
+    if lot_code and lot is None:
+        raise NotFound(f"Lot {lot_code} of {item.sku} is not known — scan another lot")
+    available = loose_stock(session, item, md.bin_by_code(session, from_bin_code), lot)
+    if available <= 0:
+        raise InvariantViolation(f"No free {what} in {from_bin_code}")
+    suggestion = suggest_bin(session, item)
+    return LoosePutaway(available, suggestion.code if suggestion else None)
+
+
+def check_putaway_qty(qty: int, available: int, what: str, from_bin_code: str) -> int:
+    """A quantity to put away: never more than lies free in the bin."""
+    if qty > available:
+        raise InvariantViolation(f"Only {available} of {what} in {from_bin_code}")
+    return qty
+
+
+def move_source(session: Session, container_id: int | None, code: str) -> tuple[str, str]:
+    """The LPN scanned at "Scan from-bin or LPN": (its code, the bin it stands in)."""
+    if container_id is None:
+        raise NotFound(f"{code} is not known — scan a bin or LPN")
+    cont = session.get(Container, container_id)
+    if cont.bin_id is None:
+        raise InvariantViolation(f"{cont.code} is empty")
+    return cont.code, session.get(Bin, cont.bin_id).code
+
+
+def move_target(session: Session, container_id: int | None, code: str, from_bin_code: str) -> tuple[str, str]:
+    """A container scanned at "Scan to-bin": (the bin it stands in, its code).
+
+    An empty tote stands nowhere by the books: it is on the cart, at the from-bin.
+    """
+    if container_id is None:
+        raise NotFound(f"{code} is not known — scan a bin, or a tote standing in one")
+    cont = session.get(Container, container_id)
+    if cont.bin_id is not None:
+        return session.get(Bin, cont.bin_id).code, cont.code
+    if cont.kind == ContainerKind.TOTE.value:
+        return from_bin_code, cont.code
+    raise InvalidInput(f"{cont.code} stands nowhere — scan the bin it is in")

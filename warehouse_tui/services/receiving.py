@@ -16,6 +16,7 @@ Rules:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, func, select
@@ -32,7 +33,6 @@ from warehouse_tui.db.models import (
     Movement,
     MovementKind,
     Operator,
-    Tracking,
     WarehouseException,
     utcnow,
 )
@@ -141,13 +141,38 @@ def expiry_lot_code(expiry: dt.date) -> str:
     return expiry.isoformat()
 
 
+def check_expiry(expiry: dt.date) -> dt.date:
+    """An expiry typed or scanned at the dock: one in the past is refused (expired goods are not received)."""
+    if expiry < clock.today():
+        raise InvalidInput(f"Expiry {expiry:%Y-%m-%d} is in the past — check the label, set expired goods aside")
+    return expiry
+
+
+def check_pallet(session: Session, code: str, *, known: bool, sscc: bool, lpn_pattern: str) -> str:
+    """A code scanned at "Scan item or LPN" that should name a pallet to receive onto; returns it.
+
+    An SSCC is always a pallet; a known container must be an LPN or SSCC; an unknown
+    code becomes a new LPN only when it looks like one (setting `lpn_pattern`).
+    """
+    if sscc:
+        return code
+    if not known:
+        if not re.fullmatch(lpn_pattern, code):
+            raise NotFound(f"Not an item or LPN: {code[:30]} — scan the item's barcode")
+        return code
+    found = md.container(session, code, create=False)
+    if found.kind not in (ContainerKind.LPN.value, ContainerKind.SSCC.value):
+        raise InvalidInput(f"{found.code} is a {found.kind}, not a pallet — scan an LPN")
+    return code
+
+
 def receive_item(
     session: Session,
     actor: Actor,
     *,
     receipt_ref: str,
     item_id: int,
-    qty: int,
+    qty: int | None,
     lot_code: str | None = None,
     expiry: dt.date | None = None,
     serial: str | None = None,
@@ -156,12 +181,12 @@ def receive_item(
     tolerance_pct: int = 0,
     approved_by: Operator | None = None,
 ) -> Received:
-    """Receive `qty` of an item on a receipt. Raises OverReceipt, NotAllowed, InvalidInput."""
-    qty = check_qty(qty)
+    """Receive `qty` of an item on a receipt (a serial-tracked item: one unit). Raises OverReceipt, NotAllowed, InvalidInput."""
     order = open_receipt(session, actor, receipt_ref)
     item = session.get(Item, item_id)
     if item is None:
         raise NotFound("Item not known")
+    qty = 1 if item.is_serial else check_qty(qty)
     lines = _item_lines(session, order, item.id)
     if order.kind != "blind" and not lines:
         raise NotAllowed(f"{item.sku} is not on {order.kind.upper()} {order.ref} — set it aside for a supervisor")
@@ -183,15 +208,15 @@ def receive_item(
             audit(session, "over_receipt_approved", operator=approved_by, terminal=actor.terminal, detail=detail)
 
     lot = None
-    if item.tracking in (Tracking.LOT.value, Tracking.SERIAL.value) and lot_code:
+    if (item.needs_lot or item.is_serial) and lot_code:
         lot = md.lot(session, item, lot_code, expiry)
-    elif item.tracking == Tracking.LOT.value:
+    elif item.needs_lot:
         raise InvalidInput(f"{item.sku} is lot-tracked — scan the lot")
-    elif item.expiry_required:
+    elif item.needs_expiry:
         if expiry is None:
             raise InvalidInput(f"{item.sku} needs an expiry date (YYMMDD)")
         lot = md.lot(session, item, expiry_lot_code(expiry), expiry)
-    if item.expiry_required and lot is not None and lot.expiry is None:
+    if item.needs_expiry and lot is not None and lot.expiry is None:
         raise InvalidInput(f"{item.sku} needs an expiry date (YYMMDD)")
     if expiry is not None and lot is not None and lot.expiry is not None and lot.expiry < clock.today():
         raise NotAllowed(f"Lot {lot.code} expired on {lot.expiry:%Y-%m-%d} — do not receive it; set it aside")

@@ -170,3 +170,14 @@ def unlock(session: Session, actor: Actor, badge: str) -> str:
 def create_counts(session: Session, actor: Actor, *, bins: Sequence[str] = (), zone: str | None = None,
                   items: Sequence[str] = (), blind: bool = False) -> counting.CreatedCounts:
     return counting.create_counts(session, actor, bins=bins, zone=zone, items=items, blind=blind)
+
+
+def create_counts_for(session: Session, actor: Actor, *, bins: Sequence[str] = (), zones: Sequence[str] = (),
+                      items: Sequence[str] = (), blind: bool = False) -> tuple[int, list[str]]:
+    """Count tasks for bins, zones and items in one transaction (every zone's tasks or none): (created, bins skipped)."""
+    created, skipped = 0, []
+    for n, zone in enumerate(zones or [None]):
+        result = create_counts(session, actor, bins=bins if n == 0 else (), zone=zone, items=items if n == 0 else (), blind=blind)
+        created += len(result.created)
+        skipped += result.skipped
+    return created, skipped

@@ -12,9 +12,12 @@ URL, made an upstream once with `warehouse-tui upstream init URL`.
   (push.py); the upstream applies each exactly once and answers applied,
   duplicate or conflict (apply.py, which also says how stock looks after a
   conflict).
-- Documents both ways (documents.py): a terminal's changes to orders, pick
-  lists, count tasks, exceptions and badges go up as field operations with the
-  outbox; claims taken online are taken on the upstream first (claims.py).
+- Documents both ways (documents.py): read upstream (snapshots.py) and applied
+  on a terminal (pull_documents.py) on the way down; a terminal's changes to
+  orders, pick lists, count tasks, exceptions and badges go up as field
+  operations with the outbox (capture.py) and are applied upstream
+  (apply_documents.py); claims taken online are taken on the upstream first
+  (claims.py).
 - One sync = push, then pull: afterwards the terminal shows exactly the
   upstream's stock. The app runs it in a background thread (worker.py) that
   never holds a scan up on the network.
@@ -33,9 +36,9 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from warehouse_tui.config import Settings
-from warehouse_tui.db.engine import Database, make_engine, redact, to_url
+from warehouse_tui.db.engine import Database, make_engine, on_open, redact, to_url
 from warehouse_tui.errors import ConfigError, WarehouseError
-from warehouse_tui.sync import documents, feed, replenishment, sscc
+from warehouse_tui.sync import capture, feed, pull_documents, replenishment, sscc_leases
 from warehouse_tui.sync.pull import PullResult
 from warehouse_tui.sync.pull import pull as pull_changes
 from warehouse_tui.sync.push import BATCH_SIZE, PushResult, pending_count
@@ -65,8 +68,20 @@ UPSTREAM_SILENCE_S = 30.0
 #   inside a transaction this long; a healthy sync is idle there only between its statements.
 UPSTREAM_IDLE_IN_TRANSACTION_S = 20
 DEFAULT_COMPANY_PREFIX = Settings.gs1_company_prefix  # what a terminal without a config file packs with
-documents._register_appliers()
+pull_documents.register_appliers()
 replenishment.register_appliers()
+
+
+def install(database: Database | None = None) -> None:
+    """Give every Database opened from now on, and `database` if already open, the sync hooks of its role.
+
+    On an upstream every writer feeds the change feed terminals pull from; on a terminal that
+    has synced, every document change is queued in the outbox (feed.watch). The CLI and the app
+    call this; the database layer knows nothing of sync.
+    """
+    on_open(feed.watch)
+    if database is not None:
+        feed.watch(database)
 
 
 class UpstreamUnavailable(WarehouseError):
@@ -198,6 +213,7 @@ def open_upstream(url: str, *, connect_timeout_s: int | None = None, silence_s: 
         if postgres:
             _guard_sync_connections(engine, silence_s)
         db = Database(engine, migrate=False)
+        feed.watch(db)
         from warehouse_tui.db.migrate import current_revision, head_revision
 
         current, head = current_revision(engine), head_revision()
@@ -241,7 +257,7 @@ def init_upstream(url: str) -> str:
 def sync_once(local: Database, upstream: Database, terminal: str, *, batch_size: int = BATCH_SIZE,
               company_prefixes: Iterable[str] = (DEFAULT_COMPANY_PREFIX,),
               on_progress: Callable[[int, int], None] | None = None) -> SyncResult:
-    """Push, pull, then top up this terminal's SSCC leases for the company prefixes it packs with (sync/sscc.py).
+    """Push, pull, then top up this terminal's SSCC leases for the company prefixes it packs with (sync/sscc_leases.py).
 
     Raises UpstreamUnavailable when the upstream goes away half-way.
     """
@@ -252,11 +268,11 @@ def sync_once(local: Database, upstream: Database, terminal: str, *, batch_size:
     if not getattr(local, "_documents_captured", False):
         with local.transaction() as session:
             feed.mark_terminal(session)
-        documents.capture(local)
+        capture.capture(local)
     try:
         result.push = push_outbox(local, upstream, terminal, batch_size)
         result.pull = pull_changes(local, upstream, terminal, on_progress=on_progress)
-        result.sscc_leased = sscc.refill(local, upstream, terminal, company_prefixes)
+        result.sscc_leased = sscc_leases.refill(local, upstream, terminal, company_prefixes)
     except (DBAPIError, SQLAlchemyError, OSError) as exc:
         raise UpstreamUnavailable(f"Upstream {upstream.url} went away during sync ({_reason(exc, upstream.engine.url)}) — "
                                   "nothing is lost; sync again when the network is back") from None

@@ -23,7 +23,7 @@ on push order, and pushes never deadlock each other). For each entry:
   but no stock moves: nothing to book it against.
 
 A "document" entry (an operator's change to an order, pick list, count task,
-exception or badge; see documents.py) is applied operation by operation; a
+exception or badge; see apply_documents.py) is applied operation by operation; a
 double claim or a change to a document the upstream already closed makes its
 outcome a conflict, with a `sync_conflict` exception, and the rest is applied.
 
@@ -47,7 +47,7 @@ from sqlalchemy.orm import Session
 from warehouse_tui.db.models import AppliedEntry, Operator, WarehouseException, utcnow
 from warehouse_tui.sync import feed
 from warehouse_tui.sync.booking import BOOKED, REFUSED, BatchLedger
-from warehouse_tui.sync.documents import apply_document_entry, record_document_conflict
+from warehouse_tui.sync.apply_documents import apply_document_entry, record_document_conflict
 from warehouse_tui.sync.feed import PUSH_LOCK
 
 APPLIED = "applied"

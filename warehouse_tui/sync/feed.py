@@ -7,7 +7,7 @@ an owner, item (with its codes), bin, operator, inbound or outbound order (with
 its lines and cartons), pick list (with its orders and tasks), count task (with its lines),
 exception or movement — and at commit write one `change_feed` row per changed
 aggregate: (seq, kind, ref_id = the aggregate's id on the upstream). Rows carry
-no data: a pull reads the aggregate as it is when pulled (`snapshots`), by
+no data: a pull reads the aggregate as it is when pulled (snapshots.py), by
 natural keys, so a thing changed ten times is sent once. Writers need no sync
 code: imports, waves, count creation, supervisor decisions and terminals working
 directly online all go through sessions and are seen. Writes that bypass the ORM
@@ -32,19 +32,17 @@ pull behind any long write transaction in the whole cluster.)
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import ARRAY, Connection, any_, bindparam, delete, event, func, insert, literal, select, text, update
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, aliased, object_session
+from sqlalchemy.orm import Session, object_session
 
 from warehouse_tui.db.models import (
     Bin,
     Carton,
     CartonLine,
     ChangeFeed,
-    Container,
     CountLine,
     CountTask,
     FullTote,
@@ -52,7 +50,6 @@ from warehouse_tui.db.models import (
     InboundOrder,
     Item,
     ItemCode,
-    Lot,
     Movement,
     Operator,
     OutboundLine,
@@ -67,6 +64,8 @@ from warehouse_tui.db.models import (
     SyncMeta,
     WarehouseException,
 )
+from warehouse_tui.db.changes import note_changed, take_changed
+from warehouse_tui.services.ledger import record_movements_as_objects
 
 ROLE = "role"
 UPSTREAM = "upstream"
@@ -78,9 +77,6 @@ PUSH_LOCK = 0x5754_5055_5348
 # Aggregate kinds in the order a pull applies them (each only needs the ones before it).
 KINDS = ("owner", "operator", "bin", "item", "pick_face", "inbound", "outbound", "pick_list", "count_task", "replen_task", "exception",
          "movement")
-
-_INFO_KEY = "warehouse_feed"
-
 
 def _aggregate(obj: object) -> tuple[str, int] | None:
     """The (kind, upstream id) of the aggregate a changed row belongs to; None for rows terminals never need."""
@@ -172,11 +168,15 @@ def mark_terminal(session: Session) -> None:
 
 
 def watch(db) -> bool:
-    """Install the sync hooks `db` (a Database) needs; returns whether it is an upstream.
+    """Install the sync hooks `db` (a Database) needs for its role; returns whether it is an upstream.
 
-    Called by Database itself: on an upstream every writer feeds the feed; on a
-    terminal every document change is queued in the outbox (documents.capture).
+    On an upstream every writer feeds the feed (and the ledger flushes its movements through the
+    session for it); on a terminal every document change is queued in the outbox (capture.py).
+    Run for every Database opened once `warehouse_tui.sync.install` ran (the CLI and the app run
+    it), and by `open_upstream` itself; a database is asked its role once.
     """
+    if getattr(db, "_sync_watched", False):
+        return db.is_upstream
     with db.engine.connect() as conn:
         conn = conn.execution_options(sqlite_begin="DEFERRED")
         part = role(conn)
@@ -184,15 +184,18 @@ def watch(db) -> bool:
     if part == UPSTREAM and not getattr(db, "_feed_watched", False):
         event.listen(db.sessions, "before_flush", _before_flush)
         event.listen(db.sessions, "after_flush", _after_flush)
+        record_movements_as_objects(db.sessions)  # the feed sees a movement only as an object flushed
         if not event.contains(db.engine, "commit", _on_commit):
             event.listen(db.engine, "commit", _on_commit)
             event.listen(db.engine, "rollback", _on_rollback)
         db._feed_watched = True
     elif part == TERMINAL:
-        from warehouse_tui.sync.documents import capture
+        from warehouse_tui.sync.capture import capture
 
         capture(db)
-    return part == UPSTREAM
+    db.is_upstream = part == UPSTREAM
+    db._sync_watched = True
+    return db.is_upstream
 
 
 def _before_flush(session: Session, _context, _instances) -> None:
@@ -224,16 +227,13 @@ def _after_flush(session: Session, _context) -> None:
         note(session.connection(), changed)
 
 
-def note(conn: Connection, changed: Iterable[tuple[str, int]]) -> None:
-    """Announce changed aggregates in the transaction of `conn`: rows written at its commit.
-
-    For writers that bypass the ORM (bulk SQL on an upstream).
-    """
-    conn.info.setdefault(_INFO_KEY, set()).update(changed)
+# Writers that bypass the ORM (bulk SQL on an upstream) announce changed aggregates through the
+# database layer (db.changes.note_changed); the feed writes them at commit.
+note = note_changed
 
 
 def _on_commit(conn: Connection) -> None:
-    changed = conn.info.pop(_INFO_KEY, None)
+    changed = take_changed(conn)
     if not changed:
         return
     write_rows(conn, sorted(changed, key=lambda kv: (KINDS.index(kv[0]), kv[1])))
@@ -242,7 +242,7 @@ def _on_commit(conn: Connection) -> None:
 def _on_rollback(conn: Connection) -> None:
     if conn.invalidated:  # a dropped connection: its info went with it, and touching it raises on top of the drop
         return
-    conn.info.pop(_INFO_KEY, None)
+    take_changed(conn)
 
 
 def _lock(conn: Connection) -> None:
@@ -316,140 +316,3 @@ def changes(session: Session, after: int, limit: int) -> list[tuple[int, str, in
 def waiting(session: Session, after: int) -> int:
     """How many feed rows a terminal at cursor `after` has still to pull (what a progress bar counts to)."""
     return session.scalar(select(func.count()).select_from(ChangeFeed).where(ChangeFeed.seq > after)) or 0
-
-
-CHUNK = 5000
-
-
-def _chunks(ids: Sequence[int]) -> Iterator[list[int]]:
-    ids = sorted(set(ids))
-    for start in range(0, len(ids), CHUNK):
-        yield ids[start:start + CHUNK]
-
-
-def _iso(value: dt.date | dt.datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def snapshots(session: Session, kind: str, ids: Sequence[int]) -> list[dict]:
-    """The aggregates of `kind` with these upstream ids as they are now, by natural keys.
-
-    Ids that no longer exist (a rolled-back savepoint's row) are left out.
-    """
-    build = _BUILDERS[kind]
-    postgres = session.bind.dialect.name == "postgresql"
-    out: list[dict] = []
-    for chunk in _chunks(ids):
-        out.extend(build(session, _Ids(chunk, postgres)))
-    return out
-
-
-class _Ids(list):
-    """A chunk of ids that knows how to say `column IN (ids)` best for the database."""
-
-    def __init__(self, ids: list[int], postgres: bool) -> None:
-        super().__init__(ids)
-        self.postgres = postgres
-
-    def of(self, column):
-        return among(column, self, self.postgres)
-
-
-def _owners(session: Session, ids: list[int]) -> list[dict]:
-    return [{"code": code, "name": name} for code, name in session.execute(select(Owner.code, Owner.name).where(ids.of(Owner.id)))]
-
-
-def _operators(session: Session, ids: list[int]) -> list[dict]:
-    rows = session.execute(select(Operator.badge, Operator.name, Operator.role, Operator.pin_hash, Operator.failed_logins,
-                                  Operator.locked, Operator.active).where(ids.of(Operator.id)))
-    return [{"badge": r[0], "name": r[1], "role": r[2], "pin_hash": r[3], "failed_logins": r[4], "locked": bool(r[5]),
-             "active": bool(r[6])} for r in rows]
-
-
-def _bins(session: Session, ids: list[int]) -> list[dict]:
-    rows = session.execute(select(Bin.code, Bin.barcode, Bin.zone, Bin.kind, Bin.pick_seq, Bin.blocked).where(ids.of(Bin.id)))
-    return [{"code": r[0], "barcode": r[1], "zone": r[2], "kind": r[3], "pick_seq": r[4], "blocked": bool(r[5])} for r in rows]
-
-
-def _items(session: Session, ids: list[int]) -> list[dict]:
-    codes: dict[int, list[list[str]]] = {}
-    for item_id, code, kind in session.execute(select(ItemCode.item_id, ItemCode.code, ItemCode.kind)
-                                               .where(ids.of(ItemCode.item_id)).order_by(ItemCode.id)):
-        codes.setdefault(item_id, []).append([code, kind])
-    rows = session.execute(
-        select(Item.id, Owner.code, Owner.name, Item.sku, Item.description, Item.uom, Item.tracking, Item.expiry_required, Item.zone)
-        .join(Owner, Owner.id == Item.owner_id).where(ids.of(Item.id))
-    )
-    return [{"owner": r[1], "owner_name": r[2], "sku": r[3], "description": r[4], "uom": r[5], "tracking": r[6],
-             "expiry_required": bool(r[7]), "zone": r[8], "codes": codes.get(r[0], [])} for r in rows]
-
-
-def _exceptions(session: Session, ids: list[int]) -> list[dict]:
-    creator, resolver = aliased(Operator), aliased(Operator)
-    rows = session.execute(
-        select(WarehouseException, creator.badge, resolver.badge)
-        .outerjoin(creator, creator.id == WarehouseException.created_by)
-        .outerjoin(resolver, resolver.id == WarehouseException.resolved_by)
-        .where(ids.of(WarehouseException.id))
-    )
-    rows = rows.all()
-    tasks = {e.data["count_task"] for e, _, _ in rows if isinstance(e.data, dict) and isinstance(e.data.get("count_task"), int)}
-    uuids = dict(session.execute(select(CountTask.id, CountTask.uuid).where(CountTask.id.in_(tasks))).all()) if tasks else {}
-
-    def data(e):
-        # Ids are local to each database: a variance names its count task by uuid on the way down.
-        if isinstance(e.data, dict) and isinstance(e.data.get("count_task"), int):
-            return {**e.data, "count_task_uuid": uuids.get(e.data["count_task"])}
-        return e.data
-
-    return [{"uuid": e.uuid, "kind": e.kind, "ref": e.ref, "detail": e.detail, "status": e.status, "created_at": _iso(e.created_at),
-             "created_by": created_by, "terminal": e.terminal, "resolved_by": resolved_by, "resolved_at": _iso(e.resolved_at),
-             "resolution": e.resolution, "data": data(e)} for e, created_by, resolved_by in rows]
-
-
-def movement_query():
-    """Movements by natural keys, in the shape of the outbox payload (plus what only the upstream knows)."""
-    from_bin, to_bin = aliased(Bin), aliased(Bin)
-    from_container, to_container = aliased(Container), aliased(Container)
-    return (
-        select(Movement.seq, Movement.uuid, Movement.kind, Item.sku, Owner.code, Movement.qty, Lot.code, Lot.expiry, Movement.serial,
-               from_bin.code, to_bin.code, from_container.code, from_container.kind, to_container.code, to_container.kind,
-               Movement.from_status, Movement.to_status, Operator.badge, Movement.terminal, Movement.at, Movement.doc_ref,
-               Movement.conflict)
-        .select_from(Movement)
-        .join(Item, Item.id == Movement.item_id)
-        .join(Owner, Owner.id == Movement.owner_id)
-        .outerjoin(Lot, Lot.id == Movement.lot_id)
-        .outerjoin(from_bin, from_bin.id == Movement.from_bin_id)
-        .outerjoin(to_bin, to_bin.id == Movement.to_bin_id)
-        .outerjoin(from_container, from_container.id == Movement.from_container_id)
-        .outerjoin(to_container, to_container.id == Movement.to_container_id)
-        .outerjoin(Operator, Operator.id == Movement.operator_id)
-    )
-
-
-def movement_payload(r) -> dict:
-    return {"upstream_seq": r[0], "id": r[1], "kind": r[2], "sku": r[3], "owner": r[4], "qty": int(r[5]), "lot": r[6],
-            "expiry": _iso(r[7]), "serial": r[8], "from_bin": r[9], "to_bin": r[10], "from_container": r[11],
-            "from_container_kind": r[12], "to_container": r[13], "to_container_kind": r[14], "from_status": r[15],
-            "to_status": r[16], "operator": r[17], "terminal": r[18], "at": _iso(r[19]), "ref": r[20], "conflict": bool(r[21])}
-
-
-def _movements(session: Session, ids: list[int]) -> list[dict]:
-    rows = session.execute(movement_query().where(ids.of(Movement.seq)).order_by(Movement.seq))
-    return [movement_payload(r) for r in rows]
-
-
-_BUILDERS = {
-    "owner": _owners,
-    "operator": _operators,
-    "bin": _bins,
-    "item": _items,
-    "exception": _exceptions,
-    "movement": _movements,
-}
-
-
-def register(kind: str, builder) -> None:
-    """Add the snapshot builder of a kind (documents register theirs from sync/documents.py)."""
-    _BUILDERS[kind] = builder

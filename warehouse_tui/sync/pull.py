@@ -51,7 +51,7 @@ from warehouse_tui.db.models import (
     utcnow,
 )
 from warehouse_tui.errors import WarehouseError
-from warehouse_tui.sync import feed
+from warehouse_tui.sync import feed, snapshots
 from warehouse_tui.sync.booking import REFUSED, BatchLedger, parse_time
 from warehouse_tui.sync.push import crash_point
 
@@ -111,7 +111,7 @@ def read_page(upstream, after: int, limit: int = PAGE) -> tuple[list[tuple[int, 
             ids: dict[str, list[int]] = defaultdict(list)
             for _seq, kind, ref_id in rows:
                 ids[kind].append(ref_id)
-            snaps = {kind: feed.snapshots(session, kind, ids[kind]) for kind in feed.KINDS if ids.get(kind) and kind in APPLIERS}
+            snaps = {kind: snapshots.snapshots(session, kind, ids[kind]) for kind in feed.KINDS if ids.get(kind) and kind in APPLIERS}
         finally:
             session.rollback()
     unknown = set(ids) - set(feed.KINDS)
@@ -148,7 +148,7 @@ def pull(local, upstream, terminal: str, page: int | None = None,
         if snaps.get("pick_list") or snaps.get("movement"):
             # Reservations follow the open tasks; set them once the page's stock is booked too
             # (pulled movements may bring stock back to a place an open task is reserved on).
-            from warehouse_tui.sync.documents import recompute_for_lists, reserve_for_open_tasks
+            from warehouse_tui.services.reservations import recompute_for_lists, reserve_for_open_tasks
 
             with local.transaction() as session:
                 if snaps.get("pick_list"):

@@ -77,6 +77,16 @@ def pending_count(session) -> int:
     return session.scalar(select(func.count()).select_from(OutboxEntry).where(OutboxEntry.pushed_at.is_(None))) or 0
 
 
+_OUTBOX_SINCE = (select(func.count(), func.max(OutboxEntry.__table__.c.position))
+                 .where(OutboxEntry.__table__.c.position > bindparam("after")))
+
+
+def outbox_since(connection, after: int) -> tuple[int, int | None]:
+    """Outbox entries written after position `after`: (how many, the last one's position); a primary-key range, cheap."""
+    new, top = connection.execute(_OUTBOX_SINCE, {"after": after}).one()
+    return int(new or 0), top
+
+
 def _pending(session, limit: int, after: int | None = None) -> list[dict]:
     """The first `limit` pending entries (after position `after`) in outbox order: {"position", "uuid", "kind", "payload"}."""
     query = (

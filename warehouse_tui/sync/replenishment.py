@@ -7,9 +7,10 @@ its own change has gone up. After tasks come down the reservations of their
 source places are set again (open pick tasks' need + open replenishment tasks'
 remaining, documents.recompute_reservations).
 
-Up (push): a task a terminal raised (after a pick) goes up as "create"; moves
-as "add" of qty_moved (two partial moves from two terminals both count); status,
-qty (a short shrinks it) as "set"; who took it as "claim". Upstream a claim held
+Up (push): capture.py's policy table sends a task a terminal raised (after a
+pick) up as "create" (with `values`); moves as "add" of qty_moved (two partial
+moves from two terminals both count); status, qty (a short shrinks it) as
+"set"; who took it as "claim". Upstream a claim held
 by another operator stays theirs and the entry is a conflict for the supervisor
 (the moves made under it are kept: they happened), exactly as for pick lists.
 """
@@ -20,8 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from warehouse_tui.db.models import Bin, Item, Lot, Owner, PickFace, ReplenTask
-from warehouse_tui.sync import feed
 from warehouse_tui.sync.booking import parse_time
+from warehouse_tui.sync.documents import iso
 
 
 # =========================================================================== down: snapshots (upstream side)
@@ -35,7 +36,7 @@ def pick_face_snapshots(session: Session, ids) -> list[dict]:
 
 
 def replen_task_snapshots(session: Session, ids) -> list[dict]:
-    from warehouse_tui.sync.documents import _badges, _iso, _item_keys
+    from warehouse_tui.sync.snapshots import _badges, _item_keys
 
     tasks = session.execute(select(ReplenTask).where(ids.of(ReplenTask.id))).scalars().all()
     items = _item_keys(session, [t.item_id for t in tasks])
@@ -47,30 +48,25 @@ def replen_task_snapshots(session: Session, ids) -> list[dict]:
     for t in tasks:
         owner, sku = items[t.item_id]
         lot = lots.get(t.lot_id)
-        out.append({"uuid": t.uuid, **_values(t, owner, sku, bins[t.from_bin_id], bins[t.to_bin_id],
-                                               lot.code if lot else None, _iso(lot.expiry) if lot else None,
+        out.append({"uuid": t.uuid, **values(t, owner, sku, bins[t.from_bin_id], bins[t.to_bin_id],
+                                               lot.code if lot else None, iso(lot.expiry) if lot else None,
                                                badges.get(t.claimed_by))})
     return out
 
 
-def _values(t: ReplenTask, owner: str, sku: str, from_bin: str, to_bin: str, lot: str | None, expiry: str | None,
-            badge: str | None) -> dict:
-    from warehouse_tui.sync.documents import _iso
-
+def values(t: ReplenTask, owner: str, sku: str, from_bin: str, to_bin: str, lot: str | None, expiry: str | None,
+           badge: str | None) -> dict:
+    """A task's values as they travel, down in snapshots and up in its "create" operation (capture.py)."""
     return {"owner": owner, "sku": sku, "lot": lot, "expiry": expiry, "from_bin": from_bin, "to_bin": to_bin, "qty": t.qty,
             "qty_moved": t.qty_moved, "blocking": bool(t.blocking), "priority": t.priority, "status": t.status,
-            "reason": t.reason, "claimed_by": badge, "claimed_terminal": t.claimed_terminal, "created_at": _iso(t.created_at)}
-
-
-feed.register("pick_face", pick_face_snapshots)
-feed.register("replen_task", replen_task_snapshots)
+            "reason": t.reason, "claimed_by": badge, "claimed_terminal": t.claimed_terminal, "created_at": iso(t.created_at)}
 
 
 # =========================================================================== down: applying (terminal side)
 
 
 def apply_pick_faces(session: Session, snaps: list[dict]) -> int:
-    from warehouse_tui.sync.documents import _Local, _upsert
+    from warehouse_tui.sync.pull_documents import _Local, _upsert
 
     local = _Local(session)
     rows = [{"bin_id": local.bin(s["bin"]), "item_id": local.item(s["owner"], s["sku"])[0], "min_qty": s["min"], "max_qty": s["max"]}
@@ -80,7 +76,9 @@ def apply_pick_faces(session: Session, snaps: list[dict]) -> int:
 
 
 def apply_replen_tasks(session: Session, snaps: list[dict]) -> int:
-    from warehouse_tui.sync.documents import _Local, _upsert, pending_documents, recompute_reservations
+    from warehouse_tui.services.reservations import recompute_reservations
+    from warehouse_tui.sync.documents import pending_documents
+    from warehouse_tui.sync.pull_documents import _Local, _upsert
 
     local, pending = _Local(session), pending_documents(session)
     applied = 0
@@ -114,40 +112,12 @@ def register_appliers() -> None:
     pull.register("replen_task", apply_replen_tasks)
 
 
-# =========================================================================== up: capturing a terminal's changes
-
-
-def capture(session: Session, obj: ReplenTask, new: bool) -> list[dict]:
-    """The field operations of a changed replenishment task (documents._capture hands it over)."""
-    from warehouse_tui.sync.documents import _badge, _history, _item_key, _lot_key, _op
-
-    key = obj.uuid
-    if new:
-        owner, sku = _item_key(session, obj.item_id)
-        lot, expiry = _lot_key(session, obj.lot_id)
-        return [_op("replen_task", key, "task", key, "create", value=_values(
-            obj, owner, sku, session.get(Bin, obj.from_bin_id).code, session.get(Bin, obj.to_bin_id).code, lot, expiry,
-            _badge(session, obj.claimed_by)))]
-    ops = []
-    hist = _history(obj, "qty_moved")
-    if hist is not None:
-        ops.append(_op("replen_task", key, "task", key, "add", "qty_moved", (hist[1] or 0) - (hist[0] or 0)))
-    for field in ("status", "qty"):
-        hist = _history(obj, field)
-        if hist is not None:
-            ops.append(_op("replen_task", key, "task", key, "set", field, hist[1]))
-    if _history(obj, "claimed_by") is not None or _history(obj, "claimed_terminal") is not None:
-        ops.append(_op("replen_task", key, "task", key, "claim", "claimed_by",
-                       {"badge": _badge(session, obj.claimed_by), "terminal": obj.claimed_terminal}))
-    return ops
-
-
 # =========================================================================== up: applying on the upstream
 
 
 def apply_op(up, op: dict, places) -> str | None:
     """One operation on a replenishment task, upstream; returns a conflict or None."""
-    from warehouse_tui.sync.documents import _claim, _set_state, _Skip
+    from warehouse_tui.sync.apply_documents import _claim, _set_state, _Skip
 
     task = up.one(ReplenTask, uuid=op["key"])
     if op["op"] == "create":

@@ -42,7 +42,7 @@ class SyncWorker:
     def __init__(self, local, upstream_url: str, terminal: str, *, interval: float = 5.0,
                  on_status: Callable[[SyncStatus], None] | None = None, company_prefixes: tuple[str, ...] = ()) -> None:
         self.local = local
-        self.company_prefixes = company_prefixes  # the GS1 prefixes this terminal packs with: SSCC leases (sync/sscc.py)
+        self.company_prefixes = company_prefixes  # the GS1 prefixes this terminal packs with: SSCC leases (sync/sscc_leases.py)
         self.upstream_url = upstream_url
         self.terminal = terminal
         self.interval = interval

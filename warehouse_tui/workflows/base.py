@@ -1,19 +1,28 @@
 """Workflows as state machines: states are prompts, transitions are accepted scans.
 
-A workflow knows nothing of Textual. The screen shows `prompt`, `lines` and the
-last `Outcome`, and hands every scan or typed line to `submit`. Replay scripts,
-tests and the TUI all drive the same machines.
+A workflow knows nothing of Textual, nor of SQL: it holds prompts, state and
+what to show, and calls services for every rule and every read or write. The
+screen shows `prompt`, `lines` and the last `Outcome`, and hands every scan or
+typed line to `submit`. Replay scripts, tests and the TUI all drive the same
+machines.
 
-Every submission is resolved against what the current prompt expects (DESIGN §4
-rule 2), then dispatched to the handler named after the state, `on_<state>`.
-A `WarehouseError` anywhere becomes a refusal: the state does not move and the
-database is unchanged (each handler writes in one transaction at most).
+Each workflow names its states in an enum and its transitions in a table
+(`machine.Machine`); `go` moves between states and refuses a move the table
+does not declare. Every submission is resolved against what the current
+prompt expects (DESIGN §4 rule 2), then dispatched to the handler named after
+the state, `on_<state>`.
+
+A refusal (a `WarehouseError` anywhere) leaves the workflow exactly as it was
+before the scan, and the database unchanged. The few refusals that do move on
+(a wrong PIN starts the login again, an over-receipt asks for a supervisor, a
+document held on another terminal asks whether to take it over) are handlers
+that return a refused `Outcome` after a declared transition.
 
 A state where a scan may record something (`scan_writes`) resolves and handles
-the scan in one write transaction (`reading()` and `writing()` hand it out),
-committed — durable — before `submit` returns the outcome; a refused scan rolls
-it back whole, and a scan that fails for any other reason leaves the workflow
-as it was before the scan.
+the scan in one unit of work (`services.unit_of_work`): one write transaction,
+committed — durable — before `submit` returns the outcome, rolled back whole
+when the scan is refused; a scan that fails for any other reason leaves the
+workflow as it was before the scan.
 """
 
 from __future__ import annotations
@@ -21,22 +30,21 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import enum
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-
-from sqlalchemy import event
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Session
+from typing import Any, ClassVar
 
 from drivers.base import RawScan
-from warehouse_tui.config import Settings
-from warehouse_tui.db.engine import Database
-from warehouse_tui.db.models import Operator
 from warehouse_tui.errors import WarehouseError
 from warehouse_tui.scan.resolver import Scan, ScanKind, resolve
 from warehouse_tui.services.catalog import SqlCatalog
-from warehouse_tui.services.ledger import Actor
+from warehouse_tui.services.terminal import Terminal
+from warehouse_tui.services.unit_of_work import DATABASE_BUSY, Rollback, UnitOfWork, database_busy
+from warehouse_tui.workflows.machine import Machine, UndeclaredTransition
+
+__all__ = ["DATABASE_BUSY", "NAVIGATION", "Outcome", "Prompt", "Terminal", "Workflow", "database_busy", "is_enter_alone", "kinds"]
 
 log = logging.getLogger(__name__)
 
@@ -65,29 +73,6 @@ class Outcome:
     navigate: str | None = None
 
 
-@dataclass
-class Terminal:
-    """One terminal's session: its database, settings, name and the operator logged in."""
-
-    db: Database
-    settings: Settings
-    name: str
-    operator: Operator | None = None
-    scanner_state: str = "none"
-    # Set when the terminal syncs: claims a pick list or count task on the upstream
-    # first (sync.worker.SyncWorker.claim); raises NotAllowed when another holds it.
-    upstream_claim: Callable[..., str] | None = None
-
-    @property
-    def actor(self) -> Actor:
-        return Actor(self.operator, self.name)
-
-    def claim_upstream(self, kind: str, key: str, *, take_over: bool = False) -> None:
-        """Online, a document another terminal took upstream is refused before any work starts."""
-        if self.upstream_claim is not None and self.operator is not None:
-            self.upstream_claim(kind, key, self.operator.badge, take_over=take_over)
-
-
 def kinds(*names: ScanKind) -> frozenset[ScanKind]:
     return frozenset(names)
 
@@ -106,20 +91,30 @@ def is_enter_alone(raw: RawScan) -> bool:
 
 @dataclass
 class Workflow:
-    """Base of every workflow. Subclasses set `title`, `initial` and write `on_<state>` handlers."""
+    """Base of every workflow. Subclasses set `title`, `initial`, `machine`, `write_states` and write `on_<state>` handlers."""
 
     terminal: Terminal
-    state: str = ""
+    state: Any = ""
     outcome: Outcome | None = None
     title: str = field(default="", init=False)
-    # The write transaction of the scan being handled, in states where `scan_writes()`.
-    session: Session | None = field(default=None, init=False, repr=False, compare=False)
+    uow: UnitOfWork = field(init=False, repr=False, compare=False)
 
-    initial = ""
+    initial: ClassVar[Any] = ""
+    machine: ClassVar[Machine | None] = None
+    # States where a scan may record something: each such scan is one unit of work.
+    write_states: ClassVar[frozenset] = frozenset()
 
     def __post_init__(self) -> None:
+        self.uow = UnitOfWork(self.terminal.db)
         if not self.state:
             self.state = self.initial
+
+    # ------------------------------------------------------------------ states
+    def go(self, state: enum.Enum) -> None:
+        """Move to `state`; a move the transition table does not declare is a bug."""
+        if self.machine is not None and state != self.state and not self.machine.allows(self.state, state):
+            raise UndeclaredTransition(f"{type(self).__name__}: {self.state} -> {state} is not in the transition table")
+        self.state = state
 
     # ------------------------------------------------------------------ what the screen shows
     @property
@@ -133,7 +128,7 @@ class Workflow:
     # ------------------------------------------------------------------ input
     def scan_writes(self) -> bool:
         """Whether a scan at the current state may record something (then it runs in one write transaction)."""
-        return False
+        return self.state in self.write_states
 
     def submit(self, raw: RawScan) -> Outcome:
         """Handle one scan or typed line; the outcome is also kept as `self.outcome`.
@@ -145,7 +140,7 @@ class Workflow:
         writes = self.scan_writes()
         before = self._save()
         try:
-            outcome = self._handle_writing(raw) if writes else self._handle(raw)
+            outcome = self._handle_writing(raw, before) if writes else self._handle(raw, before)
         except Exception as exc:
             if database_busy(exc):
                 self._restore(before)
@@ -161,25 +156,16 @@ class Workflow:
         self.outcome = outcome
         return outcome
 
-    def _handle_writing(self, raw: RawScan) -> Outcome:
-        """`_handle` inside one write transaction, committed (durable) when the scan is taken, rolled back when refused."""
-        try:
-            with self.terminal.db.transaction() as session:
-                # The session holds what it loads only weakly: the item the resolver found would be
-                # read again by the service. Held here for the scan (SQLAlchemy's strong-reference recipe).
-                loaded: list = []
-                event.listen(session, "loaded_as_persistent", lambda _session, instance: loaded.append(instance))
-                self.session = session
-                outcome = self._handle(raw)
-                if not outcome.ok:
-                    raise _Refused(outcome)  # nothing a refused scan did is kept
-        except _Refused as refused:
-            outcome = refused.outcome
-        finally:
-            self.session = None
+    def _handle_writing(self, raw: RawScan, before: dict) -> Outcome:
+        """`_handle` inside the scan's unit of work, committed (durable) when the scan is taken, rolled back when refused."""
+        outcome = Outcome(False, "")
+        with self.uow.scan():
+            outcome = self._handle(raw, before)
+            if not outcome.ok:
+                raise Rollback  # nothing a refused scan did is kept
         return outcome
 
-    def _handle(self, raw: RawScan) -> Outcome:
+    def _handle(self, raw: RawScan, before: dict) -> Outcome:
         prompt = self.prompt
         try:
             if prompt.accepts_empty and is_enter_alone(raw):
@@ -189,40 +175,35 @@ class Workflow:
                 return self.command(scan.command)
             return getattr(self, f"on_{self.state}")(scan)
         except WarehouseError as exc:
+            self._restore(before)  # refused: the workflow is as it was before the scan
             return Outcome(False, str(exc))
 
     def _save(self) -> dict:
         """What `_restore` needs to put the workflow back as it was before a scan.
 
         Mutable parts are copied one level deep: a handler that fills in the line in
-        hand (`self.goods.qty = …`) before its transaction fails is undone too.
+        hand (`self.goods.qty = …`) before it is refused is undone too.
         """
         return {name: value if name in _SHARED else _copied(value) for name, value in vars(self).items()}
 
     def _restore(self, saved: dict) -> None:
-        vars(self).update(saved)
+        vars(self).update({name: value if name in _SHARED else _copied(value) for name, value in saved.items()})
 
     def resolve(self, raw: RawScan, expects: Iterable[ScanKind]) -> Scan:
         with self.reading() as session:
             return resolve(raw, frozenset(expects), SqlCatalog(session))
 
     @contextlib.contextmanager
-    def reading(self) -> Iterator[Session]:
+    def reading(self) -> Iterator[Any]:
         """The scan's transaction when it has one, else a read of its own."""
-        if self.session is not None:
-            yield self.session
-        else:
-            with self.terminal.db.reading() as session:
-                yield session
+        with self.uow.reading() as session:
+            yield session
 
     @contextlib.contextmanager
-    def writing(self) -> Iterator[Session]:
+    def writing(self) -> Iterator[Any]:
         """The scan's transaction when it has one (committed when the scan is done), else a transaction of its own."""
-        if self.session is not None:
-            yield self.session
-        else:
-            with self.terminal.db.transaction() as session:
-                yield session
+        with self.uow.writing() as session:
+            yield session
 
     def command(self, name: str) -> Outcome:
         if name in NAVIGATION:
@@ -236,30 +217,11 @@ class Workflow:
 
     def cancel(self) -> Outcome:
         """Abandon the current step: back to the first prompt of the current line."""
-        self.state = self.initial
+        self.go(self.initial)
         return Outcome(True, "Cancelled")
 
 
-DATABASE_BUSY = "Database busy — scan again"
-_SHARED = frozenset({"terminal", "session"})  # the terminal and the scan's transaction are never copied
-_SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
-
-
-def database_busy(exc: BaseException) -> bool:
-    """Whether the error is SQLite's "database is locked": the write lock was not free within busy_timeout.
-
-    Looks along the chain of causes: a service may have wrapped it.
-    """
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, OperationalError):
-            code = getattr(seen.orig, "sqlite_errorcode", None)
-            if code is not None and code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED):
-                return True
-            if "database is locked" in str(seen.orig):
-                return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+_SHARED = frozenset({"terminal", "uow"})  # the terminal and its unit of work are never copied
 
 
 def _copied(value: object) -> object:
@@ -268,11 +230,3 @@ def _copied(value: object) -> object:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return copy.copy(value)
     return value
-
-
-class _Refused(Exception):
-    """Unwinds a scan's transaction when the scan was refused."""
-
-    def __init__(self, outcome: Outcome) -> None:
-        super().__init__(outcome.message)
-        self.outcome = outcome

@@ -31,28 +31,70 @@ terminal, and offered: @YES takes it over here with what was counted so far
 (audited; that terminal's next scan on it is refused), @NO leaves it there.
 
 Transitions:
-  start --bin | @NEXT--> item | take_over (own count open on another terminal)
-  take_over --@YES--> item;  take_over --@NO--> start;  take_over --bin--> as start
-  item --LPN--> item (counting onto it);  item --item--> lot | expiry | serial | qty | (counted) item
-  lot --> expiry | qty | item;  expiry --> qty | item;  qty --> item
-  serial --serial--> serial (same item, next unit);  serial --item--> lot | expiry | serial | qty | item
-  item/serial --@DONE--> start (closed or sent to the supervisor) | item (recount)
+  start --bin | @NEXT--> item
+  start --own count open on another terminal (refused)--> take_over
+  take_over --@YES--> item
+  take_over --@NO--> start
+  take_over --bin--> item | take_over
+  item --LPN--> item
+  item --item--> lot | expiry | serial | qty | item
+  lot --lot--> expiry | qty | item
+  expiry --date--> qty | item
+  qty --qty--> item
+  serial --serial--> serial
+  serial --item--> lot | expiry | serial | qty | item
+  item --@DONE--> start | item
+  serial --@DONE--> start | item
+  * --@CANCEL--> item | start
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import enum
 from dataclasses import dataclass, field
 
-from warehouse_tui.db.models import Item, Tracking
 from warehouse_tui.errors import NotAllowed, NotFound
 from warehouse_tui.scan.resolver import Scan, ScanKind
-from warehouse_tui.services import counting
+from warehouse_tui.services import counting, items
 from warehouse_tui.services.claims import HeldOnAnotherTerminal
 from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds
+from warehouse_tui.workflows.item_details import Detail, ItemDetails
+from warehouse_tui.workflows.machine import Machine
 
 WIDTH = 38  # a context line fits a 40-column handheld
 SHOWN = 5  # counted (and book) lines under the prompt; the newest last
+
+
+class State(enum.StrEnum):
+    START = "start"
+    TAKE_OVER = "take_over"
+    ITEM = "item"
+    LOT = "lot"
+    EXPIRY = "expiry"
+    SERIAL = "serial"
+    QTY = "qty"
+
+
+MACHINE = Machine(State, [
+    ("start", "bin | @NEXT", "item"),
+    ("start", "own count open on another terminal (refused)", "take_over"),
+    ("take_over", "@YES", "item"),
+    ("take_over", "@NO", "start"),
+    ("take_over", "bin", "item | take_over"),
+    ("item", "LPN", "item"),
+    ("item", "item", "lot | expiry | serial | qty | item"),
+    ("lot", "lot", "expiry | qty | item"),
+    ("expiry", "date", "qty | item"),
+    ("qty", "qty", "item"),
+    ("serial", "serial", "serial"),
+    ("serial", "item", "lot | expiry | serial | qty | item"),
+    ("item", "@DONE", "start | item"),
+    ("serial", "@DONE", "start | item"),
+    ("*", "@CANCEL", "item | start"),
+])
+
+# What a line of the count asks, in this order: a serial is the whole line.
+ASKS = (Detail.SERIAL, Detail.LOT, Detail.EXPIRY, Detail.QTY)
 
 
 def _row(what: str, number: str) -> str:
@@ -62,39 +104,14 @@ def _row(what: str, number: str) -> str:
 
 
 @dataclass
-class InHand:
-    """The item being counted and what is known of it so far."""
-
-    item_id: int
-    sku: str
-    tracking: str
-    expiry_required: bool
-    lot: str | None = None
-    expiry: dt.date | None = None
-    serial: str | None = None
-    qty: int | None = None
-    serials_counted: int = 0  # of this item since it was scanned: the prompt says "next serial"
-
-    def missing(self) -> str | None:
-        """The next thing to ask for, or None when the count can be recorded."""
-        if self.tracking == Tracking.SERIAL.value:
-            return None if self.serial else "serial"
-        if self.tracking == Tracking.LOT.value and not self.lot:
-            return "lot"
-        if self.expiry_required and self.expiry is None:
-            return "expiry"
-        return None if self.qty is not None else "qty"
-
-    def label(self) -> str:
-        return counting.label(self.sku, self.lot, None, self.serial)
-
-
-@dataclass
 class Count(Workflow):
-    initial = "start"
+    initial = State.START
+    machine = MACHINE
+    write_states = frozenset(State)  # claiming a bin, recording a line, closing the bin: any scan may write
     view: counting.CountView | None = None
     lpn: str | None = None
-    goods: InHand | None = None
+    goods: ItemDetails | None = None
+    serials_counted: int = 0  # of the item in hand since it was scanned: the prompt says "next serial"
     variances: tuple[counting.VarianceLine, ...] = ()
     waiting: int = 0
     mine: list[str] = field(default_factory=list)
@@ -110,20 +127,20 @@ class Count(Workflow):
     def prompt(self) -> Prompt:
         g = self.goods
         match self.state:
-            case "start":
+            case State.START:
                 return Prompt("Scan bin or @NEXT", kinds(ScanKind.BIN), ("NEXT",))
-            case "take_over":
+            case State.TAKE_OVER:
                 return Prompt(f"Take {self.held.key} over here? @YES / @NO", kinds(ScanKind.BIN), ("YES", "NO"))
-            case "item":
+            case State.ITEM:
                 return Prompt("Scan item" + ("" if self.lpn else " or LPN"), kinds(ScanKind.ITEM, ScanKind.CONTAINER), ("DONE",))
-            case "lot":
+            case State.LOT:
                 return Prompt(f"Scan lot of {g.sku}", kinds(ScanKind.LOT))
-            case "expiry":
+            case State.EXPIRY:
                 return Prompt(f"Expiry of {g.sku} YYMMDD", kinds(ScanKind.EXPIRY))
-            case "serial":
-                text = f"Next serial of {g.sku} or item" if g.serials_counted else f"Scan serial of {g.sku}"
+            case State.SERIAL:
+                text = f"Next serial of {g.sku} or item" if self.serials_counted else f"Scan serial of {g.sku}"
                 return Prompt(text, kinds(ScanKind.SERIAL, ScanKind.ITEM), ("DONE",))
-            case "qty":
+            case State.QTY:
                 return Prompt(f"Qty of {g.sku} + Enter", kinds(ScanKind.QTY))
         raise AssertionError(self.state)
 
@@ -137,7 +154,7 @@ class Count(Workflow):
         out = [head[:WIDTH]]
         if self.lpn:
             out.append(f"On LPN {self.lpn}"[:WIDTH])
-        if self.goods is not None and self.state != "serial":
+        if self.goods is not None and self.state != State.SERIAL:
             out.append(self.goods.label()[:WIDTH])
         if self.variances:  # never filled for a blind count
             out.append("Differs from the books:")
@@ -165,30 +182,28 @@ class Count(Workflow):
         return self._take(lambda session: counting.start_bin(session, self.terminal.actor, code, take_over=True), True)
 
     def cmd_no(self) -> Outcome:
-        held, self.held, self.state = self.held, None, "start"
+        held, self.held = self.held, None
+        self.go(State.START)
         return Outcome(True, f"The count of {held.key} stays on terminal {held.terminal}")
 
     def _take(self, claim, take_over: bool) -> Outcome:
         try:
-            with self.terminal.db.transaction() as session:
+            with self.writing() as session:
                 self.view = claim(session)
-                self._claim_upstream(session, take_over)
+                # Inside the local transaction: refused upstream, the local claim rolls back too.
+                if self.terminal.upstream_claim is not None:
+                    self.terminal.claim_upstream("count_task", counting.task_uuid(session, self.view.task_id), take_over=take_over)
         except HeldOnAnotherTerminal as held:
             # Nothing was claimed; moving the count here is the operator's explicit choice.
-            self.view, self.held, self.state = None, held, "take_over"
-            raise NotAllowed(f"{held} — @YES takes it over here, @NO leaves it") from held
+            self.view, self.held = None, held
+            self.go(State.TAKE_OVER)
+            return Outcome(False, str(NotAllowed(f"{held} — @YES takes it over here, @NO leaves it")))
         self.held = None
         return self._begin()
 
-    def _claim_upstream(self, session, take_over: bool = False) -> None:
-        # Inside the local transaction: refused upstream, the local claim rolls back too.
-        if self.terminal.upstream_claim is not None:
-            from warehouse_tui.db.models import CountTask
-
-            self.terminal.claim_upstream("count_task", session.get(CountTask, self.view.task_id).uuid, take_over=take_over)
-
     def _begin(self) -> Outcome:
-        self.lpn, self.goods, self.variances, self.state = None, None, (), "item"
+        self.lpn, self.goods, self.variances = None, None, ()
+        self.go(State.ITEM)
         v = self.view
         resumed = " (resumed)" if v.counted else ""
         return Outcome(True, f"Count bin {v.bin_code}{resumed}" + (" — recount" if v.status == counting.RECOUNT else ""))
@@ -200,104 +215,96 @@ class Count(Workflow):
                 raise NotFound(f"LPN {scan.container_code} is not known — count what is on it as loose stock")
             self.lpn = scan.container_code
             return Outcome(True, f"Counting on {scan.container_code}")
-        with self.terminal.db.reading() as session:
+        with self.reading() as session:
             counting.check_claim(session, self.terminal.actor, self.view.task_id)
-            item = session.get(Item, scan.item_id)
-            self.goods = InHand(item.id, item.sku, item.tracking, item.expiry_required,
-                                lot=scan.lot, expiry=scan.expiry, serial=scan.serial, qty=scan.qty)
+            self.goods = ItemDetails.scanned(items.item_facts(session, scan.item_id), scan)
+        self.serials_counted = 0
         return self._advance()
 
     def on_lot(self, scan: Scan) -> Outcome:
-        g = self.goods
-        g.lot = scan.lot or scan.value
-        if scan.expiry and g.expiry is None:
-            g.expiry = scan.expiry
+        self.goods.take(Detail.LOT, scan)
         return self._advance()
 
     def on_expiry(self, scan: Scan) -> Outcome:
-        self.goods.expiry = scan.expiry
+        self.goods.take(Detail.EXPIRY, scan)
         return self._advance()
 
     def on_serial(self, scan: Scan) -> Outcome:
         if scan.kind == ScanKind.ITEM:
             return self.on_item(scan)
-        self.goods.serial = scan.serial or scan.value
+        self.goods.take(Detail.SERIAL, scan)
         return self._advance()
 
     def on_qty(self, scan: Scan) -> Outcome:
-        self.goods.qty = scan.qty
+        self.goods.take(Detail.QTY, scan)
         return self._advance()
 
     def _advance(self) -> Outcome:
         g = self.goods
-        if g.tracking == Tracking.LOT.value and g.lot and g.expiry is None and g.expiry_required:
+        if g.item.needs_lot and g.lot and g.expiry is None and g.item.needs_expiry:
             # A known lot already has its expiry: don't ask again.
-            with self.terminal.db.reading() as session:
-                g.expiry = counting.known_lot_expiry(session, g.item_id, g.lot)
-        missing = g.missing()
+            with self.reading() as session:
+                g.expiry = items.known_lot_expiry(session, g.item_id, g.lot)
+        missing = g.missing(ASKS)
         if missing is not None:
-            self.state = missing
+            self.go(State(missing))
             return Outcome(True, g.sku)
         return self._record()
 
     def _record(self) -> Outcome:
         g = self.goods
-        serial_item = g.tracking == Tracking.SERIAL.value
-        try:
-            with self.terminal.db.transaction() as session:
-                line = counting.record(session, self.terminal.actor, self.view.task_id, item_id=g.item_id,
-                                       qty=1 if serial_item else g.qty, lot_code=g.lot, expiry=g.expiry, serial=g.serial,
-                                       container_code=self.lpn)
-                self.view = counting.view(session, self.terminal.actor, self.view.task_id)
-        except Exception:
-            if serial_item:
-                g.serial = None  # stay on the serial prompt: scan another
-            else:
-                self.goods, self.state = None, "item"
-            raise
-        if serial_item:
+        with self.writing() as session:
+            line = counting.record(session, self.terminal.actor, self.view.task_id, item_id=g.item_id, qty=g.qty,
+                                   lot_code=g.lot, expiry=g.expiry, serial=g.serial, container_code=self.lpn)
+            self.view = counting.view(session, self.terminal.actor, self.view.task_id)
+        if g.item.is_serial:
             # Next unit of the same item: the serial prompt stays.
             serial, g.serial, g.lot = g.serial, None, None
-            g.serials_counted += 1
-            self.state = "serial"
+            self.serials_counted += 1
+            self.go(State.SERIAL)
             return Outcome(True, f"Counted {g.sku} SN {serial}")
-        self.goods, self.state = None, "item"
+        self.goods = None
+        self.go(State.ITEM)
         total = f" ({line.counted} in all)" if line.counted != g.qty else ""
         return Outcome(True, f"Counted {g.qty} × {g.label()}{total}")
 
     # ------------------------------------------------------------------ closing the bin
     def cmd_done(self) -> Outcome:
-        with self.terminal.db.transaction() as session:
+        with self.writing() as session:
             result = counting.close_bin(session, self.terminal.actor, self.view.task_id)
         code = result.view.bin_code
         self.lpn, self.goods = None, None
         if result.outcome == "recount":
             # A normal step, not a refusal: the count lines are written and the recount starts (red means nothing changed).
-            self.view, self.variances, self.state = result.view, result.variances, "item"
+            self.view, self.variances = result.view, result.variances
+            self.go(State.ITEM)
             return Outcome(True, f"Recount {code}: counts differ — count the bin again")
-        self.view, self.variances, self.state = None, (), "start"
+        self.view, self.variances = None, ()
+        self.go(State.START)
         self._refresh_waiting()
         if result.outcome == "closed":
             return Outcome(True, f"{code} matches the books — closed")
         return Outcome(True, f"{code} differs: to supervisor")
 
     def cancel(self) -> Outcome:
-        if self.state in ("lot", "expiry", "serial", "qty"):
-            self.goods, self.state = None, "item"
+        if self.state in (State.LOT, State.EXPIRY, State.SERIAL, State.QTY):
+            self.goods = None
+            self.go(State.ITEM)
             return Outcome(True, "Cancelled — scan item")
-        if self.state == "item" and self.lpn:
+        if self.state == State.ITEM and self.lpn:
             self.lpn = None
             return Outcome(True, "LPN dropped — counting loose stock")
-        if self.state == "item":
+        if self.state == State.ITEM:
             code = self.view.bin_code
-            self.view, self.goods, self.variances, self.state = None, None, (), "start"
+            self.view, self.goods, self.variances = None, None, ()
+            self.go(State.START)
             self._refresh_waiting()
             return Outcome(True, f"{code} paused — @NEXT resumes")
-        if self.state == "take_over":
+        if self.state == State.TAKE_OVER:
             return self.cmd_no()
         return Outcome(True, "Cancelled")
 
     def _refresh_waiting(self) -> None:
-        with self.terminal.db.reading() as session:
+        with self.reading() as session:
             self.waiting = counting.open_tasks(session)
             self.mine = counting.in_hand(session, self.terminal.actor)

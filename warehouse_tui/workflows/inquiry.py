@@ -3,10 +3,14 @@
 An item shows its stock by bin and lot; a bin its contents; an LPN/tote its
 contents and where it stands; a PO/order its lines; a lot or serial number its
 stock and recent history. The prompt stays: scan the next thing.
+
+Transitions:
+  scan --anything--> scan
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 
 from drivers.base import RawScan
@@ -14,13 +18,24 @@ from warehouse_tui.errors import NotFound
 from warehouse_tui.scan.resolver import Scan, ScanKind
 from warehouse_tui.services import inquiry
 from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds
+from warehouse_tui.workflows.machine import Machine
+
+
+class State(enum.StrEnum):
+    SCAN = "scan"
+
+
+MACHINE = Machine(State, [
+    ("scan", "anything", "scan"),
+])
 
 ANYTHING = kinds(ScanKind.ITEM, ScanKind.BIN, ScanKind.CONTAINER, ScanKind.DOCUMENT)
 
 
 @dataclass
 class Inquiry(Workflow):
-    initial = "scan"
+    initial = State.SCAN
+    machine = MACHINE
     answer: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -40,12 +55,12 @@ class Inquiry(Workflow):
         except NotFound:
             # Not an item, bin, container or document: maybe a lot or a serial number.
             code = raw.text.strip(" ")  # as the resolver read it: spaces around a code are no part of it
-            with self.terminal.db.reading() as session:
+            with self.reading() as session:
                 self._pending_answer = inquiry.lookup_text(session, code)
             return Scan(kind=ScanKind.TEXT, text=code, value=code)
 
     def on_scan(self, scan: Scan) -> Outcome:
-        with self.terminal.db.reading() as session:
+        with self.reading() as session:
             match scan.kind:
                 case ScanKind.ITEM:
                     self.answer = inquiry.item_stock(session, scan.item_id)

@@ -6,15 +6,41 @@ unlocks it); logins and failures go to the audit log (services.auth).
 
 Home: the menu of workflows, each a command barcode (@RECEIVE …), a digit or an
 F-key away.
+
+Transitions:
+  badge --badge--> pin
+  pin --right PIN (then the home menu)--> badge
+  pin --wrong PIN (refused)--> badge
+  * --@CANCEL--> badge
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
+from warehouse_tui.errors import WarehouseError
 from warehouse_tui.scan.resolver import Scan, ScanKind
 from warehouse_tui.services.auth import attempt_login
 from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds
+from warehouse_tui.workflows.machine import Machine
+
+
+class LoginState(enum.StrEnum):
+    BADGE = "badge"
+    PIN = "pin"
+
+
+LOGIN = Machine(LoginState, [
+    ("badge", "badge", "pin"),
+    ("pin", "right PIN (then the home menu)", "badge"),
+    ("pin", "wrong PIN (refused)", "badge"),
+    ("*", "@CANCEL", "badge"),
+])
+
+
+class HomeState(enum.StrEnum):
+    MENU = "menu"
 
 MENU = (
     ("1", "RECEIVE", "Receive"),
@@ -31,7 +57,8 @@ MENU = (
 
 @dataclass
 class Login(Workflow):
-    initial = "badge"
+    initial = LoginState.BADGE
+    machine = LOGIN
     badge: str = ""
 
     def __post_init__(self) -> None:
@@ -40,21 +67,26 @@ class Login(Workflow):
 
     @property
     def prompt(self) -> Prompt:
-        if self.state == "pin":
+        if self.state == LoginState.PIN:
             return Prompt("Type PIN + Enter", kinds(ScanKind.PIN), secret=True)
         return Prompt("Scan your badge", kinds(ScanKind.BADGE))
 
     def lines(self) -> list[str]:
-        return [f"Badge {self.badge}"] if self.state == "pin" else []
+        return [f"Badge {self.badge}"] if self.state == LoginState.PIN else []
 
     def on_badge(self, scan: Scan) -> Outcome:
         self.badge = scan.badge
-        self.state = "pin"
+        self.go(LoginState.PIN)
         return Outcome(True, "")
 
     def on_pin(self, scan: Scan) -> Outcome:
-        badge, self.badge, self.state = self.badge, "", "badge"
-        operator = attempt_login(self.terminal.db, badge, scan.value, self.terminal.name)
+        # Right or wrong, the PIN is used up: the next login starts at the badge (a wrong one counts toward the lock).
+        badge, self.badge = self.badge, ""
+        self.go(LoginState.BADGE)
+        try:
+            operator = attempt_login(self.terminal.db, badge, scan.value, self.terminal.name)
+        except WarehouseError as exc:
+            return Outcome(False, str(exc))
         self.terminal.operator = operator
         return Outcome(True, f"Welcome, {operator.name or operator.badge}", navigate="HOME")
 
@@ -67,7 +99,7 @@ class Login(Workflow):
 
 @dataclass
 class Home(Workflow):
-    initial = "menu"
+    initial = HomeState.MENU
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -22,15 +22,24 @@ nothing pending leaves the order (its open carton waits for the next scan of
 the tote or order).
 
 Transitions:
-  document --tote/order--> item | ready (all packed already)
-  item --qty--> item (count set);  item --item--> lot | serial | (packed) item
-  lot --lot--> (packed) item;  serial --serial--> (packed) item
-  item --@CLOSE--> weight;  weight --kg--> item | ready (every line packed)
-  item/ready --@DONE--> document (shipped);  ready --tote/order--> item | ready
+  document --tote | order--> item | ready
+  item --qty--> item
+  item --item--> lot | serial | item
+  lot --lot--> item
+  serial --serial--> item
+  lot --refused by the order (the unit is dropped)--> item
+  serial --refused by the order (the unit is dropped)--> item
+  item --@CLOSE--> weight
+  weight --kg--> item | ready
+  item --@DONE--> document
+  ready --@DONE--> document
+  ready --tote | order--> item | ready
+  * --@CANCEL--> item | document
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 from dataclasses import dataclass
 
@@ -38,29 +47,52 @@ from warehouse_tui.errors import InvalidInput, WarehouseError
 from warehouse_tui.labels import label_directory, write_carton_label
 from warehouse_tui.scan.resolver import Scan, ScanKind
 from warehouse_tui.scan.types import DocType
-from warehouse_tui.services import packing
+from warehouse_tui.services import items, packing
 from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds
+from warehouse_tui.workflows.item_details import Detail, ItemDetails
+from warehouse_tui.workflows.machine import Machine
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Pending:
-    """A unit scanned but not packed yet: its lot or serial is still to come."""
+class State(enum.StrEnum):
+    DOCUMENT = "document"
+    ITEM = "item"
+    LOT = "lot"
+    SERIAL = "serial"
+    WEIGHT = "weight"
+    READY = "ready"
 
-    item_id: int
-    sku: str
-    qty: int
-    lots: tuple[str, ...] = ()
+
+MACHINE = Machine(State, [
+    ("document", "tote | order", "item | ready"),
+    ("item", "qty", "item"),
+    ("item", "item", "lot | serial | item"),
+    ("lot", "lot", "item"),
+    ("serial", "serial", "item"),
+    ("lot", "refused by the order (the unit is dropped)", "item"),
+    ("serial", "refused by the order (the unit is dropped)", "item"),
+    ("item", "@CLOSE", "weight"),
+    ("weight", "kg", "item | ready"),
+    ("item", "@DONE", "document"),
+    ("ready", "@DONE", "document"),
+    ("ready", "tote | order", "item | ready"),
+    ("*", "@CANCEL", "item | document"),
+])
 
 
 @dataclass
 class Pack(Workflow):
-    initial = "document"
+    initial = State.DOCUMENT
+    machine = MACHINE
+    # The weight's scan commits its own unit of work (`writing()`): the carton label is written after the commit.
+    write_states = frozenset({State.ITEM, State.LOT, State.SERIAL, State.READY})
     order_ref: str | None = None
     view: packing.PackProgress | None = None
     count: int | None = None
-    pending: Pending | None = None
+    pending: ItemDetails | None = None  # a unit scanned but not packed yet: its lot or serial is still to come
+    lots: tuple[str, ...] = ()  # the lots of the pending unit's item in the tote
+
     last: str = ""
 
     def __post_init__(self) -> None:
@@ -71,18 +103,18 @@ class Pack(Workflow):
     @property
     def prompt(self) -> Prompt:
         match self.state:
-            case "document":
+            case State.DOCUMENT:
                 return Prompt("Scan tote or order", kinds(ScanKind.CONTAINER, ScanKind.DOCUMENT))
-            case "item":
+            case State.ITEM:
                 text = f"Scan item — packs {self.count}" if self.count else "Scan item"
                 return Prompt(text, kinds(ScanKind.ITEM, ScanKind.QTY), ("CLOSE", "DONE"))
-            case "lot":
+            case State.LOT:
                 return Prompt(f"Scan lot of {self.pending.sku}", kinds(ScanKind.LOT))
-            case "serial":
+            case State.SERIAL:
                 return Prompt(f"Scan serial of {self.pending.sku}", kinds(ScanKind.SERIAL))
-            case "weight":
+            case State.WEIGHT:
                 return Prompt("Carton weight kg + Enter", kinds(ScanKind.WEIGHT))
-            case "ready":
+            case State.READY:
                 return Prompt("Packed — @DONE ships it", kinds(ScanKind.CONTAINER, ScanKind.DOCUMENT), ("DONE",))
         raise AssertionError(self.state)
 
@@ -97,8 +129,8 @@ class Pack(Workflow):
             out.append(f"{v.cartons_closed} carton(s) closed")
         if self.last:
             out.append(self.last)
-        if self.pending is not None and self.pending.lots:
-            out.append("Lots: " + ", ".join(self.pending.lots))
+        if self.pending is not None and self.lots:
+            out.append("Lots: " + ", ".join(self.lots))
         # Lines still to pack first: they are what the packer looks for.
         for line in sorted(v.lines, key=lambda ln: ln.done):
             out.append(f"{'✔' if line.done else ' '} {line.sku[:20]:<20} {line.packed:>3}/{line.ordered}")
@@ -109,15 +141,15 @@ class Pack(Workflow):
         if scan.kind == ScanKind.DOCUMENT and scan.doc_type != DocType.OUTBOUND:
             raise InvalidInput(f"{scan.document} is not a customer order — scan the tote or the order")
         code = scan.document if scan.kind == ScanKind.DOCUMENT else scan.container_code
-        with self.terminal.db.reading() as session:
+        with self.reading() as session:
             order = packing.order_for_packing(session, code)
             self.order_ref = order.ref
             self.view = packing.progress(session, order.ref)
-        self.count, self.pending, self.last = None, None, ""
+        self.count, self.pending, self.lots, self.last = None, None, (), ""
         if self.view.complete:
-            self.state = "ready"
+            self.go(State.READY)
             return Outcome(True, f"{self.order_ref} is packed — @DONE ships it")
-        self.state = "item"
+        self.go(State.ITEM)
         return Outcome(True, f"Packing {self.order_ref}" + (f" — carton {self.view.carton_code} open" if self.view.carton_code else ""))
 
     on_ready = on_document
@@ -125,61 +157,69 @@ class Pack(Workflow):
     # ------------------------------------------------------------------ units
     def on_item(self, scan: Scan) -> Outcome:
         if scan.kind == ScanKind.QTY:
-            if scan.qty > self.view.units_left:
-                raise InvalidInput(f"Count {scan.qty} is more than the {self.view.units_left} unit(s) left to pack — type it again")
-            self.count = scan.qty
+            self.count = packing.check_count(self.view, scan.qty)
             return Outcome(True, f"Next scan packs {scan.qty}")
         try:
-            with self.terminal.db.reading() as session:
+            with self.reading() as session:
                 # A typed count wins; else a GS1 count (AI 30/37) on a case label; else one unit.
                 goods = packing.check_goods(session, self.order_ref, scan.item_id, qty=self.count or scan.qty or 1,
                                             lot_code=scan.lot, serial=scan.serial)
-        except WarehouseError:
+                if goods.ask is not None:
+                    self.pending = ItemDetails(items.item_facts(session, goods.item_id), qty=goods.qty)
+        except WarehouseError as exc:
             self.count = None  # after a refusal the next scan starts clean: no count left over
-            raise
+            return Outcome(False, str(exc))
         if goods.ask is not None:
-            self.pending = Pending(goods.item_id, goods.sku, goods.qty, goods.lots)
-            self.state = goods.ask
+            self.lots = goods.lots
+            self.go(State(goods.ask))
             return Outcome(True, f"{goods.sku}: scan the {goods.ask}")
         return self._pack(goods)
 
     def on_lot(self, scan: Scan) -> Outcome:
         p = self.pending
-        with self.terminal.db.reading() as session:
-            goods = packing.check_goods(session, self.order_ref, p.item_id, qty=p.qty, lot_code=scan.lot or scan.value)
+        p.take(Detail.LOT, scan)
+        with self.reading() as session:
+            goods = packing.check_goods(session, self.order_ref, p.item_id, qty=p.qty, lot_code=p.lot)
         return self._pack(goods)
 
     def on_serial(self, scan: Scan) -> Outcome:
         p = self.pending
-        with self.terminal.db.reading() as session:
-            goods = packing.check_goods(session, self.order_ref, p.item_id, qty=1, serial=scan.serial or scan.value)
+        p.take(Detail.SERIAL, scan)
+        with self.reading() as session:
+            goods = packing.check_goods(session, self.order_ref, p.item_id, qty=1, serial=p.serial)
         return self._pack(goods)
 
     def _pack(self, goods: packing.Goods) -> Outcome:
         try:
-            with self.terminal.db.transaction() as session:
+            with self.writing() as session:
                 self.view = packing.pack_units(session, self.terminal.actor, order_ref=self.order_ref, item_id=goods.item_id,
                                                qty=goods.qty, lot_code=goods.lot, serial=goods.serial)
-        finally:
-            # Packed or refused, the count and the half-scanned unit are used up: the next scan starts clean.
-            self.count, self.pending, self.state = None, None, "item"
+        except WarehouseError as exc:
+            # Refused, the count and the half-scanned unit are used up all the same: the next scan starts clean.
+            self._unit_done()
+            return Outcome(False, str(exc))
+        self._unit_done()
         what = f"{goods.qty} × {goods.sku}" + (f" lot {goods.lot}" if goods.lot else "") + (f" SN {goods.serial}" if goods.serial else "")
         self.last = f"Last: {what}"
         if all(line.done for line in self.view.lines):
             return Outcome(True, f"Packed {what} — all packed: @CLOSE the carton")
         return Outcome(True, f"Packed {what}")
 
+    def _unit_done(self) -> None:
+        self.count, self.pending, self.lots = None, None, ()
+        self.go(State.ITEM)
+
     # ------------------------------------------------------------------ carton
     def cmd_close(self) -> Outcome:
         if not self.view.carton_code or not self.view.carton_units:
             raise InvalidInput("Nothing packed in this carton — scan items first")
-        self.count, self.pending = None, None
-        self.state = "weight"
+        self.count, self.pending, self.lots = None, None, ()
+        self.go(State.WEIGHT)
         return Outcome(True, f"Weigh carton {self.view.carton_code}")
 
     def on_weight(self, scan: Scan) -> Outcome:
         settings = self.terminal.settings
-        with self.terminal.db.transaction() as session:
+        with self.writing() as session:
             label = packing.close_carton(session, self.terminal.actor, order_ref=self.order_ref, weight=scan.weight_kg,
                                          company_prefix=settings.gs1_company_prefix)
             self.view = packing.progress(session, self.order_ref)
@@ -192,27 +232,28 @@ class Pack(Workflow):
             note = " — label NOT written, tell a supervisor"
         self.last = f"SSCC {label.sscc}"
         if self.view.complete:
-            self.state = "ready"
+            self.go(State.READY)
             return Outcome(True, f"Carton {label.carton_no} closed, {label.weight_kg} kg{note} — @DONE ships it")
-        self.state = "item"
+        self.go(State.ITEM)
         return Outcome(True, f"Carton {label.carton_no} closed, {label.weight_kg} kg{note}")
 
     # ------------------------------------------------------------------ shipping
     def cmd_done(self) -> Outcome:
-        with self.terminal.db.transaction() as session:
+        with self.writing() as session:
             shipment = packing.ship_order(session, self.terminal.actor, self.order_ref)
-        self.order_ref, self.view, self.count, self.pending = None, None, None, None
+        self.order_ref, self.view, self.count, self.pending, self.lots = None, None, None, None, ()
         self.last = f"Shipped {shipment.order_ref}: {len(shipment.cartons)} carton(s), {shipment.units} unit(s)"
-        self.state = "document"
+        self.go(State.DOCUMENT)
         return Outcome(True, f"Shipped {shipment.order_ref} — scan the next tote")
 
     def cancel(self) -> Outcome:
-        if self.state in ("lot", "serial", "weight"):
-            self.pending, self.count, self.state = None, None, "item"
+        if self.state in (State.LOT, State.SERIAL, State.WEIGHT):
+            self.pending, self.count, self.lots = None, None, ()
+            self.go(State.ITEM)
             return Outcome(True, "Cancelled — scan item")
-        if self.state == "item" and self.count:
+        if self.state == State.ITEM and self.count:
             self.count = None
             return Outcome(True, "Count dropped — scan item")
-        self.order_ref, self.view, self.count, self.pending, self.last = None, None, None, None, ""
-        self.state = "document"
+        self.order_ref, self.view, self.count, self.pending, self.lots, self.last = None, None, None, None, (), ""
+        self.go(State.DOCUMENT)
         return Outcome(True, "Cancelled — scan tote or order")

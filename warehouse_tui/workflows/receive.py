@@ -17,65 +17,89 @@ recorded and the approval audited. @CANCEL drops the pending line.
 scan of a document starts a new receipt.
 
 Transitions:
-  document --PO/ASN--> item;  document --@BLIND--> item
-  item --LPN--> item (receiving onto it);  item --item--> lot | expiry | serial | qty | (recorded) item
-  lot --> expiry | serial | qty | item;  expiry --> serial | qty | item;  serial --> item;  qty --> item
-  any of the above --over-receipt--> supervisor_badge --> supervisor_pin --> item
-  item --@DONE--> summary;  summary --PO/ASN--> item
+  document --PO/ASN | @BLIND--> item
+  item --LPN--> item
+  item --item--> lot | expiry | serial | qty | item
+  lot --lot--> expiry | serial | qty | item
+  expiry --date--> serial | qty | item
+  serial --serial--> item
+  qty --qty--> item
+  item --over-receipt (refused)--> supervisor_badge
+  lot --over-receipt (refused)--> supervisor_badge
+  expiry --over-receipt (refused)--> supervisor_badge
+  serial --over-receipt (refused)--> supervisor_badge
+  qty --over-receipt (refused)--> supervisor_badge
+  supervisor_badge --badge--> supervisor_pin
+  supervisor_pin --PIN--> item
+  supervisor_pin --wrong PIN or not a supervisor (refused)--> supervisor_badge
+  item --@DONE--> summary
+  summary --PO/ASN | @BLIND--> item
+  * --@CANCEL--> document | item
 """
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
-import re
+import enum
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-
-from warehouse_tui import clock
-from warehouse_tui.db.models import Item, Lot, Operator, Tracking
-from warehouse_tui.errors import InvalidInput, NotFound
+from warehouse_tui.errors import InvalidInput, WarehouseError
 from warehouse_tui.scan.resolver import Scan, ScanKind
 from warehouse_tui.scan.types import DocType
-from warehouse_tui.services import receiving
+from warehouse_tui.services import items, receiving
 from warehouse_tui.services.auth import attempt_login, require_supervisor
 from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds
+from warehouse_tui.workflows.item_details import Detail, ItemDetails
+from warehouse_tui.workflows.machine import Machine
 
-# States where a scan may complete a line and record it: each such scan is one transaction.
-RECORDING_STATES = frozenset({"item", "lot", "expiry", "serial", "qty"})
+
+class State(enum.StrEnum):
+    DOCUMENT = "document"
+    ITEM = "item"
+    LOT = "lot"
+    EXPIRY = "expiry"
+    SERIAL = "serial"
+    QTY = "qty"
+    SUPERVISOR_BADGE = "supervisor_badge"
+    SUPERVISOR_PIN = "supervisor_pin"
+    SUMMARY = "summary"
 
 
-@dataclass
-class PendingLine:
-    item_id: int
-    sku: str
-    tracking: str
-    expiry_required: bool
-    lot: str | None = None
-    expiry: dt.date | None = None
-    serial: str | None = None
-    qty: int | None = None
+MACHINE = Machine(State, [
+    ("document", "PO/ASN | @BLIND", "item"),
+    ("item", "LPN", "item"),
+    ("item", "item", "lot | expiry | serial | qty | item"),
+    ("lot", "lot", "expiry | serial | qty | item"),
+    ("expiry", "date", "serial | qty | item"),
+    ("serial", "serial", "item"),
+    ("qty", "qty", "item"),
+    ("item", "over-receipt (refused)", "supervisor_badge"),
+    ("lot", "over-receipt (refused)", "supervisor_badge"),
+    ("expiry", "over-receipt (refused)", "supervisor_badge"),
+    ("serial", "over-receipt (refused)", "supervisor_badge"),
+    ("qty", "over-receipt (refused)", "supervisor_badge"),
+    ("supervisor_badge", "badge", "supervisor_pin"),
+    ("supervisor_pin", "PIN", "item"),
+    ("supervisor_pin", "wrong PIN or not a supervisor (refused)", "supervisor_badge"),
+    ("item", "@DONE", "summary"),
+    ("summary", "PO/ASN | @BLIND", "item"),
+    ("*", "@CANCEL", "document | item"),
+])
 
-    def missing(self) -> str | None:
-        """The next thing to ask for, or None when the line can be recorded."""
-        if self.tracking == Tracking.LOT.value and not self.lot:
-            return "lot"
-        if self.expiry_required and self.expiry is None:
-            return "expiry"
-        if self.tracking == Tracking.SERIAL.value:
-            return None if self.serial else "serial"
-        return None if self.qty is not None else "qty"
+# What a line of goods asks, in this order (DESIGN §5 Receive).
+ASKS = (Detail.LOT, Detail.EXPIRY, Detail.SERIAL, Detail.QTY)
 
 
 @dataclass
 class Receive(Workflow):
-    initial = "document"
+    initial = State.DOCUMENT
+    machine = MACHINE
+    # A scan at these may record a line (@BLIND opens a receipt, @DONE closes one): each such scan is one unit of work.
+    write_states = frozenset({State.DOCUMENT, State.SUMMARY, State.ITEM, State.LOT, State.EXPIRY, State.SERIAL, State.QTY})
     ref: str | None = None
     doc_label: str = ""
     blind: bool = False  # a blind receipt expects every item
     lpn: str | None = None
-    pending: PendingLine | None = None
+    pending: ItemDetails | None = None
     summary: list[receiving.ReceiptLine] = field(default_factory=list)
     supervisor_badge: str | None = None
     last: str = ""
@@ -84,40 +108,32 @@ class Receive(Workflow):
         super().__post_init__()
         self.title = "Receive"
 
-    def scan_writes(self) -> bool:
-        return self.state in RECORDING_STATES
-
-    def _save(self) -> dict:
-        saved = super()._save()
-        saved["pending"] = dataclasses.replace(self.pending) if self.pending is not None else None
-        return saved
-
     # ------------------------------------------------------------------ prompts
     @property
     def prompt(self) -> Prompt:
         match self.state:
-            case "document":
+            case State.DOCUMENT:
                 return Prompt("Scan PO/ASN or @BLIND", kinds(ScanKind.DOCUMENT), ("BLIND",))
-            case "summary":
+            case State.SUMMARY:
                 return Prompt("Receipt closed — scan next PO/ASN", kinds(ScanKind.DOCUMENT), ("BLIND",))
-            case "item":
+            case State.ITEM:
                 return Prompt("Scan item" + ("" if self.lpn else " or LPN"), kinds(ScanKind.ITEM, ScanKind.CONTAINER), ("DONE",))
-            case "lot":
+            case State.LOT:
                 return Prompt(f"Scan lot of {self.pending.sku}", kinds(ScanKind.LOT))
-            case "expiry":
+            case State.EXPIRY:
                 return Prompt("Expiry YYMMDD + Enter", kinds(ScanKind.EXPIRY))
-            case "serial":
+            case State.SERIAL:
                 return Prompt(f"Scan serial of {self.pending.sku}", kinds(ScanKind.SERIAL))
-            case "qty":
+            case State.QTY:
                 return Prompt(f"Qty of {self.pending.sku} + Enter", kinds(ScanKind.QTY))
-            case "supervisor_badge":
+            case State.SUPERVISOR_BADGE:
                 return Prompt("Over-receipt: supervisor badge", kinds(ScanKind.BADGE))
-            case "supervisor_pin":
+            case State.SUPERVISOR_PIN:
                 return Prompt("Supervisor PIN + Enter", kinds(ScanKind.PIN), secret=True)
         raise AssertionError(self.state)
 
     def lines(self) -> list[str]:
-        if self.state == "summary":
+        if self.state == State.SUMMARY:
             out = [f"{self.doc_label} closed", f"{'SKU':<14}{'exp':>6}{'rcvd':>6}{'diff':>6}"]
             out += [f"{r.sku[:14]:<14}{r.expected:>6}{r.received:>6}{r.difference:>+6}" for r in self.summary]
             return out
@@ -162,100 +178,85 @@ class Receive(Workflow):
 
     def _start_lines(self) -> None:
         self.lpn, self.pending, self.summary, self.last = None, None, [], ""
-        self.state = "item"
+        self.go(State.ITEM)
 
     # ------------------------------------------------------------------ one line of goods
     def on_item(self, scan: Scan) -> Outcome:
         if scan.kind == ScanKind.CONTAINER:
-            if scan.container_id is None and not scan.sscc and not re.fullmatch(self.terminal.settings.lpn_pattern, scan.container_code):
-                raise NotFound(f"Not an item or LPN: {scan.container_code[:30]} — scan the item's barcode")
-            if scan.container_id is not None and not scan.sscc:
-                with self.reading() as session:
-                    from warehouse_tui.services.masterdata import container
-
-                    found = container(session, scan.container_code, create=False)
-                    if found.kind not in ("lpn", "sscc"):
-                        raise InvalidInput(f"{found.code} is a {found.kind}, not a pallet — scan an LPN")
-            self.lpn = scan.container_code
+            with self.reading() as session:
+                self.lpn = receiving.check_pallet(session, scan.container_code, known=scan.container_id is not None,
+                                                  sscc=scan.sscc, lpn_pattern=self.terminal.settings.lpn_pattern)
             return Outcome(True, f"Receiving onto {scan.container_code}")
         with self.reading() as session:
             if not self.blind:
                 receiving.expect_item(session, self.ref, scan.item_id)
-            item = session.get(Item, scan.item_id)  # loaded by the resolver in this transaction
-            self.pending = PendingLine(item.id, item.sku, item.tracking, item.expiry_required,
-                                       lot=scan.lot, expiry=scan.expiry, serial=scan.serial, qty=scan.qty)
+            self.pending = ItemDetails.scanned(items.item_facts(session, scan.item_id), scan)
         return self._advance()
 
     def on_lot(self, scan: Scan) -> Outcome:
-        self.pending.lot = scan.lot or scan.value
-        if scan.expiry and self.pending.expiry is None:
-            self.pending.expiry = scan.expiry
+        self.pending.take(Detail.LOT, scan)
         if self.pending.expiry is None:
             # A lot seen before already has its expiry: don't ask again.
             with self.reading() as session:
-                known = session.scalars(select(Lot.expiry).where(Lot.item_id == self.pending.item_id, Lot.code == self.pending.lot)).first()
-            self.pending.expiry = known
+                self.pending.expiry = items.known_lot_expiry(session, self.pending.item_id, self.pending.lot)
         return self._advance()
 
     def on_expiry(self, scan: Scan) -> Outcome:
-        if scan.expiry < clock.today():
-            raise InvalidInput(f"Expiry {scan.expiry:%Y-%m-%d} is in the past — check the label, set expired goods aside")
-        self.pending.expiry = scan.expiry
+        receiving.check_expiry(scan.expiry)
+        self.pending.take(Detail.EXPIRY, scan)
         return self._advance()
 
     def on_serial(self, scan: Scan) -> Outcome:
-        self.pending.serial = scan.serial or scan.value
+        self.pending.take(Detail.SERIAL, scan)
         return self._advance()
 
     def on_qty(self, scan: Scan) -> Outcome:
-        self.pending.qty = scan.qty
+        self.pending.take(Detail.QTY, scan)
         return self._advance()
 
     def _advance(self) -> Outcome:
-        nxt = self.pending.missing()
+        nxt = self.pending.missing(ASKS)
         if nxt is not None:
-            self.state = nxt
+            self.go(State(nxt))
             return Outcome(True, f"{self.pending.sku}")
         return self._record(approved_by=None)
 
-    def _record(self, approved_by: Operator | None) -> Outcome:
+    def _record(self, approved_by) -> Outcome:
         p = self.pending
-        qty = 1 if p.tracking == Tracking.SERIAL.value else p.qty
         try:
             with self.writing() as session:
                 received = receiving.receive_item(
-                    session, self.terminal.actor, receipt_ref=self.ref, item_id=p.item_id, qty=qty,
+                    session, self.terminal.actor, receipt_ref=self.ref, item_id=p.item_id, qty=p.qty,
                     lot_code=p.lot, expiry=p.expiry, serial=p.serial, lpn_code=self.lpn,
                     bin_code=self.terminal.settings.receiving_bin,
                     tolerance_pct=self.terminal.settings.over_receipt_tolerance_pct, approved_by=approved_by,
                 )
+                qty = received.movement.qty
         except receiving.OverReceipt as exc:
-            self.state = "supervisor_badge"
+            self.go(State.SUPERVISOR_BADGE)
             return Outcome(False, str(exc))
-        except Exception:
-            # Refused: the line is dropped so the operator rescans it cleanly.
-            self.pending, self.state = None, "item"
-            raise
         what = f"{qty} × {p.sku}" + (f" SN {p.serial}" if p.serial else "") + (f" lot {p.lot}" if p.lot else "")
         self.last = f"Last: {what}" + (f" ({received.received}/{received.expected})" if received.expected else f" ({received.received})")
-        self.pending, self.state = None, "item"
+        self.pending = None
+        self.go(State.ITEM)
         return Outcome(True, f"Received {what}" + (f" onto {self.lpn}" if self.lpn else ""))
 
     # ------------------------------------------------------------------ supervisor approval
     def on_supervisor_badge(self, scan: Scan) -> Outcome:
         self.supervisor_badge = scan.badge
-        self.state = "supervisor_pin"
+        self.go(State.SUPERVISOR_PIN)
         return Outcome(True, "Supervisor: type PIN")
 
     def on_supervisor_pin(self, scan: Scan) -> Outcome:
         badge, self.supervisor_badge = self.supervisor_badge, None
         try:
+            # Its own transaction: a wrong PIN counts toward the badge's lock even though the scan is refused.
             sup = attempt_login(self.terminal.db, badge, scan.value, self.terminal.name, purpose="supervisor_approval",
                                 asked_by=self.terminal.operator)
             require_supervisor(sup, "approve an over-receipt")
-        except Exception:
-            self.state = "supervisor_badge"
-            raise
+        except WarehouseError as exc:
+            self.go(State.SUPERVISOR_BADGE)
+            return Outcome(False, str(exc))
         return self._record(approved_by=sup)
 
     # ------------------------------------------------------------------ commands
@@ -263,16 +264,17 @@ class Receive(Workflow):
         with self.writing() as session:
             self.summary = receiving.close_receipt(session, self.terminal.actor, self.ref)
         short = sum(1 for r in self.summary if r.difference)
-        self.state, self.ref, self.lpn, self.pending = "summary", None, None, None
+        self.ref, self.lpn, self.pending = None, None, None
+        self.go(State.SUMMARY)
         return Outcome(True, "Receipt closed" + (f" — {short} line(s) differ" if short else " — all as expected"))
 
     def cancel(self) -> Outcome:
         self.pending, self.supervisor_badge = None, None
         if self.ref is None:
-            self.state = "document"
+            self.go(State.DOCUMENT)
             return Outcome(True, "Cancelled")
-        if self.state == "item" and self.lpn:
+        if self.state == State.ITEM and self.lpn:
             self.lpn = None
             return Outcome(True, "LPN dropped — receiving loose")
-        self.state = "item"
+        self.go(State.ITEM)
         return Outcome(True, "Line cancelled — scan item")

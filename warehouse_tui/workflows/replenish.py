@@ -20,12 +20,20 @@ Moving less than the task asks keeps it open: its source bin is asked for again.
 a count task is raised for the source bin, the units found still go to the face.
 
 Transitions:
-  next --@NEXT--> source | take_over (own task elsewhere) | next (none open)
-  take_over --@YES--> source;  take_over --@NO--> next
-  source --bin--> item;  item --item--> lot | qty | face
-  lot --lot--> qty | face;  qty --qty | Enter--> face
-  face --pick face--> source (units left, or the next task) | next (none left)
-  source/item/lot/qty --@SHORT--> short_qty;  short_qty --qty | Enter--> face (some found) | source (next task) | next
+  next --@NEXT--> source | take_over | next
+  take_over --@YES--> source | next
+  take_over --@NO--> next
+  source --bin--> item
+  item --item--> lot | qty | face
+  lot --lot--> qty | face
+  qty --qty | Enter (all)--> face
+  face --pick face--> source | next
+  source --@SHORT--> short_qty
+  item --@SHORT--> short_qty
+  lot --@SHORT--> short_qty
+  qty --@SHORT--> short_qty
+  short_qty --qty found | Enter (none)--> face | source | next
+  * --@CANCEL--> next | source
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ from warehouse_tui.scan.resolver import Scan, ScanKind, parse_qty
 from warehouse_tui.services import replenishment
 from warehouse_tui.services.claims import HeldOnAnotherTerminal
 from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds
+from warehouse_tui.workflows.machine import Machine
 
 WIDTH = 38  # a context line fits a 40-column handheld
 
@@ -53,23 +62,27 @@ class State(enum.StrEnum):
     SHORT_QTY = "short_qty"
 
 
-# What each state's scan may lead to: the docstring's "Transitions:" as data (tests/test_replen_app.py checks both).
-TRANSITIONS: dict[State, frozenset[State]] = {
-    State.NEXT: frozenset({State.SOURCE, State.TAKE_OVER, State.NEXT}),
-    State.TAKE_OVER: frozenset({State.SOURCE, State.NEXT}),
-    State.SOURCE: frozenset({State.ITEM, State.SHORT_QTY}),
-    State.ITEM: frozenset({State.LOT, State.QTY, State.FACE, State.SHORT_QTY}),
-    State.LOT: frozenset({State.QTY, State.FACE, State.SHORT_QTY}),
-    State.QTY: frozenset({State.FACE, State.SHORT_QTY}),
-    State.FACE: frozenset({State.SOURCE, State.NEXT}),
-    State.SHORT_QTY: frozenset({State.FACE, State.SOURCE, State.NEXT}),
-}
-TASK_STATES = (State.SOURCE, State.ITEM, State.LOT, State.QTY)
+TASK_STATES = ("source", "item", "lot", "qty")
+MACHINE = Machine(State, [
+    ("next", "@NEXT", "source | take_over | next"),
+    ("take_over", "@YES", "source | next"),
+    ("take_over", "@NO", "next"),
+    ("source", "bin", "item"),
+    ("item", "item", "lot | qty | face"),
+    ("lot", "lot", "qty | face"),
+    ("qty", "qty | Enter (all)", "face"),
+    ("face", "pick face", "source | next"),
+    *((state, "@SHORT", "short_qty") for state in TASK_STATES),
+    ("short_qty", "qty found | Enter (none)", "face | source | next"),
+    ("*", "@CANCEL", "next | source"),
+])
 
 
 @dataclass
 class Replenish(Workflow):
     initial = State.NEXT
+    machine = MACHINE
+    write_states = frozenset({State.NEXT, State.TAKE_OVER, State.FACE, State.SHORT_QTY})  # claims, moves, shorts
     task: replenishment.ReplenView | None = None
     lot_code: str | None = None
     qty: int | None = None
@@ -79,11 +92,6 @@ class Replenish(Workflow):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.title = "Replenish"
-
-    def _go(self, state: State) -> None:
-        if state not in TRANSITIONS[State(self.state)]:
-            raise AssertionError(f"{self.state} -> {state} is not in the transition table")
-        self.state = state
 
     # ------------------------------------------------------------------ what the screen shows
     @property
@@ -123,9 +131,6 @@ class Replenish(Workflow):
         card.append(f"To   {t.to_bin}")
         return card
 
-    def scan_writes(self) -> bool:
-        return self.state in (State.NEXT, State.TAKE_OVER, State.FACE, State.SHORT_QTY)
-
     # ------------------------------------------------------------------ taking a task
     def cmd_next(self) -> Outcome:
         return self._take(take_over=False)
@@ -139,27 +144,27 @@ class Replenish(Workflow):
                     self.terminal.claim_upstream("replen_task", task.uuid, take_over=take_over)
         except HeldOnAnotherTerminal as held:
             self.held = held
-            self._go(State.TAKE_OVER)
+            self.go(State.TAKE_OVER)
             self.summary = [f"{held}"]
             return Outcome(True, f"{held} — @YES takes it over here, @NO leaves it")
         self.held = None
         if task is None:
             self.task, self.summary = None, ["No replenishment is open."]
-            self.state = State.NEXT
+            self.go(State.NEXT)
             return Outcome(True, "Nothing to replenish")
         self._start(task)
         return Outcome(True, f"{task.remaining} × {task.sku}: {task.from_bin} -> {task.to_bin}")
 
     def _start(self, task: replenishment.ReplenView) -> None:
         self.task, self.lot_code, self.qty, self.summary = task, None, None, []
-        self.state = State.SOURCE
+        self.go(State.SOURCE)
 
     def cmd_yes(self) -> Outcome:
         return self._take(take_over=True)
 
     def cmd_no(self) -> Outcome:
         held, self.held = self.held, None
-        self._go(State.NEXT)
+        self.go(State.NEXT)
         self.summary = []
         return Outcome(True, f"It stays on terminal {held.terminal}" if held else "")
 
@@ -167,7 +172,7 @@ class Replenish(Workflow):
     def on_source(self, scan: Scan) -> Outcome:
         with self.reading() as session:
             replenishment.check_source(session, self.terminal.actor, self.task.id, scan.bin_code)
-        self._go(State.ITEM)
+        self.go(State.ITEM)
         return Outcome(True, f"Bin {scan.bin_code}")
 
     def on_item(self, scan: Scan) -> Outcome:
@@ -177,7 +182,7 @@ class Replenish(Workflow):
             if t.needs_lot and scan.lot:
                 self.lot_code = self._check_lot(session, scan.lot)
         if t.needs_lot and not scan.lot:
-            self._go(State.LOT)
+            self.go(State.LOT)
             return Outcome(True, t.sku)
         return self._to_qty(scan.qty)
 
@@ -193,7 +198,7 @@ class Replenish(Workflow):
     def _to_qty(self, qty: int | None) -> Outcome:
         if qty:
             return self._hold(qty)
-        self._go(State.QTY)
+        self.go(State.QTY)
         return Outcome(True, self.task.sku + (f" lot {self.lot_code}" if self.lot_code else ""))
 
     def on_qty(self, scan: Scan | None) -> Outcome:
@@ -203,7 +208,7 @@ class Replenish(Workflow):
         if qty > self.task.remaining:
             raise InvalidInput(f"Only {self.task.remaining} to move, not {qty} — type {self.task.remaining} or fewer")
         self.qty = qty
-        self._go(State.FACE)
+        self.go(State.FACE)
         return Outcome(True, f"{qty} × {self.task.sku} — take them to {self.task.to_bin}")
 
     def on_face(self, scan: Scan) -> Outcome:
@@ -217,7 +222,7 @@ class Replenish(Workflow):
                 message += f" — {result.released} pick(s) released"
             if result.task.remaining > 0:
                 self.task, self.lot_code, self.qty = result.task, None, None
-                self._go(State.SOURCE)
+                self.go(State.SOURCE)
                 return Outcome(True, message + f"; {result.task.remaining} left")
             return self._after_task(session, message)
 
@@ -227,14 +232,14 @@ class Replenish(Workflow):
             self.terminal.claim_upstream("replen_task", task.uuid)
         if task is None:
             self.task, self.lot_code, self.qty, self.summary = None, None, None, ["No replenishment is open."]
-            self.state = State.NEXT
+            self.go(State.NEXT)
             return Outcome(True, message)
         self._start(task)
         return Outcome(True, message)
 
     # ------------------------------------------------------------------ short
     def cmd_short(self) -> Outcome:
-        self._go(State.SHORT_QTY)
+        self.go(State.SHORT_QTY)
         return Outcome(True, f"Short: how many {self.task.sku} are in {self.task.from_bin}?")
 
     def on_short_qty(self, scan: Scan | None) -> Outcome:
@@ -250,14 +255,16 @@ class Replenish(Workflow):
             message = f"Short {t.remaining - found} × {t.sku} — count task for {t.from_bin}"
             if found:
                 self.task, self.qty = view, found
-                self._go(State.FACE)
+                self.go(State.FACE)
                 return Outcome(True, message + f"; take {found} to {t.to_bin}")
             return self._after_task(session, message)
 
     # ------------------------------------------------------------------ cancel
     def cancel(self) -> Outcome:
         if self.task is None or self.state in (State.NEXT, State.TAKE_OVER):
-            self.task, self.held, self.summary, self.state = None, None, [], State.NEXT
+            self.task, self.held, self.summary = None, None, []
+            self.go(State.NEXT)
             return Outcome(True, "Cancelled — @NEXT for a task")
-        self.lot_code, self.qty, self.state = None, None, State.SOURCE
+        self.lot_code, self.qty = None, None
+        self.go(State.SOURCE)
         return Outcome(True, f"Cancelled — scan bin {self.task.from_bin}")

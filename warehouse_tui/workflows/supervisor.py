@@ -17,31 +17,75 @@ details (a variance lists book vs counted per line). At the queue prompt:
 @CANCEL from any step goes back to the queue.
 
 Transitions:
-  queue --a | @YES--> queue;  queue --r | @NO--> reason --text--> queue
-  queue --n | p | @NEXT--> queue;  queue --h--> history --any--> queue
-  queue --c--> targets --bin | item | zone--> targets --@BLIND--> targets --@DONE--> queue
-  queue --u--> unlock --badge--> queue
+  queue --a | @YES--> queue
+  queue --r | @NO--> reason
+  reason --text--> queue
+  reason --decided elsewhere meanwhile (refused)--> queue
+  queue --n | p | @NEXT--> queue
+  queue --h--> history
+  history --any--> queue
+  queue --c--> targets
+  targets --bin | item | zone | @BLIND--> targets
+  targets --@DONE--> queue
+  queue --u--> unlock
+  unlock --badge--> queue
+  reason --@CANCEL--> queue
+  targets --@CANCEL--> queue
+  unlock --@CANCEL--> queue
+  history --@CANCEL--> queue
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 
-from warehouse_tui.db.models import Item, Role
-from warehouse_tui.errors import InvalidInput, NotAllowed, NotFound
+from warehouse_tui.errors import InvalidInput, NotAllowed, NotFound, WarehouseError
 from warehouse_tui.scan.resolver import Scan, ScanKind
-from warehouse_tui.services import counting
+from warehouse_tui.services import counting, items
 from warehouse_tui.services import supervisor as svc
 from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds
+from warehouse_tui.workflows.machine import Machine
 
 WIDTH = 38  # a context line fits a 40-column handheld
 FACTS = 4  # lines of an entry's facts shown; the rest as "… and N more"
 MENU = "c count · u unlock · h history"
 
 
+class State(enum.StrEnum):
+    DENIED = "denied"
+    QUEUE = "queue"
+    REASON = "reason"
+    TARGETS = "targets"
+    UNLOCK = "unlock"
+    HISTORY = "history"
+
+
+MACHINE = Machine(State, [
+    ("queue", "a | @YES", "queue"),
+    ("queue", "r | @NO", "reason"),
+    ("reason", "text", "queue"),
+    ("reason", "decided elsewhere meanwhile (refused)", "queue"),
+    ("queue", "n | p | @NEXT", "queue"),
+    ("queue", "h", "history"),
+    ("history", "any", "queue"),
+    ("queue", "c", "targets"),
+    ("targets", "bin | item | zone | @BLIND", "targets"),
+    ("targets", "@DONE", "queue"),
+    ("queue", "u", "unlock"),
+    ("unlock", "badge", "queue"),
+    ("reason", "@CANCEL", "queue"),
+    ("targets", "@CANCEL", "queue"),
+    ("unlock", "@CANCEL", "queue"),
+    ("history", "@CANCEL", "queue"),
+])
+
+
 @dataclass
 class Supervisor(Workflow):
-    initial = "queue"
+    initial = State.QUEUE
+    machine = MACHINE
+    write_states = frozenset({State.QUEUE, State.REASON, State.TARGETS, State.UNLOCK})
     entries: list[svc.ExceptionView] = field(default_factory=list)
     index: int = 0
     rejecting: int | None = None
@@ -55,9 +99,8 @@ class Supervisor(Workflow):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.title = "Supervisor"
-        op = self.terminal.operator
-        if op is None or op.role != Role.SUPERVISOR.value:
-            self.state = "denied"
+        if not self.terminal.is_supervisor:
+            self.state = State.DENIED  # where it starts for anyone else; no transition leaves it
             return
         self._reload()
 
@@ -65,31 +108,31 @@ class Supervisor(Workflow):
     @property
     def prompt(self) -> Prompt:
         match self.state:
-            case "denied":
+            case State.DENIED:
                 return Prompt("Supervisors only — @HOME", kinds())
-            case "queue":
+            case State.QUEUE:
                 if self.entries:
                     return Prompt("a approve · r reject · n next", kinds(ScanKind.TEXT), ("YES", "NO", "NEXT"))
                 return Prompt("Queue empty — c, u or h + Enter", kinds(ScanKind.TEXT))
-            case "reason":
+            case State.REASON:
                 return Prompt("Why rejected? Type + Enter", kinds(ScanKind.TEXT))
-            case "targets":
+            case State.TARGETS:
                 return Prompt("Scan bin/item or type zone", kinds(ScanKind.BIN, ScanKind.ITEM, ScanKind.TEXT), ("DONE", "BLIND"))
-            case "unlock":
+            case State.UNLOCK:
                 return Prompt("Scan badge to unlock", kinds(ScanKind.BADGE))
-            case "history":
+            case State.HISTORY:
                 return Prompt("History — Enter to go back", kinds(ScanKind.TEXT), accepts_empty=True)
         raise AssertionError(self.state)
 
     def lines(self) -> list[str]:
         match self.state:
-            case "denied":
+            case State.DENIED:
                 return ["The supervisor screen is for", "supervisor badges only."]
-            case "queue":
+            case State.QUEUE:
                 return self._entry_lines() + [MENU]
-            case "reason":
+            case State.REASON:
                 return self._entry_lines()
-            case "targets":
+            case State.TARGETS:
                 out = [f"Bins: {', '.join(self.bins)}" if self.bins else "Bins: -"]
                 if self.zones:
                     out.append(f"Zone: {', '.join(self.zones)}")
@@ -98,9 +141,9 @@ class Supervisor(Workflow):
                 out.append(f"Blind: {'yes' if self.blind else 'no'} (@BLIND to change)")
                 out.append("@DONE creates the counts")
                 return [line[:WIDTH] for line in out]
-            case "unlock":
+            case State.UNLOCK:
                 return ["Locked: " + ", ".join(self.locked) if self.locked else "No badge is locked"]
-            case "history":
+            case State.HISTORY:
                 if not self.decided:
                     return ["Nothing decided yet"]
                 return [f"{e.status[:4]} {e.kind.replace('_', ' ')} {e.ref} {e.resolved_by or ''}".rstrip()[:WIDTH]
@@ -138,17 +181,17 @@ class Supervisor(Workflow):
                 return self._step(-1)
             case "c":
                 self.bins, self.zones, self.items, self.blind = [], [], [], False
-                self.state = "targets"
+                self.go(State.TARGETS)
                 return Outcome(True, "New count: scan bins or items, or type a zone")
             case "u":
-                with self.terminal.db.reading() as session:
+                with self.reading() as session:
                     self.locked = svc.locked_badges(session, self.terminal.actor)
-                self.state = "unlock"
+                self.go(State.UNLOCK)
                 return Outcome(True, "Unlock: scan the badge")
             case "h":
-                with self.terminal.db.reading() as session:
+                with self.reading() as session:
                     self.decided = svc.history(session, self.terminal.actor, limit=8)
-                self.state = "history"
+                self.go(State.HISTORY)
                 return Outcome(True, "Decided exceptions, newest first")
         if self.entries:
             raise InvalidInput("Type a (approve), r (reject), n (next), c, u or h + Enter")
@@ -157,15 +200,18 @@ class Supervisor(Workflow):
     def cmd_yes(self) -> Outcome:
         entry = self._current()
         try:
-            with self.terminal.db.transaction() as session:
+            with self.writing() as session:
                 message = svc.approve(session, self.terminal.actor, entry.id)
-        finally:
-            self._reload()  # decided elsewhere meanwhile, or not: the queue shows what is open now
+        except WarehouseError as exc:
+            self._reload()  # decided elsewhere meanwhile, maybe: the queue shows what is open now
+            return Outcome(False, str(exc))
+        self._reload()
         return Outcome(True, message)
 
     def cmd_no(self) -> Outcome:
         entry = self._current()
-        self.rejecting, self.state = entry.id, "reason"
+        self.rejecting = entry.id
+        self.go(State.REASON)
         return Outcome(True, f"Rejecting {entry.ref or entry.kind}")
 
     def cmd_next(self) -> Outcome:
@@ -179,19 +225,21 @@ class Supervisor(Workflow):
 
     def on_reason(self, scan: Scan) -> Outcome:
         try:
-            with self.terminal.db.transaction() as session:
+            with self.writing() as session:
                 message = svc.reject(session, self.terminal.actor, self.rejecting, scan.value or "")
-        except (NotAllowed, NotFound):
+        except (NotAllowed, NotFound) as exc:
             # Decided on another terminal meanwhile: back to what is open now.
-            self.rejecting, self.state = None, "queue"
+            self.rejecting = None
+            self.go(State.QUEUE)
             self._reload()
-            raise
-        self.rejecting, self.state = None, "queue"
+            return Outcome(False, str(exc))
+        self.rejecting = None
+        self.go(State.QUEUE)
         self._reload()
         return Outcome(True, message)
 
     def on_history(self, scan: Scan | None) -> Outcome:
-        self.state = "queue"
+        self.go(State.QUEUE)
         self._reload()
         return Outcome(True, "")
 
@@ -201,7 +249,7 @@ class Supervisor(Workflow):
         return self.entries[self.index]
 
     def _reload(self) -> None:
-        with self.terminal.db.reading() as session:
+        with self.reading() as session:
             self.entries = svc.queue(session, self.terminal.actor)
         self.index = min(self.index, max(len(self.entries) - 1, 0))
 
@@ -212,13 +260,13 @@ class Supervisor(Workflow):
                 self.bins.append(scan.bin_code)
             return Outcome(True, f"Bin {scan.bin_code} added")
         if scan.kind == ScanKind.ITEM:
-            with self.terminal.db.reading() as session:
-                sku = session.get(Item, scan.item_id).sku
+            with self.reading() as session:
+                sku = items.sku(session, scan.item_id)
             if sku not in self.items:
                 self.items.append(sku)
             return Outcome(True, f"Bins holding {sku} added")
         zone = (scan.value or "").strip()
-        with self.terminal.db.reading() as session:
+        with self.reading() as session:
             known = counting.zone_exists(session, zone)
         if not known:
             raise NotFound(f"Not a bin, item or zone: {zone[:20]} — scan a bin label")
@@ -233,16 +281,10 @@ class Supervisor(Workflow):
     def cmd_done(self) -> Outcome:
         if not (self.bins or self.zones or self.items):
             raise InvalidInput("Scan a bin or item, or type a zone, first")
-        created = 0
-        skipped: list[str] = []
-        with self.terminal.db.transaction() as session:
-            # One transaction: every zone's tasks or none.
-            for n, zone in enumerate(self.zones or [None]):
-                result = svc.create_counts(session, self.terminal.actor, bins=self.bins if n == 0 else (), zone=zone,
-                                           items=self.items if n == 0 else (), blind=self.blind)
-                created += len(result.created)
-                skipped += result.skipped
-        self.state = "queue"
+        with self.writing() as session:
+            created, skipped = svc.create_counts_for(session, self.terminal.actor, bins=self.bins, zones=self.zones,
+                                                     items=self.items, blind=self.blind)
+        self.go(State.QUEUE)
         self._reload()
         message = f"Created {created} {'blind ' if self.blind else ''}count task(s)"
         if skipped:
@@ -251,15 +293,15 @@ class Supervisor(Workflow):
 
     # ------------------------------------------------------------------ badges
     def on_unlock(self, scan: Scan) -> Outcome:
-        with self.terminal.db.transaction() as session:
+        with self.writing() as session:
             message = svc.unlock(session, self.terminal.actor, scan.badge)
-        self.state = "queue"
+        self.go(State.QUEUE)
         return Outcome(True, message)
 
     def cancel(self) -> Outcome:
-        if self.state == "denied":
+        if self.state == State.DENIED:
             return Outcome(False, "Supervisors only — scan @HOME")
         self.rejecting = None
-        self.state = "queue"
+        self.go(State.QUEUE)
         self._reload()
         return Outcome(True, "Back to the queue")

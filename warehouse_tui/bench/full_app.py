@@ -8,9 +8,9 @@
 - cold start: process start to the login screen drawn;
 - peak resident memory of the app process.
 
-    python -m warehouse_tui.bench_app scans DB --samples 500
-    python -m warehouse_tui.bench_app serials DB --count 10000
-    python -m warehouse_tui.bench_app coldstart DB
+    python -m warehouse_tui.bench.full_app scans DB --samples 500
+    python -m warehouse_tui.bench.full_app serials DB --count 10000
+    python -m warehouse_tui.bench.full_app coldstart DB
 """
 
 from __future__ import annotations
@@ -234,16 +234,22 @@ async def _picks(workdir: str) -> dict:
 
     from sqlalchemy import select
 
-    from warehouse_tui import cli
+    from warehouse_tui.db.engine import Database
     from warehouse_tui.db.models import ItemCode, SerialUnit
-    from warehouse_tui.services.demo import build_demo
+    from warehouse_tui.demo import build_demo
+    from warehouse_tui.services.ledger import Actor
+    from warehouse_tui.services.waves import release_from_cli
 
     path = Path(workdir) / "bench-picks.sqlite"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     build_demo(path)
-    if cli.main(["wave", "--db", str(path), "--terminal", "BENCH"]) != 0:
-        raise RuntimeError("wave failed")
+    # Every order waved, as `warehouse-tui wave` does it (the service, not the command line: bench sits below cli).
+    waving = Database(path, create=False)
+    try:
+        print(release_from_cli(waving, None, None, Actor(None, "BENCH")))
+    finally:
+        waving.dispose()
     db, app = _app(str(path))
     times: dict[str, list[float]] = {}
 
@@ -314,7 +320,7 @@ async def _coldstart(db_path: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m warehouse_tui.bench_app")
+    parser = argparse.ArgumentParser(prog="python -m warehouse_tui.bench.full_app")
     parser.add_argument("what", choices=("scans", "serials", "coldstart", "serial-driver", "picks"))
     parser.add_argument("db")
     parser.add_argument("--samples", type=int, default=500)
@@ -339,7 +345,7 @@ def run_child(what: str, db_path: str, *extra: str) -> dict:
     import subprocess
 
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "warehouse_tui.bench_app", what, db_path, *extra],
+    proc = subprocess.run([sys.executable, "-m", "warehouse_tui.bench.full_app", what, db_path, *extra],
                           capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
     if proc.returncode != 0:

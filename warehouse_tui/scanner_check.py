@@ -1,5 +1,6 @@
 """`warehouse-tui scanner test URL` and `scanner ports`: see what a device really sends, before blaming the app.
 
+The code of those two CLI commands (a check of a scanner, not a test module).
 It sits above drivers/ (drivers know nothing of the database): to show what
 the resolver makes of each scan it uses the scan layer and, with a database,
 its catalog.
