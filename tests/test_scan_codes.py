@@ -5,7 +5,9 @@ or typed. A code with NBSP, a line or paragraph separator, a private-use or
 unassigned code point, a bidi override or a zero-width space would look the
 same as another code on a label or a screen and yet be a different one: it is
 refused, and the message names the character. Spaces around a code are no part
-of it. GS stays where GS1 needs it.
+of it. GS stays where GS1 needs it. Data that the resolver takes for GS1 and
+refuses is never a new code: not at pick's "Scan tote", not at receive's LPN
+prompt (issue 11).
 """
 
 from __future__ import annotations
@@ -14,12 +16,17 @@ import asyncio
 
 import pytest
 from sqlalchemy import func, select
-from test_scan_resolution import GS, KNOWN_SSCC, WIDGET_GTIN, scan_at, warehouse  # noqa: F401 (fixture)
+from test_pick_app import pick_workflow  # noqa: F401 (fixture: a released order at pick's first prompts)
+from test_scan_resolution import GS, GS1_LOOKING_BROKEN, KNOWN_SSCC, WIDGET_GTIN, scan_at, warehouse  # noqa: F401
 
-from warehouse_tui.db.models import Movement
+from drivers.base import RawScan
+from warehouse_tui.config import Settings
+from warehouse_tui.db.models import Container, Movement, Operator
 from warehouse_tui.errors import InvalidInput
 from warehouse_tui.replay import screen_text
 from warehouse_tui.scan.types import ScanKind as K
+from warehouse_tui.workflows.base import Terminal
+from warehouse_tui.workflows.receive import Receive
 
 CODE_PROMPTS = [{K.BIN}, {K.ITEM}, {K.LOT}, {K.SERIAL}, {K.CONTAINER}, {K.BADGE}, {K.DOCUMENT}, {K.TEXT},
                 {K.ITEM, K.CONTAINER}]
@@ -98,3 +105,37 @@ def test_a_zero_width_space_before_a_gtin_at_the_receive_prompt_records_nothing(
     assert state == "item"
     with app.terminal.db.reading() as s:
         assert s.scalar(select(func.count()).select_from(Movement)) == before
+
+
+# --------------------------------------------------------------------------- GS1 data that fails is no new code
+
+
+def _containers(db, code: str) -> int:
+    with db.reading() as s:
+        return s.scalar(select(func.count()).select_from(Container).where(Container.code == code))
+
+
+@pytest.mark.parametrize("text", [p.values[0] for p in GS1_LOOKING_BROKEN])
+def test_broken_gs1_data_at_picks_scan_tote_is_refused_and_makes_no_tote(pick_workflow, db, text):
+    wf, submit = pick_workflow
+    submit("ORD-1")
+    assert wf.state == "tote" and wf.prompt.text == "Scan tote for ORD-1"
+
+    outcome = submit(text)
+
+    assert not outcome.ok and wf.state == "tote", outcome
+    assert _containers(db, text) == 0
+    assert submit("TOTE-1").ok and wf.state == "bin"  # a real tote is still taken
+
+
+@pytest.mark.parametrize("text", [p.values[0] for p in GS1_LOOKING_BROKEN])
+def test_broken_gs1_data_at_receives_lpn_prompt_is_refused_and_opens_no_pallet(demo_db, text):
+    with demo_db.reading() as s:
+        operator = s.scalars(select(Operator).where(Operator.badge == "U1001")).one()
+    wf = Receive(Terminal(demo_db, Settings(db="", terminal="T1"), "T1", operator=operator))
+    assert wf.submit(RawScan("PO-1002")).ok and wf.prompt.text == "Scan item or LPN"
+
+    outcome = wf.submit(RawScan(text))
+
+    assert not outcome.ok and wf.state == "item" and wf.lpn is None, outcome
+    assert _containers(demo_db, text) == 0

@@ -12,7 +12,7 @@ from sqlalchemy import event
 
 from warehouse_tui.db.models import InboundOrder, Operator, OutboundOrder, PickList
 from warehouse_tui.errors import InvalidInput, NotFound, WarehouseError
-from warehouse_tui.scan import resolver
+from warehouse_tui.scan import gs1, resolver
 from warehouse_tui.scan.gtin import make_sscc
 from warehouse_tui.scan.resolver import parse_expiry, parse_qty, parse_weight, resolve
 from warehouse_tui.scan.types import DocType, RawScan, Scan, ScanKind
@@ -76,9 +76,9 @@ GS1_ITEM_SCANS = [
                  dict(expiry=dt.date(2028, 2, 29)), id="ai17-day-00-in-a-leap-february"),
     pytest.param("]C1010950110153000315270131",
                  dict(expiry=dt.date(2027, 1, 31)), id="ai15-best-before-when-no-ai17"),
-    pytest.param("]C10109501101530003" "3712", dict(qty=12), id="ai37-count"),
     pytest.param("]C10109501101530003" "3040", dict(qty=40), id="ai30-variable-count"),
-    pytest.param("]C10209501101530003" "3724", dict(qty=24), id="ai02-contained-gtin"),
+    pytest.param(f"]C100{KNOWN_SSCC}0209501101530003" "3724", dict(qty=24, container_code=KNOWN_SSCC, sscc=True),
+                 id="ai02-contained-gtin-on-its-pallet"),
     pytest.param("]C10109501101530003" "3103001250", dict(weight_kg=Decimal("1.250")), id="ai3103-net-weight"),
 ]
 
@@ -92,6 +92,176 @@ def test_gs1_item_scans_name_the_item_and_carry_their_fields(warehouse, text, ex
     assert (scan.kind, scan.sku, scan.gtin) == (K.ITEM, "WIDGET", WIDGET_GTIN)
     for field, value in expected.items():
         assert getattr(scan, field) == value, field
+
+
+# GS1 General Specifications §4.13 as GS1's Barcode Syntax Dictionary writes it (warehouse_tui/scan/data/):
+# invalid pairs (ex=) and mandatory associations (req=), each refused naming the rule.
+GS1_PAIRING_REFUSALS = [
+    pytest.param("]C10109501101530003" "3712", r"AI \(01\) cannot be used with AI \(37\)",
+                 id="ai37-count-is-only-for-a-logistic-unit"),
+    pytest.param("(01)09501101530003(37)12", r"AI \(01\) cannot be used with AI \(37\)", id="ai37-count-bracketed"),
+    pytest.param("]C10109501101530003" "0209501101530003", r"AI \(02\) cannot be used with AI \(01\)",
+                 id="gtin-and-contained-gtin"),
+    pytest.param("]C10209501101530003" "3724", r"AI \(37\) needs AI \(00\) and \(02\) or \(8026\)",
+                 id="ai02-ai37-without-sscc"),
+    pytest.param("]C10209501101530003" "1012", r"AI \(02\) needs AI \(37\)", id="ai02-without-count"),
+    pytest.param(f"]C1010950110153000310A{GS}10B", r"AI \(10\) appears twice with different values",
+                 id="two-lots-in-one-symbol"),
+    pytest.param(f"]C1010950110153000321S1{GS}2351", r"AI \(21\) cannot be used with AI \(235\)",
+                 id="serial-and-third-party-serial"),
+]
+
+
+@pytest.mark.parametrize(("text", "rule"), GS1_PAIRING_REFUSALS)
+@pytest.mark.parametrize("expects", [{K.ITEM}, {K.ITEM, K.CONTAINER}, {K.CONTAINER}, {K.QTY}, {K.LOT}],
+                         ids=["item", "item-or-lpn", "tote", "qty", "lot"])
+def test_a_gs1_symbol_breaking_a_pairing_rule_is_refused_naming_the_rule(warehouse, text, rule, expects):
+    # When a GS1 symbol whose AIs may not stand together is scanned at any prompt
+    with pytest.raises(gs1.Gs1Refused, match=rf"Not a valid GS1 barcode: {rule}"):
+        scan_at(warehouse, text, *expects)
+
+
+# Lint-level checks of the Syntax Dictionary: refused like any GS1 data that breaks a rule (DESIGN §4 rule 5, §10):
+# a scan is resolved or refused, and a label that fails GS1's own checks is not trusted for the fields it does carry.
+GS1_LINT_REFUSALS = [
+    pytest.param("(01)09501101530003(422)999", r"AI \(422\) 999 is not a country code", id="origin-not-a-country"),
+    pytest.param("(01)09501101530003(422)000", r"AI \(422\) 000 is not a country code", id="origin-000"),
+    pytest.param("(01)09501101530003(426)277", r"AI \(426\) 277 is not a country code", id="full-process-country"),
+    pytest.param("(00)095011010000000018(410)9501101000010", r"AI \(410\) 9501101000010 has a wrong check digit",
+                 id="ship-to-gln-check-digit"),
+    pytest.param("(01)09501101530003(3922)1250", r"AI \(3922\) needs AI \(01\) and \(30\), \(31nn\)",
+                 id="price-without-a-quantity-ai"),
+]
+
+
+@pytest.mark.parametrize(("text", "rule"), GS1_LINT_REFUSALS)
+@pytest.mark.parametrize("expects", [{K.ITEM}, {K.CONTAINER}, {K.LOT}], ids=["item", "tote", "lot"])
+def test_a_gs1_symbol_failing_a_lint_check_is_refused_naming_it(warehouse, text, rule, expects):
+    with pytest.raises(gs1.Gs1Refused, match=rf"Not a valid GS1 barcode: {rule}"):
+        scan_at(warehouse, text, *expects)
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param("(01)09501101530003(422)276(10)L1", id="origin-germany"),
+    pytest.param("(01)09501101530003(3922)1250(30)4(10)L1", id="price-with-count"),
+])
+def test_a_gs1_symbol_passing_the_lint_checks_is_read(warehouse, text):
+    assert scan_at(warehouse, text, K.ITEM).lot == "L1"
+
+
+def test_a_lot_and_expiry_symbol_beside_the_gtin_symbol_is_taken_at_the_lot_prompt(warehouse):
+    # A second GS1-128 on the same label carries (17)(10) without the GTIN: its pairing is with the item scan.
+    scan = scan_at(warehouse, "]C11726123110L-9", K.LOT)
+
+    assert (scan.kind, scan.lot, scan.expiry) == (K.LOT, "L-9", dt.date(2026, 12, 31))
+
+
+DIGITAL_LINK = "https://id.gs1.org/01/09501101530003/10/LOT1/21/SN%2F7?17=271231"
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param("]Q1" + DIGITAL_LINK, id="qr"),
+    pytest.param(DIGITAL_LINK, id="no-aim-identifier"),
+    pytest.param("]d1" + DIGITAL_LINK, id="datamatrix"),
+    pytest.param(DIGITAL_LINK.replace("https://id.gs1.org", "http://example.com/shop"), id="own-domain-and-path"),
+    pytest.param("https://id.gs1.org/01/9501101530003/10/LOT1/21/SN%2F7?17=271231", id="gtin13-in-the-path"),
+])
+def test_a_gs1_digital_link_is_the_same_item_lot_expiry_and_serial_as_the_element_string(warehouse, text):
+    element_string = scan_at(warehouse, f"]C1010950110153000317271231" f"10LOT1{GS}21SN/7", K.ITEM)
+
+    scan = scan_at(warehouse, text, K.ITEM)
+
+    assert (scan.kind, scan.sku, scan.gtin, scan.lot, scan.expiry, scan.serial) == (
+        K.ITEM, "WIDGET", WIDGET_GTIN, "LOT1", dt.date(2027, 12, 31), "SN/7")
+    assert (scan.gtin, scan.lot, scan.expiry, scan.serial) == (
+        element_string.gtin, element_string.lot, element_string.expiry, element_string.serial)
+
+
+@pytest.mark.parametrize(("expects", "field", "value"), [
+    ({K.LOT}, "lot", "LOT1"), ({K.EXPIRY}, "expiry", dt.date(2027, 12, 31)), ({K.SERIAL}, "serial", "SN/7"),
+])
+def test_a_gs1_digital_link_answers_the_lot_expiry_and_serial_prompts(warehouse, expects, field, value):
+    assert getattr(scan_at(warehouse, "]Q1" + DIGITAL_LINK, *expects), field) == value
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param("https://id.gs1.org/01/09501101530004/10/LOT1", id="wrong-check-digit"),
+    pytest.param("https://id.gs1.org/01/0950110153000/10/LOT1", id="short-gtin"),
+    pytest.param("https://id.gs1.org/01/09501101530003/10/LOT1?17=271340", id="no-such-date"),
+    pytest.param("https://id.gs1.org/01/09501101530003?37=12", id="count-without-sscc"),
+])
+@pytest.mark.parametrize("expects", [{K.ITEM}, {K.CONTAINER}, {K.LOT}], ids=["item", "tote", "lot"])
+def test_a_broken_gs1_digital_link_is_refused_at_every_prompt(warehouse, text, expects):
+    with pytest.raises(gs1.Gs1Refused, match="Not a valid GS1 barcode|in the barcode has a wrong check digit"):
+        scan_at(warehouse, text, *expects)
+
+
+@pytest.mark.parametrize(("text", "rule"), [
+    pytest.param("https://id.gs1.org/01/09501101530003?10=LOT1", r"AI \(10\) belongs in the path",
+                 id="qualifier-in-the-query"),
+    pytest.param("https://id.gs1.org/01/09501101530003?01=09501101530003", r"AI \(01\) belongs in the path",
+                 id="key-again-in-the-query"),
+    pytest.param("https://id.gs1.org/01/09501101530003?17=271231&17=281231", r"AI \(17\) appears twice",
+                 id="attribute-twice"),
+    pytest.param("https://id.gs1.org/01/09501101530003?17=", r"AI \(17\) in this Digital Link holds no value",
+                 id="empty-attribute"),
+    pytest.param("https://id.gs1.org/01/09501101530003?89=X", r"unknown AI \(89\)", id="unknown-ai"),
+    pytest.param("HtTpS://id.gs1.org/01/09501101530003", r"starts with http or https", id="mixed-case-scheme"),
+])
+def test_a_digital_link_breaking_gs1s_uri_syntax_is_refused_naming_the_rule(warehouse, text, rule):
+    with pytest.raises(gs1.Gs1Refused, match=rule):
+        scan_at(warehouse, text, K.ITEM)
+
+
+def test_a_digital_link_keeps_other_web_query_parameters_out_of_the_scan(warehouse):
+    scan = scan_at(warehouse, "https://id.gs1.org/01/09501101530003/10/LOT1?17=271231&utm_source=label", K.ITEM)
+
+    assert (scan.sku, scan.lot, scan.expiry) == ("WIDGET", "LOT1", dt.date(2027, 12, 31))
+
+
+def test_a_web_address_that_names_no_gs1_key_is_no_gs1_scan(warehouse):
+    with pytest.raises(NotFound, match="Not an item"):
+        scan_at(warehouse, "https://example.com/products/widget", K.ITEM)
+
+
+UPC_E_GTIN = "00042100005264"        # UPC-A 042100005264, zero-suppressed as UPC-E 0425261(4)
+BOTH_EAN8_AND_UPC_E = "01234053"     # a valid EAN-8 (GTIN 00000001234053) and a valid UPC-E (GTIN 00012340000053)
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param("425261", id="six-digits"),
+    pytest.param("04252614", id="eight-digits"),
+    pytest.param("]E004252614", id="eight-digits-aim-e0"),
+    pytest.param("]E0425261", id="six-digits-aim-e0"),
+])
+def test_a_upc_e_finds_the_item_of_its_expanded_gtin(warehouse, text):
+    with warehouse.transaction() as s:
+        md.add_item(s, "MINT", gtins=[UPC_E_GTIN])
+
+    scan = scan_at(warehouse, text, K.ITEM)
+
+    assert (scan.kind, scan.sku, scan.gtin) == (K.ITEM, "MINT", UPC_E_GTIN)
+
+
+def test_an_unknown_upc_e_is_not_found_by_its_gtin_not_refused_for_a_check_digit(warehouse):
+    with pytest.raises(NotFound, match=f"GTIN {UPC_E_GTIN} \\(UPC-E 04252614\\) is not a known item"):
+        scan_at(warehouse, "04252614", K.ITEM)
+
+
+@pytest.mark.parametrize(("gtins", "text", "sku"), [
+    pytest.param({"EAN8": "00000001234053"}, BOTH_EAN8_AND_UPC_E, "EAN8", id="as-ean8"),
+    pytest.param({"UPCE": "00012340000053"}, BOTH_EAN8_AND_UPC_E, "UPCE", id="as-upc-e-when-no-ean8-item"),
+    pytest.param({"EAN8": "00000001234053", "UPCE": "00012340000053"}, "]E0" + BOTH_EAN8_AND_UPC_E, "UPCE",
+                 id="aim-e0-says-upc-e"),
+    pytest.param({"EAN8": "00000001234053", "UPCE": "00012340000053"}, "]E4" + BOTH_EAN8_AND_UPC_E, "EAN8",
+                 id="aim-e4-says-ean8"),
+])
+def test_eight_digits_valid_as_ean8_and_upc_e_try_both(warehouse, gtins, text, sku):
+    with warehouse.transaction() as s:
+        for name, gtin in gtins.items():
+            md.add_item(s, name, gtins=[gtin])
+
+    assert scan_at(warehouse, text, K.ITEM).sku == sku
 
 
 @pytest.mark.parametrize(("text", "sku", "gtin14"), [
@@ -109,7 +279,7 @@ def test_short_gtins_find_the_item_stored_as_gtin14(warehouse, text, sku, gtin14
 
 def test_a_gs1_symbol_carrying_a_gtin_is_read_as_gs1_even_if_its_text_is_also_a_code(warehouse):
     # Given an alias that happens to be the very text of a GS1-128 label of WIDGET (GTIN + count 12)
-    label = "0109501101530003" "3712"
+    label = "0109501101530003" "3012"
     with warehouse.transaction() as s:
         md.add_item(s, "LOOKALIKE", aliases=[label])
 
@@ -529,7 +699,7 @@ def test_a_plain_code_never_reaches_the_gs1_parser(warehouse, monkeypatch):
     (CEREAL_EAN13, {K.ITEM}),
     ("T-100", {K.CONTAINER}),
     (f"]C1010950110153000317261231101234AB{GS}21SN1", {K.ITEM}),
-    ("]C10109501101530003" "3712", {K.ITEM, K.CONTAINER}),
+    ("]C10109501101530003" "3012", {K.ITEM, K.CONTAINER}),
 ])
 def test_a_matching_scan_costs_one_query(warehouse, text, expects):
     statements: list[str] = []
@@ -559,3 +729,23 @@ def test_resolve_on_any_text_returns_a_scan_or_raises_a_warehouse_error(warehous
         assert str(exc)  # an operator always gets a message
     else:
         assert scan.kind in expects | {K.COMMAND}
+
+
+# --------------------------------------------------------------------------- GS1 data that fails is never a new code
+
+
+GS1_LOOKING_BROKEN = [
+    pytest.param("00376130321109103421", r"SSCC 376130321109103421 in the barcode has a wrong check digit",
+                 id="sscc-with-a-wrong-check-digit"),
+    pytest.param("011234567890123117251340", r"Not a valid GS1 barcode: AI \(17\)", id="gtin-and-no-such-date"),
+    pytest.param("0109501101530003" "3712", r"AI \(01\) cannot be used with AI \(37\)", id="unmarked-pairing-rule"),
+]
+
+
+@pytest.mark.parametrize(("text", "why"), GS1_LOOKING_BROKEN)
+@pytest.mark.parametrize("expects", [{K.CONTAINER}, {K.ITEM, K.CONTAINER}, {K.ITEM}, {K.BIN}, {K.CONTAINER, K.LOT}],
+                         ids=["tote", "item-or-lpn", "item", "bin", "lpn-or-lot"])
+def test_unmarked_gs1_data_that_fails_is_refused_not_taken_as_a_new_code(warehouse, text, why, expects):
+    # Given no code in the database is this text, which starts as GS1 data does (AI 00 + 18 or 01 + 14 digits)
+    with pytest.raises(gs1.Gs1Refused, match=why):
+        scan_at(warehouse, text, *expects)

@@ -11,17 +11,22 @@ The order of the rules is the contract:
 2. `@WORD` is a command, accepted at every prompt; an unknown word is refused.
 3. A prompt for free values only (lot, serial, expiry, qty, weight, PIN, text)
    takes the scan as it stands, unless it is explicitly GS1 (a GS1 symbology
-   identifier, a GS separator or the bracketed `(01)…` form): then the matching
-   AI is taken, and its absence is an error.
+   identifier, a GS separator, the bracketed `(01)…` form or a GS1 Digital Link
+   URI): then the matching AI is taken, and its absence is an error.
 4. Exact database matches of the expected kinds win, so a bin or lot `10D9T`
    is never read as AI 10 with lot `D9T`. A symbol whose identifier says GS1
    and whose data is a whole GS1 message carrying a GTIN (01/02) or SSCC (00)
    with a valid check digit is a product or pallet label: it goes straight to
    rule 5, without looking its raw text up (one scan, one item lookup).
-5. GS1 (parsed with biip) when explicit, or when the whole string parses and
-   carries a GTIN (01/02) or SSCC (00) with a valid check digit.
+5. GS1 (parsed with biip, checked against GS1's Barcode Syntax Dictionary in
+   scan/gs1.py) when explicit, or when the whole string parses and carries a
+   GTIN (01/02) or SSCC (00) with a valid check digit. An unmarked string that
+   starts with AI 00 + 18 digits or 01/02 + 14 digits is GS1 data: when it does
+   not parse or check it is refused (Gs1Refused), like any GS1 data that breaks
+   a rule, and never reaches rule 7.
 6. Plain GTIN-8/12/13/14 and SSCC-18 digit strings: a wrong check digit is an
-   error, never a silent guess.
+   error, never a silent guess. UPC-E (6 or 8 digits, scan/upc.py) is expanded
+   to its GTIN first.
 7. Otherwise: a prompt for a tote or LPN takes an unknown code as a new
    container, a prompt that also takes a free value takes it as that value,
    and anything else is refused, naming what it is when we know it ("That is a
@@ -43,6 +48,8 @@ from typing import TYPE_CHECKING
 from drivers.base import GS, MAX_SCAN_LENGTH
 from warehouse_tui import clock
 from warehouse_tui.errors import InvalidInput, NotFound
+from warehouse_tui.scan import gs1, upc
+from warehouse_tui.scan.gs1 import GS1_SYMBOLOGIES, load_gs1  # noqa: F401 (re-exported: app, scanner_test)
 from warehouse_tui.scan.gtin import GTIN_LENGTHS, gs1_check_digit, has_valid_check_digit
 from warehouse_tui.scan.types import (
     CODED_KINDS,
@@ -70,15 +77,7 @@ COMMANDS = frozenset({
     "REPLEN", "FULL",
 })
 
-# AIM identifiers (without "]") whose data is a GS1 element string message.
-GS1_SYMBOLOGIES = frozenset({"C1", "e0", "e1", "e2", "d2", "Q3", "J1"})
-
 _COMMAND = re.compile(r"@([A-Za-z][A-Za-z0-9_]*)")
-_HRI_START = re.compile(r"\([0-9]{2,4}\)")
-# The whole bracketed form: biip's parse_hri would silently drop whitespace and stray tails.
-_HRI_WHOLE = re.compile(r"(?:\([0-9]{2,4}\)[^()\s\x1d]+)+")
-# The cheap test before asking biip about an unmarked string: somewhere an AI 01/02 + 14 digits or 00 + 18.
-_IMPLICIT_GS1_HINT = re.compile(r"0[12][0-9]{14}|00[0-9]{18}")
 _WEIGHT = re.compile(r"([0-9]{1,7})(?:[.,]([0-9]{1,3}))?")
 
 # Free kinds in the order a plain value is tried: strict parsers before the ones that take anything.
@@ -123,14 +122,6 @@ def __getattr__(name: str):
     if name in ("GS1Message", "BiipException"):
         return load_gs1()[0 if name == "GS1Message" else 1]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def load_gs1() -> tuple[type, type]:
-    """biip's GS1Message and BiipException, imported on first use."""
-    from biip import BiipException
-    from biip.gs1_messages import GS1Message
-
-    return GS1Message, BiipException
 
 
 # --------------------------------------------------------------------------- typed values
@@ -224,23 +215,23 @@ def resolve(raw: RawScan, expects: frozenset[ScanKind], catalog: ScanCatalog) ->
         raise InvalidInput("Only a command is accepted here — scan a command")
     free = expects & FREE_KINDS
     coded = expects & CODED_KINDS
-    gs1_form = _explicit_gs1_form(text, symbology)
+    gs1_form = gs1.explicit_form(text, symbology)
 
     if free and not coded:
         if gs1_form is None:
             return _typed_value(text, symbology, free)
-        message = _parse_explicit_gs1(text, gs1_form)
+        message = gs1.parse_explicit(text, gs1_form)
         return _free_value_from_gs1(text, symbology, _Gs1Data.of(message), free, catalog)
 
-    if gs1_form == "aim" and (labelled := _implicit_gs1(text)) is not None:
+    if gs1_form == "aim" and (labelled := gs1.implicit_message(text)) is not None:
         return _resolve_gs1(text, symbology, _Gs1Data.of(labelled), expects, catalog)
 
-    if gs1_form not in ("gs", "hri"):  # no database code holds a GS or the bracketed form
+    if gs1_form not in ("gs", "hri", "dl"):  # no database code holds a GS, the bracketed form or a GS1 URI
         for kind in _EXACT_ORDER:
             if kind in expects and (scan := _exact_match(kind, text, symbology, catalog)) is not None:
                 return scan
 
-    message = _parse_explicit_gs1(text, gs1_form) if gs1_form else _implicit_gs1(text)
+    message = gs1.parse_explicit(text, gs1_form) if gs1_form else gs1.implicit_message(text)
     if message is not None:
         return _resolve_gs1(text, symbology, _Gs1Data.of(message), expects, catalog)
 
@@ -272,47 +263,6 @@ def character_name(ch: str) -> str:
 _UNNAMED = {"Co": "PRIVATE USE", "Cn": "UNASSIGNED", "Cs": "SURROGATE"}
 
 
-def _explicit_gs1_form(text: str, symbology: str | None) -> str | None:
-    """How the scan declares itself GS1: "hri" (bracketed), "gs" (separators), "aim" (identifier), or None."""
-    if _HRI_START.match(text):
-        return "hri"
-    if GS in text:
-        return "gs"
-    if symbology in GS1_SYMBOLOGIES:
-        return "aim"
-    return None
-
-
-def _parse_explicit_gs1(text: str, form: str) -> GS1Message:
-    if not text.isascii():
-        raise InvalidInput("Not a valid GS1 barcode: it holds characters GS1 does not allow — scan again")
-    if form == "hri" and not _HRI_WHOLE.fullmatch(text):
-        raise InvalidInput("Not a valid GS1 barcode: write it as (AI)value(AI)value — scan again")
-    gs1_message, biip_error = load_gs1()
-    try:
-        message = gs1_message.parse_hri(text) if form == "hri" else gs1_message.parse(text)
-    except (biip_error, ValueError, ArithmeticError, LookupError) as exc:
-        raise InvalidInput("Not a valid GS1 barcode — scan again") from exc
-    if not message.element_strings:
-        raise InvalidInput("Not a valid GS1 barcode: it holds no data — scan again")
-    return message
-
-
-def _implicit_gs1(text: str) -> GS1Message | None:
-    """The GS1 message an unmarked scan is, if it parses whole and carries a valid GTIN or SSCC."""
-    if not (text[:2].isdigit() and text.isascii() and _IMPLICIT_GS1_HINT.search(text)):
-        return None
-    gs1_message, biip_error = load_gs1()
-    try:
-        message = gs1_message.parse(text)
-    except (biip_error, ValueError, ArithmeticError, LookupError):
-        return None
-    for element in message.element_strings:
-        if element.ai.ai in ("00", "01", "02") and has_valid_check_digit(element.value):
-            return message
-    return None
-
-
 class _Gs1Data:
     """The fields of a GS1 message the warehouse uses."""
 
@@ -329,18 +279,30 @@ class _Gs1Data:
 
     @classmethod
     def of(cls, message: GS1Message) -> _Gs1Data:
+        """The fields, or Gs1Refused when a value or the message breaks a GS1 rule (gs1.check_message)."""
+        try:
+            data = cls._fields_of(message)
+        except gs1.Gs1Refused:
+            raise
+        except InvalidInput as exc:  # a GS1 date or count that is no date or count: GS1 data, refused
+            raise gs1.Gs1Refused(str(exc)) from exc
+        gs1.check_message([(element.ai.ai, element.value) for element in message.element_strings])
+        return data
+
+    @classmethod
+    def _fields_of(cls, message: GS1Message) -> _Gs1Data:
         data = cls()
         best_before: dt.date | None = None
         for element in message.element_strings:
             ai, value = element.ai.ai, element.value
             if ai in ("01", "02") and data.gtin is None:
                 if not has_valid_check_digit(value):
-                    raise InvalidInput(f"GTIN {value} in the barcode has a wrong check digit "
-                                       f"(should end in {gs1_check_digit(value[:-1])}) — scan again")
+                    raise gs1.Gs1Refused(f"GTIN {value} in the barcode has a wrong check digit "
+                                         f"(should end in {gs1_check_digit(value[:-1])}) — scan again")
                 data.gtin = value
             elif ai == "00" and data.sscc is None:
                 if not has_valid_check_digit(value):
-                    raise InvalidInput(f"SSCC {value} in the barcode has a wrong check digit — scan again")
+                    raise gs1.Gs1Refused(f"SSCC {value} in the barcode has a wrong check digit — scan again")
                 data.sscc = value
             elif ai == "10" and data.lot is None:
                 data.lot = value
@@ -458,8 +420,12 @@ def _exact_match(kind: ScanKind, text: str, symbology: str | None, catalog: Scan
         return None if doc is None else Scan(kind, text, symbology, document=doc.ref, document_id=doc.id,
                                               doc_type=doc.doc_type)
     if kind is ScanKind.ITEM:
-        item = catalog.item_by_code(text)
-        gtin = text.zfill(14) if _is_gtin(text) else None
+        upc_e = upc.upc_e_gtin14(text, symbology)
+        item = None if upc_e and upc.read_as_upc_e_first(text, symbology) else catalog.item_by_code(text)
+        if item is not None:
+            gtin = text.zfill(14) if _is_gtin(text) else None
+        elif upc_e is not None:  # a UPC-E, or an 8-digit code that is no EAN-8 of ours but may be a UPC-E
+            gtin, item = upc_e, catalog.item_by_code(upc_e)
         return None if item is None else Scan(kind, text, symbology, gtin=gtin, **_item_fields(item))
     if kind is ScanKind.BADGE:
         return Scan(kind, text, symbology, badge=text) if catalog.badge_exists(text) else None
@@ -477,6 +443,10 @@ def _resolve_unmatched(text: str, symbology: str | None, expects: frozenset[Scan
 
     free = expects & FREE_KINDS
     digits = text.isascii() and text.isdigit()
+    # Six digits at a prompt that also takes a new LPN may be that LPN; eight digits are a GTIN-8 or UPC-E anyway.
+    upc_e_here = ScanKind.ITEM in expects and not free and (len(text) == 8 or ScanKind.CONTAINER not in expects)
+    if upc_e_here and (upc_e := upc.upc_e_gtin14(text, symbology)) is not None:
+        raise NotFound(f"GTIN {upc_e} (UPC-E {text}) is not a known item — scan another barcode")
     if digits and len(text) in GTIN_LENGTHS and ScanKind.ITEM in expects and not free:
         if not has_valid_check_digit(text):
             raise InvalidInput(f"Barcode {text} has a wrong check digit "

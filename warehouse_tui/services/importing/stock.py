@@ -201,7 +201,7 @@ class StockImport(Importer):
         changed = self._stocked_meanwhile(session)
         if changed:
             raise ImportFailed(self.source, changed[:MAX_REPORTED], len(changed))
-        ledger = BatchLedger(session, strict=True, origin=feed.UPSTREAM if self.upstream else "local")
+        ledger = BatchLedger(session, strict=True, origin="upstream" if self.upstream else "local")  # the movement's origin column
         conn = session.connection()
         at = utcnow()
         at_text = at.isoformat()
