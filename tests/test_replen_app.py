@@ -155,6 +155,9 @@ HDMI = "09501101011755"  # HDMI-2M: face A-01-10-1 (min 15, max 62) holds 42, re
 WAVE = (("wave", "--orders", "ORD-10011"),)
 PICKED = (LOGIN + f"scan @PICK\nscan ORD-10011\nscan TOTE-0006\nscan A-01-10-1\nscan {HDMI}\ntype 42\nkey enter\nscan @YES\n")
 REPLEN = LOGIN + "key ctrl+e\n"
+# ORD-10001: 6 × BATT-AA-4 picked into TOTE-0005, which is then full.
+FULL = (LOGIN + "scan @PICK\nscan ORD-10001\nscan TOTE-0005\nscan A-01-08-1\nscan 9501101011410\ntype 6\nkey enter\n"
+        "expect Scan bin A-01-09-1\nkey ctrl+t\n")
 CARD = REPLEN + "key f4\n"
 STATES = {
     "replen-next": (REPLEN + "expect @NEXT for the next replenishment", WAVE),
@@ -167,6 +170,9 @@ STATES = {
     "replen-short-qty": (CARD + "key f5\nexpect Qty found", WAVE),
     "replen-done": (CARD + f"scan A-01-03-3\nscan {HDMI}\nkey enter\nscan A-01-10-1\nexpect released", WAVE),
     "pick-waiting": (PICKED + "expect WAITING for replenishment", WAVE),
+    "pick-full-tote": (FULL + "expect Scan new tote for ORD-10001\nexpect TOTE-0005 full", (("wave", "--orders", "ORD-10001"),)),
+    "pick-new-tote": (FULL + "scan TOTE-0009\nexpect ORD-10001 goes on in TOTE-0009\nexpect Into TOTE-0009",
+                      (("wave", "--orders", "ORD-10001"),)),
 }
 SIZES = {"80x24": (80, 24), "40x16": (40, 16)}
 

@@ -175,7 +175,7 @@ class Pick(Workflow):
             case State.QTY:
                 return Prompt(f"Qty + Enter ({t.remaining} to pick)", kinds(ScanKind.QTY), TASK_COMMANDS)
             case State.FULL_TOTE:
-                return Prompt(f"{t.tote_code} full: scan new tote for {t.order_ref}", kinds(ScanKind.CONTAINER))
+                return Prompt(f"Scan new tote for {t.order_ref}", kinds(ScanKind.CONTAINER))
             case State.SHORT_QTY:
                 return Prompt("Qty found + Enter (Enter = none)", kinds(ScanKind.QTY, ScanKind.TEXT), accepts_empty=True)
             case State.ZERO:
