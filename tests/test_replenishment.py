@@ -347,3 +347,20 @@ def test_inquiry_of_a_face_shows_its_settings(site):
         view = replenishment.face_view(s, md.bin_by_code(s, "A1"))
         assert (view.sku, view.min_qty, view.max_qty, view.on_hand) == ("PLAIN", 2, 10, 4)
         assert replenishment.face_view(s, md.bin_by_code(s, "S1")) is None
+
+
+def test_the_command_line_imports_faces_and_replenishes_a_zone(site, tmp_path, capsys):
+    from warehouse_tui import cli
+
+    path = str(tmp_path / "warehouse.sqlite")
+    with site.transaction() as s:
+        s.scalars(select(Bin).where(Bin.code == "A1")).one().zone = "Z1"
+        stock(s, "PLAIN", "S1", 30)
+    (tmp_path / "faces.csv").write_text("bin,sku,min,max\nA1,PLAIN,2,10\n", encoding="utf-8")
+    assert cli.main(["import", "pickfaces", str(tmp_path / "faces.csv"), "--db", path, "--terminal", "T1"]) == 0
+    assert "Imported 1 pick face (1 new, 0 updated)" in capsys.readouterr().out
+    assert cli.main(["replenish", "--zone", "Z1", "--db", path, "--terminal", "T1"]) == 0
+    out = capsys.readouterr().out
+    assert "Created 1 replenishment task(s)" in out and "PLAIN  10  S1 -> A1" in out
+    assert cli.main(["replenish", "--db", path, "--terminal", "T1"]) == 0
+    assert capsys.readouterr().out.strip() == "No pick face needs replenishing."

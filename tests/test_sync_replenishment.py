@@ -206,3 +206,23 @@ def test_a_lot_changed_at_the_face_moves_the_reservation_upstream_too(site):
         by_lot = dict(s.execute(select(Lot.code, Quant.reserved).join(Quant, Quant.lot_id == Lot.id)).all())
     assert by_lot == {"M-A": 0, "M-B": 3}
     assert check_ok(site.upstream) and check_ok(t1)
+
+
+def test_a_full_tote_goes_up_and_to_the_other_terminal_so_pack_finds_the_order_there(site):
+    from warehouse_tui.db.models import FullTote
+    from warehouse_tui.services import packing
+
+    t1, t2 = site.terminal("T1"), site.terminal("T2")
+    site.sync("T1"), site.sync("T2")
+    view = begin(t1, "U1", "T1", "ORD-2")  # 3 MILK into TOTE-T1-ORD-2
+    pick(t1, "U1", next_task(t1, "U1", view.ref), qty=1)
+    with t1.transaction() as s:
+        picking.tote_full(s, operator(s, "U1", "T1"), view.ref, "ORD-2", "TOTE-NEW")
+    pick(t1, "U1", next_task(t1, "U1", view.ref))
+    site.sync("T1"), site.sync("T2")
+    for db in (site.upstream, t2):
+        with db.reading() as s:
+            assert len(s.scalars(select(FullTote)).all()) == 1
+            assert packing.order_for_packing(s, "TOTE-T1-ORD-2").ref == packing.order_for_packing(s, "TOTE-NEW").ref == "ORD-2"
+        assert stock(db) == stock(site.upstream)
+        assert check_ok(db)
