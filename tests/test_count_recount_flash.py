@@ -17,7 +17,7 @@ from warehouse_tui.replay import screen_text
 from warehouse_tui.services import supervisor
 from warehouse_tui.services.auth import find_operator
 from warehouse_tui.services.ledger import Actor
-from warehouse_tui.widgets.floor import Feedback
+from warehouse_tui.widgets.prompt_panel import Feedback
 
 TAPE = "09501101010031"  # TAPE-48: the books hold 13 in A-01-01-1
 

@@ -26,7 +26,7 @@ from warehouse_tui.db.models import (
     WarehouseException,
 )
 from warehouse_tui.errors import InvalidInput, NotAllowed, NotFound
-from warehouse_tui.services import counting
+from warehouse_tui.services import count_tasks, counting
 from warehouse_tui.services import masterdata as md
 from warehouse_tui.services import supervisor
 from warehouse_tui.services.auth import hash_pin
@@ -104,7 +104,7 @@ def s1(wh):
 
 def create(db, sup, bins, blind=True):
     with db.transaction() as s:
-        return counting.create_counts(s, sup, bins=bins, blind=blind)
+        return count_tasks.create_counts(s, sup, bins=bins, blind=blind)
 
 
 def start(db, who, bin_code):
@@ -444,7 +444,7 @@ def test_stock_on_an_lpn_in_the_bin_is_counted_on_the_lpn(wh, u1):
 def test_supervisor_creates_counts_for_a_zone_skipping_bins_already_counted(wh, s1, u1):
     start(wh, u1, "A-2")
     with wh.transaction() as s:
-        result = counting.create_counts(s, s1, zone="A", blind=True)
+        result = count_tasks.create_counts(s, s1, zone="A", blind=True)
     assert [code for _, code in result.created] == ["A-1", "A-3"]
     assert result.skipped == ("A-2",)
     assert result.summary() == ("Created 2 blind count task(s): A-1, A-3; "
@@ -456,29 +456,29 @@ def test_supervisor_creates_counts_for_a_zone_skipping_bins_already_counted(wh, 
 
 def test_counts_for_items_cover_every_bin_holding_them(wh, s1):
     with wh.transaction() as s:
-        result = counting.create_counts(s, s1, items=["PLAIN"])
+        result = count_tasks.create_counts(s, s1, items=["PLAIN"])
     assert [code for _, code in result.created] == ["A-1", "B-1"]
 
 
 def test_an_operator_cannot_create_counts(wh, u1):
     with pytest.raises(NotAllowed, match="Only a supervisor"):
         with wh.transaction() as s:
-            counting.create_counts(s, u1, bins=["A-1"])
+            count_tasks.create_counts(s, u1, bins=["A-1"])
 
 
 def test_cli_creates_counts_and_refuses_bad_requests_changing_nothing(wh):
     cli = Actor(None, "CLI")
     with pytest.raises(InvalidInput, match="not both"):
-        counting.create_from_cli(wh, ["A-1"], "A", False, cli)
+        count_tasks.create_from_cli(wh, ["A-1"], "A", False, cli)
     with pytest.raises(InvalidInput, match="--bins"):
-        counting.create_from_cli(wh, None, None, False, cli)
+        count_tasks.create_from_cli(wh, None, None, False, cli)
     with pytest.raises(NotFound, match="Z-9"):
-        counting.create_from_cli(wh, ["A-1", "Z-9"], None, False, cli)
+        count_tasks.create_from_cli(wh, ["A-1", "Z-9"], None, False, cli)
     with pytest.raises(NotFound, match="Zone Q"):
-        counting.create_from_cli(wh, None, "Q", False, cli)
+        count_tasks.create_from_cli(wh, None, "Q", False, cli)
     with wh.reading() as s:
         assert s.scalar(select(func.count()).select_from(CountTask)) == 0
-    out = counting.create_from_cli(wh, ["A-1", " B-1"], None, True, cli)
+    out = count_tasks.create_from_cli(wh, ["A-1", " B-1"], None, True, cli)
     assert out == "Created 2 blind count task(s): A-1, B-1"
     with wh.reading() as s:
         assert [t.blind for t in s.scalars(select(CountTask))] == [True, True]

@@ -44,7 +44,7 @@ from warehouse_tui.replay import screen_text
 from warehouse_tui.services import supervisor, waves
 from warehouse_tui.services.auth import find_operator
 from warehouse_tui.services.ledger import Actor
-from warehouse_tui.widgets.floor import Feedback, floor_line
+from warehouse_tui.widgets.prompt_panel import Feedback, floor_line
 
 SIZE = (40, 16)
 CLI = Actor(None, "CLI")

@@ -147,7 +147,7 @@ def test_bins_duplicate_code_or_barcode_in_file_is_refused(db, actor):
     text = str(err)
     assert "line 3: A1 is already bin A1's code or barcode (line 2)" in text
     assert "line 4: bin A1 is already on line 2" in text
-    assert "line 5: kind must be receiving, storage, pick, pack, shipping or staging, not 'shelf'" in text
+    assert "line 5: kind must be receiving, storage, pick, pack, shipping, staging, returns or quarantine, not 'shelf'" in text
     assert count(db, Bin) == 0
 
 
@@ -591,6 +591,16 @@ def shipped(site, actor):
             CountLine(task_id=task.id, item_id=plain.id, attempt=2, expected=10, counted=9),
             CountLine(task_id=task.id, item_id=lotted.id, lot_id=l1.id, attempt=2, expected=5, counted=5),
         ])
+        # a unit of SO1 came back (issue 14): the returns export has a row
+        from warehouse_tui.db.models import ReturnLine, ReturnOrder, ReturnReceipt
+
+        ret = ReturnOrder(ref="RMA-1", order_id=order.id)
+        s.add(ret)
+        s.flush()
+        ret_line = ReturnLine(return_id=ret.id, order_line_id=line.id, item_id=plain.id, qty_expected=1, qty_received=1)
+        s.add(ret_line)
+        s.flush()
+        s.add(ReturnReceipt(line_id=ret_line.id, item_id=plain.id, qty=1, grade="good", reason="NOFIT", terminal="T1"))
     return site
 
 

@@ -9,7 +9,6 @@ database that `check` then calls healthy.
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
 
 import pytest
@@ -40,13 +39,11 @@ def writer_holding_the_lock(stocked):
 
 
 def test_check_runs_while_another_process_holds_the_write_lock(tmp_path, writer_holding_the_lock):
-    started = time.monotonic()
+    # The writer holds the lock until the test ends: a check that needed it would end in "database is locked".
     result = run_cli(tmp_path, "check", "--db", str(writer_holding_the_lock))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "All invariants hold." in result.stdout
     assert "locked" not in result.stderr
-    # it did not sit out SQLite's busy timeout (5 s) waiting for the writer
-    assert time.monotonic() - started < 4.5
 
 
 def test_export_runs_while_another_process_holds_the_write_lock(tmp_path, writer_holding_the_lock):
@@ -64,7 +61,7 @@ def test_db_current_runs_while_another_process_holds_the_write_lock(tmp_path, wr
 
 def test_the_app_opens_its_database_while_another_process_holds_the_write_lock(writer_holding_the_lock):
     # given a database at head and an import writing to it: opening it (as `run` does) only reads the schema revision
-    started = time.monotonic()
+    # (the writer holds the lock until the test ends: needing it would raise "database is locked")
     db = Database(writer_holding_the_lock)
     try:
         with db.reading() as session:
@@ -72,7 +69,6 @@ def test_the_app_opens_its_database_while_another_process_holds_the_write_lock(w
             assert session.execute(text("SELECT count(*) FROM bins WHERE code = 'IMPORTING'")).scalar() == 0
     finally:
         db.dispose()
-    assert time.monotonic() - started < 4.5
 
 
 def test_a_write_command_waiting_for_the_lock_says_the_database_is_busy(tmp_path, writer_holding_the_lock):

@@ -16,14 +16,16 @@ import asyncio
 
 import pytest
 from sqlalchemy import func, select
+from fixture_dates import FAR, yymmdd
 from test_pick_app import pick_workflow  # noqa: F401 (fixture: a released order at pick's first prompts)
 from test_scan_resolution import GS, GS1_LOOKING_BROKEN, KNOWN_SSCC, WIDGET_GTIN, scan_at, warehouse  # noqa: F401
 
 from drivers.base import RawScan
 from warehouse_tui.config import Settings
-from warehouse_tui.db.models import Container, Movement, Operator
+from warehouse_tui.db.models import Container, Item, ItemCode, Lot, Movement, Operator
 from warehouse_tui.errors import InvalidInput
 from warehouse_tui.replay import screen_text
+from warehouse_tui.scan.gtin import make_sscc
 from warehouse_tui.scan.types import ScanKind as K
 from warehouse_tui.workflows.base import Terminal
 from warehouse_tui.workflows.receive import Receive
@@ -139,3 +141,87 @@ def test_broken_gs1_data_at_receives_lpn_prompt_is_refused_and_opens_no_pallet(d
 
     assert not outcome.ok and wf.state == "item" and wf.lpn is None, outcome
     assert _containers(demo_db, text) == 0
+
+
+# --------------------------------------------------------------------------- GS1 rules apply to the whole label
+
+# A GS1 logistic label prints the pallet's SSCC (00) in one barcode and its content (02)(37)(10)(17) in another.
+# The General Specifications ask AI (37) for (00) and (02) on the label, not in one barcode: once receive has
+# taken the pallet's SSCC for the line, the content barcode is accepted and booked onto that pallet.
+LABEL_SSCC = make_sscc(0, "9501101", 3700)
+PASSATA = "PASSATA-700"  # on PO-1002, lot-tracked and dated, lot and expiry read at receipt
+
+
+def _receiving_po_1002(demo_db) -> Receive:
+    with demo_db.reading() as s:
+        operator = s.scalars(select(Operator).where(Operator.badge == "U1001")).one()
+    wf = Receive(Terminal(demo_db, Settings(db="", terminal="T1"), "T1", operator=operator))
+    assert wf.submit(RawScan("PO-1002")).ok and wf.prompt.text == "Scan item or LPN"
+    return wf
+
+
+def _gtin_of(db, sku: str) -> str:
+    with db.reading() as s:
+        return s.scalars(select(ItemCode.code).join(Item).where(Item.sku == sku, ItemCode.kind == "gtin")).first()
+
+
+def _content_barcode(gtin: str, count: int, ai: str = "02") -> str:
+    """The label's second GS1-128 as a scanner sends it (]C1 split off): content, expiry, count, lot."""
+    return f"{ai}{gtin}17{yymmdd(FAR)}37{count}{GS}10PA-T1"
+
+
+def _movements(db) -> list[tuple[str, int, str | None]]:
+    with db.reading() as s:
+        return [tuple(row) for row in s.execute(
+            select(Item.sku, Movement.qty, Container.code).join(Item, Item.id == Movement.item_id)
+            .outerjoin(Container, Container.id == Movement.to_container_id).order_by(Movement.seq))]
+
+
+def test_the_pallets_sscc_then_its_content_barcode_books_the_count_onto_the_pallet(demo_db):
+    wf = _receiving_po_1002(demo_db)
+    gtin = _gtin_of(demo_db, PASSATA)
+    before = _movements(demo_db)
+
+    assert wf.submit(RawScan(f"00{LABEL_SSCC}", "C1")).ok and wf.lpn == LABEL_SSCC
+    outcome = wf.submit(RawScan(_content_barcode(gtin, 24), "C1"))
+
+    assert outcome.ok and wf.state == "item" and wf.pending is None, outcome
+    assert f"Received 24 × {PASSATA}" in outcome.message and outcome.message.endswith(f"onto {LABEL_SSCC}")
+    assert _movements(demo_db) == [*before, (PASSATA, 24, LABEL_SSCC)]
+    with demo_db.reading() as s:
+        lot = s.scalars(select(Lot).join(Item).where(Item.sku == PASSATA, Lot.code == "PA-T1")).one()
+        assert lot.expiry == FAR
+
+
+def test_a_content_barcode_without_the_pallets_sscc_is_still_refused(demo_db):
+    wf = _receiving_po_1002(demo_db)
+    before = _movements(demo_db)
+
+    outcome = wf.submit(RawScan(_content_barcode(_gtin_of(demo_db, PASSATA), 24), "C1"))
+
+    assert not outcome.ok and wf.state == "item" and wf.pending is None and wf.lpn is None, outcome
+    assert "AI (37) needs AI (00) and (02) or (8026)" in outcome.message
+    assert _movements(demo_db) == before
+
+
+def test_a_gtin_with_a_count_is_refused_even_on_a_pallet(demo_db):
+    # (37) counts trade items inside a logistic unit: it never stands with (01), whatever the label holds.
+    wf = _receiving_po_1002(demo_db)
+    before = _movements(demo_db)
+    assert wf.submit(RawScan(f"00{LABEL_SSCC}", "C1")).ok
+
+    outcome = wf.submit(RawScan(_content_barcode(_gtin_of(demo_db, PASSATA), 24, ai="01"), "C1"))
+
+    assert not outcome.ok and wf.state == "item" and wf.pending is None and wf.lpn == LABEL_SSCC, outcome
+    assert "AI (01) cannot be used with AI (37)" in outcome.message
+    assert _movements(demo_db) == before
+
+
+def test_dropping_the_pallet_drops_what_its_label_gave(demo_db):
+    wf = _receiving_po_1002(demo_db)
+    assert wf.submit(RawScan(f"00{LABEL_SSCC}", "C1")).ok
+    assert wf.submit(RawScan("@CANCEL")).ok and wf.lpn is None
+
+    outcome = wf.submit(RawScan(_content_barcode(_gtin_of(demo_db, PASSATA), 24), "C1"))
+
+    assert not outcome.ok and "AI (37) needs AI (00)" in outcome.message, outcome

@@ -121,6 +121,28 @@ def test_a_gs1_symbol_breaking_a_pairing_rule_is_refused_naming_the_rule(warehou
         scan_at(warehouse, text, *expects)
 
 
+def _at_label(db, text: str, label_ais: frozenset[str], *expects: ScanKind) -> Scan:
+    with db.reading() as session:
+        return resolve(RawScan(text), frozenset(expects), SqlCatalog(session), label_ais=label_ais)
+
+
+def test_mandatory_associations_count_what_the_same_label_already_gave(warehouse):
+    # GS1 applies req= to the whole label: the pallet's SSCC, scanned from its own barcode, is the (00) that
+    # (02)(37) needs. The GTIN-14 (02) names the item, (37) the count.
+    scan = _at_label(warehouse, "]C10209501101530003" "3724", frozenset({"00"}), K.ITEM, K.CONTAINER)
+    assert (scan.kind, scan.sku, scan.qty, scan.container_code) == (K.ITEM, "WIDGET", 24, None)
+    assert _at_label(warehouse, "]C10209501101530003" "3724", frozenset({"00"}), K.QTY).qty == 24
+
+
+@pytest.mark.parametrize(("text", "rule"), [
+    pytest.param("]C10109501101530003" "3712", r"AI \(01\) cannot be used with AI \(37\)", id="ex-rule-stays"),
+    pytest.param("]C10209501101530003" "1012", r"AI \(02\) needs AI \(37\)", id="other-req-rules-stay"),
+])
+def test_what_the_label_already_gave_satisfies_no_other_rule(warehouse, text, rule):
+    with pytest.raises(gs1.Gs1Refused, match=rule):
+        _at_label(warehouse, text, frozenset({"00"}), K.ITEM, K.CONTAINER)
+
+
 # Lint-level checks of the Syntax Dictionary: refused like any GS1 data that breaks a rule (DESIGN §4 rule 5, §10):
 # a scan is resolved or refused, and a label that fails GS1's own checks is not trusted for the fields it does carry.
 GS1_LINT_REFUSALS = [

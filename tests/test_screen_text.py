@@ -22,7 +22,7 @@ from warehouse_tui.db.models import Operator
 from warehouse_tui.replay import screen_text
 from warehouse_tui.services import masterdata as md
 from warehouse_tui.services.auth import hash_pin
-from warehouse_tui.widgets.floor import Feedback, PromptBar
+from warehouse_tui.widgets.prompt_panel import Feedback, PromptBar
 from warehouse_tui.workflows import registry
 from warehouse_tui.workflows.inquiry import Inquiry
 

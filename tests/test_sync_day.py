@@ -355,10 +355,15 @@ def supervisor_queue(db: Database) -> list[supervisor.ExceptionView]:
 
 
 def cartons(db: Database) -> dict[tuple, tuple]:
-    """{(carton container code, sscc, status): ((sku, lot, serial, qty), …)}."""
+    """{(carton container code, sscc, status): ((sku, lot, serial, qty), …)} of the cartons packed today.
+
+    The demo's own shipped carton (there to try returns on) is left out.
+    """
+    from warehouse_tui.demo.returns import DEMO_RETURN_CARTON
+
     with db.reading() as s:
         heads = s.execute(select(Carton.id, Container.code, Carton.sscc, Carton.status)
-                          .join(Container, Container.id == Carton.container_id)).all()
+                          .join(Container, Container.id == Carton.container_id).where(Container.code != DEMO_RETURN_CARTON)).all()
         lines = s.execute(select(CartonLine.carton_id, Item.sku, Lot.code, CartonLine.serial, CartonLine.qty)
                           .join(Item, Item.id == CartonLine.item_id).outerjoin(Lot, Lot.id == CartonLine.lot_id)).all()
     by_carton: dict[int, list] = {}

@@ -246,10 +246,10 @@ def test_receiving_on_a_po_closed_upstream_is_kept_and_reported(wh):
 
 
 def test_a_count_created_upstream_is_counted_on_a_terminal_and_its_variance_approved_upstream(wh):
-    from warehouse_tui.services import counting, supervisor
+    from warehouse_tui.services import count_tasks, counting, supervisor
 
     with wh.upstream.transaction() as s:
-        counting.create_counts(s, operator(s, "SUP", "UP"), bins=["A2"], blind=True)
+        count_tasks.create_counts(s, operator(s, "SUP", "UP"), bins=["A2"], blind=True)
     t1 = wh.terminal("T1")
     wh.sync("T1")
     # the operator counts 4 OTHER in A2 (the books say 5) twice: a variance for the supervisor

@@ -136,3 +136,20 @@ def test_a_terminal_database_has_no_feed(tmp_path):
         assert s.scalars(select(ChangeFeed)).all() == []
     assert db.is_upstream is False
     db.dispose()
+
+
+def test_the_database_layer_and_the_ledger_load_no_sync_code():
+    import subprocess
+    import sys
+
+    # Given a fresh interpreter that opens a database and books through the ledger, as a service does
+    code = ("import sys, tempfile, pathlib\n"
+            "from warehouse_tui.db.engine import Database\n"
+            "import warehouse_tui.services.ledger, warehouse_tui.services.batch_ledger\n"
+            "db = Database(pathlib.Path(tempfile.mkdtemp()) / 'w.sqlite')\n"
+            "print(sorted(m for m in sys.modules if m.startswith('warehouse_tui.sync')))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+
+    # Then no sync module was imported: the sync attaches itself from above (sync.install), never from below
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

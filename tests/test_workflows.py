@@ -113,7 +113,8 @@ def test_commands_before_login_are_refused(terminal):
 def test_home_menu_digit_navigates(operator):
     home = Home(operator)
     assert home.submit(scan("1")).navigate == "RECEIVE"
-    assert not home.submit(scan("9")).ok
+    assert home.submit(scan("9")).navigate == "RETURN"
+    assert not home.submit(scan("42")).ok
 
 
 # --------------------------------------------------------------------------- receive: which prompts appear
@@ -406,6 +407,31 @@ def test_move_of_too_many_is_refused_and_nothing_moves(operator, demo_db):
     outcome = wf.submit(scan("A-01-01-1"))
     assert not outcome.ok and "Only 271" in outcome.message
     assert wf.state == "to" and movements(demo_db) == before
+
+
+DEMO_PALLET = "359012340000778016"  # the supplier's SSCC pallet of 72 TAPE-48 in RCV-01 (PO-1001)
+
+
+def test_move_from_a_pallet_takes_its_content_barcode_as_the_label_of_that_pallet(operator, demo_db):
+    # GS1 asks (37) for (00) on the same label, not in the same barcode: the pallet scanned as the source is it.
+    wf = Move(operator)
+    assert wf.submit(scan(f"00{DEMO_PALLET}")).ok and wf.from_lpn == DEMO_PALLET
+    outcome = wf.submit(RawScan(f"]C102{TAPE}3712", source="test"))
+    assert outcome.ok and (wf.state, wf.goods.qty) == ("to", 12), outcome.message
+    assert wf.submit(scan("A-01-01-1")).ok
+    with demo_db.reading() as s:
+        pallet = s.scalars(select(Container).where(Container.code == DEMO_PALLET)).one()
+        assert s.scalar(select(Quant.qty).where(Quant.container_id == pallet.id)) == 60
+        assert run_checks(s).ok
+
+
+def test_move_from_a_bin_refuses_a_content_barcode_without_its_pallet(operator, demo_db):
+    wf = Move(operator)
+    wf.submit(scan("A-01-01-2"))
+    before = movements(demo_db)
+    outcome = wf.submit(RawScan(f"]C102{TAPE}3712", source="test"))
+    assert not outcome.ok and "AI (37) needs AI (00)" in outcome.message and wf.state == "item"
+    assert movements(demo_db) == before
 
 
 # --------------------------------------------------------------------------- inquiry

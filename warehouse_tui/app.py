@@ -16,11 +16,13 @@ from drivers.base import GS, DeviceState, RawScan, RejectedScan, Scanner
 from drivers.keyboard import KeyboardWedge
 from warehouse_tui.config import Settings
 from warehouse_tui.db.engine import Database
-from warehouse_tui.screens.floor import FloorScreen
+from warehouse_tui.screens.workflow_screen import FloorScreen
 from warehouse_tui.services.auth import audit
+from warehouse_tui.services.terminal import Terminal
+from warehouse_tui.services.unit_of_work import DATABASE_BUSY, database_busy
 from warehouse_tui.sync import install as install_sync
 from warehouse_tui.sync import push
-from warehouse_tui.workflows.base import DATABASE_BUSY, Outcome, Terminal, Workflow, database_busy
+from warehouse_tui.workflows.base import Outcome, Workflow
 from warehouse_tui.workflows.login import Home, Login
 
 log = logging.getLogger(__name__)

@@ -13,8 +13,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from warehouse_tui.config import Settings, load_settings
 from warehouse_tui.errors import WarehouseError
 
-IMPORT_KINDS = ("items", "bins", "users", "inbound", "orders", "stock", "pickfaces")
-EXPORT_KINDS = ("stock", "serials", "ledger", "shipments", "exceptions", "counts")
+IMPORT_KINDS = ("items", "bins", "users", "inbound", "orders", "stock", "returns", "pickfaces")
+EXPORT_KINDS = ("stock", "serials", "ledger", "shipments", "exceptions", "counts", "returns")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -344,7 +344,7 @@ def cmd_replenish(args: argparse.Namespace) -> int:
 
 
 def cmd_count(args: argparse.Namespace) -> int:
-    from warehouse_tui.services.counting import create_from_cli
+    from warehouse_tui.services.count_tasks import create_from_cli
     from warehouse_tui.services.ledger import Actor
 
     settings = _settings(args)

@@ -42,6 +42,9 @@ class Settings:
     scanner: str = "keyboard"
     upstream: str | None = None
     receiving_bin: str | None = None
+    # Where returned goods land: good ones in the returns bin, damaged ones in quarantine (default: the first bin of each kind).
+    returns_bin: str | None = None
+    quarantine_bin: str | None = None
     over_receipt_tolerance_pct: int = 0
     idle_logout_seconds: int = 600
     gs1_company_prefix: str = "0950110"

@@ -112,7 +112,7 @@ def _gs1_hri(raw: RawScan) -> str | None:
     from biip import BiipException
     from biip.gs1_messages import GS1Message
 
-    from warehouse_tui.scan.resolver import GS1_SYMBOLOGIES
+    from warehouse_tui.scan.gs1 import GS1_SYMBOLOGIES
 
     if raw.symbology not in GS1_SYMBOLOGIES and "\x1d" not in raw.text:
         return None

@@ -7,7 +7,7 @@ source bin and lot, claimed like pick lists, found across databases by uuid);
 `full_totes` keeps the totes an order filled during a pick (@FULL).
 
 Revision ID: 0005_replen
-Revises: 0002
+Revises: 0003_returns
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0005_replen'
-down_revision = '0002'
+down_revision = '0003_returns'
 branch_labels = None
 depends_on = None
 

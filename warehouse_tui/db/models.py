@@ -72,6 +72,8 @@ class BinKind(str, enum.Enum):
     PACK = "pack"
     SHIPPING = "shipping"
     STAGING = "staging"
+    RETURNS = "returns"  # customer returns graded good, waiting for putaway
+    QUARANTINE = "quarantine"  # damaged returns: never allocated to picks or waves
 
 
 class ContainerKind(str, enum.Enum):
@@ -90,6 +92,8 @@ class MovementKind(str, enum.Enum):
     SHIP = "ship"
     ADJUST = "adjust"
     COUNT = "count"
+    RETURN = "return"
+    SCRAP = "scrap"
 
 
 class Role(str, enum.Enum):
@@ -150,9 +154,14 @@ class Item(Base):
         return bool(self.expiry_required)
 
     @property
+    def lots_by_expiry(self) -> bool:
+        """Dated without lot tracking: its stock lies in one lot per expiry date, named by the date."""
+        return self.tracking == Tracking.NONE.value and self.needs_expiry
+
+    @property
     def kept_in_lots(self) -> bool:
-        """Its stock lies in lots: lot-tracked, or dated without lots (each expiry date is a lot)."""
-        return self.needs_lot or (self.tracking == Tracking.NONE.value and self.needs_expiry)
+        """Its stock lies in lots: lot-tracked, or dated (one lot per expiry date)."""
+        return self.needs_lot or self.lots_by_expiry
 
 
 class ItemCode(Base):
@@ -553,6 +562,70 @@ class WarehouseException(Base):
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     resolution: Mapped[str | None] = mapped_column(String(300), nullable=True)
     data: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+
+
+class ReturnOrder(Base):
+    """A customer return (RMA) against a shipped order; "unplanned" when the parcel came without paperwork.
+
+    open: being received; short: @DONE with less than announced, waiting for a supervisor; closed.
+    """
+
+    __tablename__ = "returns"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(64), unique=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("outbound_orders.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="rma")  # rma | unplanned
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | short | closed
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    lines: Mapped[list[ReturnLine]] = relationship(back_populates="ret", order_by="ReturnLine.id")
+
+
+class ReturnLine(Base):
+    """What a return announces (or, unplanned, what came back) for one order line."""
+
+    __tablename__ = "return_lines"
+    __table_args__ = (CheckConstraint("qty_expected >= 0", name="expected_not_negative"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)  # identity across databases
+    return_id: Mapped[int] = mapped_column(ForeignKey("returns.id"), index=True)
+    order_line_id: Mapped[int] = mapped_column(ForeignKey("outbound_lines.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    serial: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    qty_expected: Mapped[int] = mapped_column(BigInteger, default=0)
+    qty_received: Mapped[int] = mapped_column(BigInteger, default=0)
+    ret: Mapped[ReturnOrder] = relationship(back_populates="lines")
+
+
+class ReturnGrade(str, enum.Enum):
+    GOOD = "good"
+    DAMAGED = "damaged"
+    SCRAP = "scrap"
+
+
+class ReturnReceipt(Base):
+    """Units of one return line received and graded by one scan: what the OMS refunds."""
+
+    __tablename__ = "return_receipts"
+    __table_args__ = (
+        _enum_check("grade", ReturnGrade),
+        CheckConstraint("qty > 0", name="qty_positive"),
+        Index("ix_return_receipts_serial", "item_id", "serial"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    line_id: Mapped[int] = mapped_column(ForeignKey("return_lines.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"), nullable=True)
+    serial: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    qty: Mapped[int] = mapped_column(BigInteger)
+    grade: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    bin_id: Mapped[int | None] = mapped_column(ForeignKey("bins.id"), nullable=True)
+    operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
+    terminal: Mapped[str] = mapped_column(String(64), default="")
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 # --------------------------------------------------------------------------- people and audit

@@ -29,6 +29,9 @@ The demo warehouse (`build_demo`) is a small site to try every workflow on:
 - Ten outbound orders ORD-10001..ORD-10010 from the webshop, a marketplace,
   B2B customers, a retail store and the 3PL client's webshop, with
   priorities 1 (normal) to 9 (same day); all of them can be picked from stock.
+- Returns (issue 14, demo/returns.py): a returns bin RET-01 and a quarantine
+  bin QUA-01; order ORD-20001 shipped in carton CTN-20001 (SSCC
+  909501100000000014) and the customer's RMA-30001 for part of it.
 - Pick faces with min/max for six zone A and B items (small.FACE_SKUS), and
   ORD-10011, which wants 5 more of one of them than its face holds: its wave
   raises a replenishment from reserve first and the pick waits for it.
@@ -74,10 +77,12 @@ from warehouse_tui.demo.catalogue import (
 )
 from warehouse_tui.demo.files import holds_warehouse, remove_sqlite_file
 from warehouse_tui.demo.large import build_large
+from warehouse_tui.demo.returns import DEMO_RETURN_ORDER, DEMO_RETURN_SSCC, DEMO_RMA
 from warehouse_tui.demo.small import build_demo
 
 __all__ = [
     "BENCH_OPENING_REF", "BLOCKED_BIN", "CLIENT_OWNER", "DEMO_ITEMS", "LOGINS", "OPENING_REF", "OPERATOR_BADGE",
     "OPERATOR_PIN", "SEED", "SETUP_TERMINAL", "SUPERVISOR_BADGE", "SUPERVISOR_PIN", "DemoItem", "build_demo",
     "build_large", "gtin13", "gtin14", "holds_warehouse", "remove_sqlite_file",
+    "DEMO_RETURN_ORDER", "DEMO_RETURN_SSCC", "DEMO_RMA",
 ]

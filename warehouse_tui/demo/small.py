@@ -53,6 +53,7 @@ from warehouse_tui.demo.catalogue import (
     gtin14,
     logins_text,
 )
+from warehouse_tui.demo.returns import DEMO_RETURN_ORDER, DEMO_RETURN_SSCC, DEMO_RMA, add_demo_returns
 from warehouse_tui.demo.files import building_path, make_room, put_in_place, remove_sqlite_file
 from warehouse_tui.scan.gtin import gs1_check_digit, make_sscc
 from warehouse_tui.services import masterdata as md
@@ -143,6 +144,7 @@ def build_demo(db: str | Path, force: bool = False, *, today: dt.date | None = N
                     ("movements", Movement), ("serials", SerialUnit), ("inbound", InboundOrder),
                     ("inbound_lines", InboundLine), ("outbound", OutboundOrder), ("outbound_lines", OutboundLine))}
                 units = s.scalar(select(func.coalesce(func.sum(Quant.qty), 0)))
+                counts["serials"] = s.scalar(select(func.count()).select_from(SerialUnit).where(SerialUnit.status == "in_stock"))
         finally:
             database.dispose()
         if path is not None:
@@ -165,6 +167,7 @@ def build_demo(db: str | Path, force: bool = False, *, today: dt.date | None = N
         f"  stock      {units:,} units in {counts['quants']} quants ({counts['movements']} movements)",
         f"  inbound    {counts['inbound']} open ({', '.join(summary['inbound'])}; {counts['inbound_lines']} lines)",
         f"  outbound   {counts['outbound']} orders ({counts['outbound_lines']} lines)",
+        f"  returns    {DEMO_RMA} for shipped {DEMO_RETURN_ORDER} (SSCC {DEMO_RETURN_SSCC}); bins RET-01, QUA-01",
         f"  check      {'all invariants hold' if report.ok else 'BROKEN — run warehouse-tui check'}",
         "Logins:",
         logins_text(),
@@ -241,6 +244,7 @@ def _fill_demo(s, rng: random.Random, today: dt.date) -> dict:
 
     inbound = _demo_inbound(s, rng, actor, items, bins, today)
     _demo_outbound(s, rng, items)
+    add_demo_returns(s, actor, items)  # no rng: the rest of the demo is as it was before returns existed
     _demo_pick_faces(s, items)
     return {"tracking": tracking, "expired": expired, "expired_lot": expired_lot, "inbound": inbound}
 

@@ -12,6 +12,12 @@ key (SSCC, GTIN, …). A symbol without one — a second GS1-128 with only
 (17)(10) beside the GTIN symbol on the same label — is checked together with
 the key scanned before it by the workflow (the label must belong to the item
 in hand), as the dictionary asks for data from several carriers of one item.
+The General Specifications apply mandatory associations to the whole label,
+not to one barcode: a logistic label often prints the SSCC (00) in a barcode
+of its own and (02)(37)(10) in another. The AIs the same label already gave
+for the unit in hand (`label_ais`, from the workflow: the SSCC or LPN taken
+for the line) count towards them; invalid pairs (ex=) stay a matter of the
+one barcode.
 
 A failure is `Gs1Refused`: the resolver recognised GS1 data and refused it, so
 it never becomes a new tote, a lot or any other code. Lint-level failures (a
@@ -149,13 +155,16 @@ def _needs(group: tuple[tuple[str, ...], ...]) -> str:
 # --------------------------------------------------------------------------- checking a message
 
 
-def check_message(elements: Sequence[tuple[str, str]]) -> None:
+def check_message(elements: Sequence[tuple[str, str]], label_ais: frozenset[str] = frozenset()) -> None:
     """Refuse (Gs1Refused) a parsed message that breaks a rule of the Syntax Dictionary.
 
     `elements` are the (AI, value) pairs in scan order. Checked: an AI given
     twice with different values, each component's check digit (csum) and
     country code (iso3166, iso3166999), invalid pairs (ex=), and — when the
     symbol carries an identification key — mandatory associations (req=).
+    `label_ais` are AIs another barcode of the same label already gave for the
+    unit in hand (e.g. {"00"} once the pallet's SSCC is scanned): they satisfy
+    mandatory associations, and nothing else.
     """
     rules = syntax_dictionary()
     seen: dict[str, str] = {}
@@ -175,10 +184,11 @@ def check_message(elements: Sequence[tuple[str, str]]) -> None:
                 raise refused(f"AI ({ai}) cannot be used with AI ({clash})")
     if not any(rules[ai].key for ai in present if ai in rules):
         return
+    on_label = [*present, *(ai for ai in label_ais if ai not in seen)]
     for ai in present:
         rule = rules.get(ai)
         for group in rule.req if rule else ():
-            if not any(all(any(_matches(other, p) for other in present) for p in alt) for alt in group):
+            if not any(all(any(_matches(other, p) for other in on_label) for p in alt) for alt in group):
                 raise refused(f"AI ({ai}) needs AI {_needs(group)}")
 
 

@@ -19,7 +19,7 @@ The order of the rules is the contract:
    with a valid check digit is a product or pallet label: it goes straight to
    rule 5, without looking its raw text up (one scan, one item lookup).
 5. GS1 (parsed with biip, checked against GS1's Barcode Syntax Dictionary in
-   scan/gs1.py) when explicit, or when the whole string parses and carries a
+   scan/gs1.py, counting the AIs the same label already gave: `label_ais`) when explicit, or when the whole string parses and carries a
    GTIN (01/02) or SSCC (00) with a valid check digit. An unmarked string that
    starts with AI 00 + 18 digits or 01/02 + 14 digits is GS1 data: when it does
    not parse or check it is refused (Gs1Refused), like any GS1 data that breaks
@@ -49,7 +49,7 @@ from drivers.base import GS, MAX_SCAN_LENGTH
 from warehouse_tui import clock
 from warehouse_tui.errors import InvalidInput, NotFound
 from warehouse_tui.scan import gs1, upc
-from warehouse_tui.scan.gs1 import GS1_SYMBOLOGIES, load_gs1  # noqa: F401 (re-exported: app, scanner_test)
+from warehouse_tui.scan.gs1 import load_gs1
 from warehouse_tui.scan.gtin import GTIN_LENGTHS, gs1_check_digit, has_valid_check_digit
 from warehouse_tui.scan.types import (
     CODED_KINDS,
@@ -74,6 +74,7 @@ MAX_WEIGHT_KG = Decimal("9999999.999")
 COMMANDS = frozenset({
     "RECEIVE", "PUTAWAY", "PICK", "PACK", "COUNT", "MOVE", "INQUIRY", "SYNC", "SUPERVISOR", "HOME", "BACK",
     "CANCEL", "DONE", "NEXT", "SHORT", "SKIP", "CLOSE", "BLIND", "YES", "NO", "LOGOUT",
+    "RETURN", "GOOD", "DAMAGED", "SCRAP",
     "REPLEN", "FULL",
 })
 
@@ -191,12 +192,18 @@ def _gs1_year(yy: int, current_year: int) -> int:
 # --------------------------------------------------------------------------- resolution
 
 
-def resolve(raw: RawScan, expects: frozenset[ScanKind], catalog: ScanCatalog) -> Scan:
+def resolve(raw: RawScan, expects: frozenset[ScanKind], catalog: ScanCatalog, *,
+            label_ais: frozenset[str] = frozenset()) -> Scan:
     """The typed scan for this prompt, or a WarehouseError whose message tells the operator what to do.
 
     Raises InvalidInput for malformed scans and scans of the wrong kind, NotFound for
     well-formed codes that name nothing the prompt accepts. Looks things up through
     `catalog` (indexed single-row queries) and never writes.
+
+    `label_ais` are the GS1 AIs another barcode of the same label already gave for
+    the unit in hand: {"00"} once the workflow has taken the pallet's SSCC or LPN for
+    the line. They satisfy GS1's mandatory associations (so (02)(37) is accepted
+    without its own (00)) and nothing else (gs1.check_message).
     """
     text, symbology = raw.text, raw.symbology
     _refuse_non_scans(text, symbology)
@@ -221,10 +228,10 @@ def resolve(raw: RawScan, expects: frozenset[ScanKind], catalog: ScanCatalog) ->
         if gs1_form is None:
             return _typed_value(text, symbology, free)
         message = gs1.parse_explicit(text, gs1_form)
-        return _free_value_from_gs1(text, symbology, _Gs1Data.of(message), free, catalog)
+        return _free_value_from_gs1(text, symbology, _Gs1Data.of(message, label_ais), free, catalog)
 
     if gs1_form == "aim" and (labelled := gs1.implicit_message(text)) is not None:
-        return _resolve_gs1(text, symbology, _Gs1Data.of(labelled), expects, catalog)
+        return _resolve_gs1(text, symbology, _Gs1Data.of(labelled, label_ais), expects, catalog)
 
     if gs1_form not in ("gs", "hri", "dl"):  # no database code holds a GS, the bracketed form or a GS1 URI
         for kind in _EXACT_ORDER:
@@ -233,7 +240,7 @@ def resolve(raw: RawScan, expects: frozenset[ScanKind], catalog: ScanCatalog) ->
 
     message = gs1.parse_explicit(text, gs1_form) if gs1_form else gs1.implicit_message(text)
     if message is not None:
-        return _resolve_gs1(text, symbology, _Gs1Data.of(message), expects, catalog)
+        return _resolve_gs1(text, symbology, _Gs1Data.of(message, label_ais), expects, catalog)
 
     return _resolve_unmatched(text, symbology, expects, catalog)
 
@@ -278,15 +285,16 @@ class _Gs1Data:
         self.weight_kg: Decimal | None = None
 
     @classmethod
-    def of(cls, message: GS1Message) -> _Gs1Data:
-        """The fields, or Gs1Refused when a value or the message breaks a GS1 rule (gs1.check_message)."""
+    def of(cls, message: GS1Message, label_ais: frozenset[str] = frozenset()) -> _Gs1Data:
+        """The fields, or Gs1Refused when a value or the message breaks a GS1 rule (gs1.check_message);
+        `label_ais`: AIs the same label already gave (see `resolve`)."""
         try:
             data = cls._fields_of(message)
         except gs1.Gs1Refused:
             raise
         except InvalidInput as exc:  # a GS1 date or count that is no date or count: GS1 data, refused
             raise gs1.Gs1Refused(str(exc)) from exc
-        gs1.check_message([(element.ai.ai, element.value) for element in message.element_strings])
+        gs1.check_message([(element.ai.ai, element.value) for element in message.element_strings], label_ais)
         return data
 
     @classmethod

@@ -7,7 +7,7 @@ The rules (DESIGN §5 Count; the scan sequence itself is workflows/count.py):
   at its pick drop bin while it travels on the picker's cart, so a count
   would never find it there; packing verifies their contents instead. Only
   stock of status available is counted.
-- Tasks are created by a supervisor (bins, a zone, or every bin holding given
+- Tasks are created (services/count_tasks.py) by a supervisor (bins, a zone, or every bin holding given
   items; blind or not), by `warehouse-tui count create` (whoever can open the
   database file runs the command line, as for imports), or by picking (short
   picks, failed zero checks). A bin has at most one unfinished task: bins
@@ -31,8 +31,9 @@ The rules (DESIGN §5 Count; the scan sequence itself is workflows/count.py):
   exception for a supervisor. A count (or recount) that matches the books
   closes the task with no movement. Other open tasks for the bin created
   before this attempt began are closed with it: this count covers them.
-- Approval (services/supervisor.py) posts `count` movements (doc COUNT-<id>)
-  for each difference; rejection posts nothing and the reason is recorded.
+- Approval (services/supervisor.py, through services/count_approval.py) posts
+  `count` movements (doc COUNT-<id>) for each difference; rejection posts
+  nothing and the reason is recorded.
 - Blind counts: nothing this module returns to a workflow for a blind task
   carries a book quantity (`CountView.book` and `CloseResult.variances` are
   empty); only the supervisor's queue shows them.
@@ -66,7 +67,6 @@ moment the operator entered it**, not at close.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import case, func, or_, select
@@ -81,7 +81,6 @@ from warehouse_tui.db.models import (
     Item,
     Lot,
     Movement,
-    MovementKind,
     Operator,
     Quant,
     SerialUnit,
@@ -90,11 +89,11 @@ from warehouse_tui.db.models import (
     quant_key,
     utcnow,
 )
-from warehouse_tui.errors import InvalidInput, InvariantViolation, NotAllowed, NotFound
+from warehouse_tui.errors import InvalidInput, NotAllowed, NotFound
 from warehouse_tui.services import masterdata as md
 from warehouse_tui.services.auth import audit, require_supervisor
 from warehouse_tui.services.claims import held_elsewhere, refuse_if_taken_over, take_over_or_refuse
-from warehouse_tui.services.ledger import AVAILABLE, MAX_QTY, Actor, check_qty, post
+from warehouse_tui.services.ledger import AVAILABLE, MAX_QTY, Actor, check_qty
 
 OPEN, COUNTING, RECOUNT, REVIEW = "open", "counting", "recount", "review"
 APPROVED, REJECTED, CLOSED = "approved", "rejected", "closed"
@@ -103,7 +102,6 @@ IN_HAND = (COUNTING, RECOUNT)
 MAX_ATTEMPTS = 2  # the count and one recount
 PALLETS = (ContainerKind.LPN.value, ContainerKind.SSCC.value)
 VARIANCE = "variance"
-LISTED = 10  # bins named in a summary before "… and N more"
 
 
 # --------------------------------------------------------------------------- what the workflow and screens see
@@ -172,106 +170,8 @@ class CloseResult:
     exception_id: int | None = None
 
 
-@dataclass(frozen=True)
-class CreatedCounts:
-    created: tuple[tuple[int, str], ...]  # (task id, bin code) in walking order
-    skipped: tuple[str, ...]  # bins that already had an unfinished count
-    blind: bool
-
-    def summary(self) -> str:
-        parts = []
-        if self.created:
-            parts.append(f"Created {len(self.created)} {'blind ' if self.blind else ''}count task(s): {_listed(c for _, c in self.created)}")
-        else:
-            parts.append("No count task created")
-        if self.skipped:
-            parts.append(f"skipped {len(self.skipped)} bin(s) with a count already open: {_listed(self.skipped)}")
-        return "; ".join(parts)
-
-
-def _listed(codes: Iterable[str]) -> str:
-    codes = list(codes)
-    shown = ", ".join(codes[:LISTED])
-    return shown + (f" … and {len(codes) - LISTED} more" if len(codes) > LISTED else "")
-
-
 def label(sku: str, lot: str | None = None, container: str | None = None, serial: str | None = None) -> str:
     return sku + (f" lot {lot}" if lot else "") + (f" SN {serial}" if serial else "") + (f" on {container}" if container else "")
-
-
-# --------------------------------------------------------------------------- creating tasks
-
-
-def create_counts(session: Session, actor: Actor, *, bins: Sequence[str] = (), zone: str | None = None,
-                  items: Sequence[str] = (), blind: bool = False, reason: str | None = None) -> CreatedCounts:
-    """A supervisor creates count tasks for bins, a zone and/or every bin holding the items (audited)."""
-    supervisor = _supervisor(session, actor, "create count tasks")
-    result = _create(session, actor, bins=bins, zone=zone, items=items, blind=blind,
-                     reason=reason or f"requested by {supervisor.badge}")
-    audit(session, "count_created", operator=supervisor, terminal=actor.terminal, detail=result.summary()[:2000])
-    return result
-
-
-def create_from_cli(db, bins: list[str] | None, zone: str | None, blind: bool, actor: Actor) -> str:
-    """`warehouse-tui count create --bins A,B | --zone Z [--blind]`: one transaction, returns the summary to print.
-
-    The command line is trusted like `import` (it needs the database itself), so no
-    supervisor badge is asked; the audit entry names it. Raises InvalidInput when
-    both or neither of bins and zone are given, NotFound for an unknown bin or zone.
-    """
-    bins = [b.strip() for b in (bins or []) if b.strip()]
-    zone = zone.strip() if zone else None
-    if bins and zone:
-        raise InvalidInput("Give --bins or --zone, not both")
-    if not bins and not zone:
-        raise InvalidInput("Name the bins (--bins A,B) or the zone (--zone Z) to count")
-    with db.transaction() as session:
-        result = _create(session, actor, bins=bins, zone=zone, items=(), blind=blind, reason="created from the command line")
-        audit(session, "count_created", operator=actor.operator, badge=actor.badge or "cli", terminal=actor.terminal,
-              detail=result.summary()[:2000])
-    return result.summary()
-
-
-def _create(session: Session, actor: Actor, *, bins: Sequence[str], zone: str | None, items: Sequence[str], blind: bool,
-            reason: str) -> CreatedCounts:
-    targets: dict[int, Bin] = {}
-    for code in bins:
-        found = md.bin_by_code(session, code.strip())
-        targets[found.id] = found
-    if zone:
-        in_zone = session.scalars(select(Bin).where(Bin.zone == zone)).all()
-        if not in_zone:
-            raise NotFound(f"Zone {zone} has no bins — check the zone code")
-        targets.update((b.id, b) for b in in_zone)
-    for code in items:
-        item = _item(session, code.strip())
-        holding = session.scalars(
-            select(Bin).join(Quant, Quant.bin_id == Bin.id).where(Quant.item_id == item.id, Quant.qty != 0).distinct()
-        ).all()
-        if not holding:
-            raise InvalidInput(f"{item.sku} is in no bin by the books — count bins or a zone instead")
-        targets.update((b.id, b) for b in holding)
-    if not targets:
-        raise InvalidInput("Name the bins, a zone or items to count")
-    busy = set(session.scalars(select(CountTask.bin_id).where(CountTask.status.in_(UNFINISHED))))
-    created, skipped = [], []
-    for bin_ in sorted(targets.values(), key=lambda b: (b.pick_seq, b.code)):
-        if bin_.id in busy:
-            skipped.append(bin_.code)
-            continue
-        task = CountTask(bin_id=bin_.id, blind=blind, status=OPEN, attempt=0, reason=reason[:200], created_by=actor.operator_id)
-        session.add(task)
-        created.append((task, bin_.code))
-    session.flush()
-    return CreatedCounts(tuple((t.id, code) for t, code in created), tuple(skipped), blind)
-
-
-def _item(session: Session, code: str) -> Item:
-    found = md.item_by_code(session, code)
-    return found if found is not None else md.item_by_sku(session, code)
-
-
-# --------------------------------------------------------------------------- claiming
 
 
 def open_tasks(session: Session) -> int:
@@ -360,7 +260,7 @@ def view(session: Session, actor: Actor, task_id: int) -> CountView:
 
 def unclaim(session: Session, actor: Actor, task_id: int) -> None:
     """A supervisor takes a count back from the operator who claimed it (audited); its lines so far are dropped."""
-    supervisor = _supervisor(session, actor, "take back a count task")
+    supervisor = current_supervisor(session, actor, "take back a count task")
     task = session.get(CountTask, task_id, with_for_update=True)
     if task is None:
         raise NotFound(f"Count task {task_id} is not known")
@@ -400,7 +300,7 @@ def _counter(actor: Actor) -> Operator:
     return actor.operator
 
 
-def _supervisor(session: Session, actor: Actor, action: str) -> Operator:
+def current_supervisor(session: Session, actor: Actor, action: str) -> Operator:
     # The role as stored now, not as it was when the operator logged in.
     current = session.get(Operator, actor.operator_id) if actor.operator_id is not None else None
     return require_supervisor(current if current is not None and current.active else None, action)
@@ -670,86 +570,6 @@ def _view(session: Session, task: CountTask) -> CountView:
         book = tuple(BookLine(label(sku, lot, container), qty) for sku, lot, container, qty in positions)
     return CountView(task.id, bin_.code, task.blind, task.status, task.attempt, task.reason,
                      tuple(CountedLine(k, v) for k, v in counted.items()), book)
-
-
-# --------------------------------------------------------------------------- a supervisor's decision (services/supervisor.py)
-
-
-def apply_variance(session: Session, actor: Actor, task_id: int) -> list[Movement]:
-    """Post the `count` movements that make the books match the final count of a task in review.
-
-    Each line's difference is applied to the book as it is now (see the module
-    docstring); serials found elsewhere by the books are moved here, missing ones
-    leave the books. The caller has checked the supervisor and owns the transaction.
-    """
-    task = session.get(CountTask, task_id, with_for_update=True)
-    if task is None:
-        raise NotFound(f"Count task {task_id} is not known")
-    if task.status != REVIEW:
-        raise NotAllowed(f"Count task {task.id} is {task.status}, not waiting for a decision")
-    bin_ = session.get(Bin, task.bin_id)
-    doc = f"COUNT-{task.id}"
-    movements: list[Movement] = []
-    lines = session.scalars(select(CountLine).where(CountLine.task_id == task.id, CountLine.attempt == task.attempt,
-                                                    CountLine.counted != CountLine.expected).order_by(CountLine.id)).all()
-    try:
-        for line in lines:
-            movements += _settle(session, actor, line, bin_, doc)
-    except InvariantViolation as exc:
-        raise InvariantViolation(f"Cannot post the count: {exc} — reject it and count again") from exc
-    task.status = APPROVED
-    session.flush()
-    return movements
-
-
-def _settle(session: Session, actor: Actor, line: CountLine, bin_: Bin, doc: str) -> list[Movement]:
-    """The movement that applies one line's difference (none when the books have caught up)."""
-    item = session.get(Item, line.item_id)
-    lot = session.get(Lot, line.lot_id) if line.lot_id else None
-    container = session.get(Container, line.container_id) if line.container_id else None
-    difference = line.counted - line.expected
-    if line.serial is not None:
-        movement = _settle_serial(session, actor, item, lot, line.serial, bin_, container, found=difference > 0, doc=doc)
-        return [movement] if movement is not None else []
-    if difference > 0:
-        return [post(session, actor, kind=MovementKind.COUNT, item=item, qty=difference, lot=lot,
-                     to_bin=bin_, to_container=container, doc_ref=doc)]
-    return [post(session, actor, kind=MovementKind.COUNT, item=item, qty=-difference, lot=lot,
-                 from_bin=bin_, from_container=container, doc_ref=doc)]
-
-
-def _settle_serial(session: Session, actor: Actor, item: Item, lot: Lot | None, serial: str, bin_: Bin,
-                   container: Container | None, *, found: bool, doc: str) -> Movement | None:
-    unit = session.scalars(select(SerialUnit).where(SerialUnit.item_id == item.id, SerialUnit.serial == serial)).one_or_none()
-    in_stock = unit is not None and unit.status == "in_stock"
-    here = in_stock and unit.bin_id == bin_.id and unit.container_id == (container.id if container else None)
-    if not found:
-        if not here:
-            return None  # it has left this place by the books since the count: nothing to take off
-        return post(session, actor, kind=MovementKind.COUNT, item=item, qty=1, lot=lot, serial=serial, from_bin=bin_,
-                    from_container=container, doc_ref=doc)
-    if here:
-        return None  # the books have caught up since the count
-    if in_stock:
-        # Found here, on the books elsewhere: one movement corrects both places.
-        unit_lot = session.get(Lot, unit.lot_id) if unit.lot_id else None
-        return post(session, actor, kind=MovementKind.COUNT, item=item, qty=1, lot=unit_lot, serial=serial,
-                    from_bin=session.get(Bin, unit.bin_id),
-                    from_container=session.get(Container, unit.container_id) if unit.container_id else None,
-                    to_bin=bin_, to_container=container, doc_ref=doc)
-    return post(session, actor, kind=MovementKind.COUNT, item=item, qty=1, lot=lot, serial=serial, to_bin=bin_,
-                to_container=container, doc_ref=doc)
-
-
-def reject_variance(session: Session, task_id: int) -> None:
-    """Leave the books as they are: the task ends rejected (the reason is on the exception)."""
-    task = session.get(CountTask, task_id, with_for_update=True)
-    if task is None:
-        raise NotFound(f"Count task {task_id} is not known")
-    if task.status != REVIEW:
-        raise NotAllowed(f"Count task {task.id} is {task.status}, not waiting for a decision")
-    task.status = REJECTED
-    session.flush()
 
 
 def zone_exists(session: Session, zone: str) -> bool:

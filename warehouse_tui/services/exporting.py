@@ -1,4 +1,4 @@
-"""Exports of stock, serials, the ledger, shipments, exceptions and counts as CSV or JSON (DESIGN §6).
+"""Exports of stock, serials, the ledger, shipments, exceptions, counts and returns as CSV or JSON (DESIGN §6, §11).
 
 Rows stream from the database (`yield_per`) straight to the output, for CSV and
 JSON alike, so exporting a million quants never holds them in memory. Both
@@ -12,7 +12,8 @@ Decisions where DESIGN §6 is silent:
   conflict included), ordered by bin, sku, lot. `qty` is on hand, reserved
   units included.
 * serials: every serial unit ever known, with its status (in_stock, shipped,
-  removed); bin and container are null once it has left.
+  removed; quarantined for one in stock in a quarantine bin, as a damaged
+  return is); bin and container are null once it has left.
 * ledger: every movement in posting order; `id` is the movement's UUID,
   `operator` the badge, `ref` the document.
 * shipments: the lines of sealed cartons (closed or shipped), not of cartons
@@ -20,6 +21,9 @@ Decisions where DESIGN §6 is silent:
 * counts: one row per line of each task's latest attempt (a recount supersedes
   the count before it); a task with no lines yet is one row with null item
   fields. `id` is the count task's id, `status` the task's.
+* returns: one row per graded receipt of returned goods (what the OMS refunds),
+  in the order received: `grade` good, damaged or scrap; `received_at` in UTC;
+  `operator` the badge.
 
 CSV never hands a spreadsheet a live formula (DESIGN §10, OWASP "CSV
 injection"): a text cell starting with = + - @, TAB or CR gets a leading
@@ -39,11 +43,12 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import TextIO
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.orm import Session, aliased
 
 from warehouse_tui.db.models import (
     Bin,
+    BinKind,
     Carton,
     CartonLine,
     Container,
@@ -56,6 +61,9 @@ from warehouse_tui.db.models import (
     OutboundOrder,
     Owner,
     Quant,
+    ReturnLine,
+    ReturnOrder,
+    ReturnReceipt,
     SerialUnit,
     WarehouseException,
 )
@@ -72,6 +80,7 @@ EXPORT_KEYS: dict[str, tuple[str, ...]] = {
     "shipments": ("order", "carton", "sscc", "weight", "sku", "qty", "lot", "serial"),
     "exceptions": ("id", "kind", "ref", "detail", "status"),
     "counts": ("id", "bin", "sku", "lot", "expected", "counted", "status"),
+    "returns": ("ref", "order", "channel", "sku", "lot", "serial", "qty", "grade", "reason", "received_at", "operator", "terminal"),
 }
 
 
@@ -90,8 +99,10 @@ def _stock() -> Select:
 
 
 def _serials() -> Select:
+    # A returned unit set aside as damaged is in stock but not sellable: "quarantined".
+    status = case((and_(SerialUnit.status == "in_stock", Bin.kind == BinKind.QUARANTINE.value), "quarantined"), else_=SerialUnit.status)
     return (
-        select(Item.sku, SerialUnit.serial, Lot.code, Bin.code, Container.code, SerialUnit.status)
+        select(Item.sku, SerialUnit.serial, Lot.code, Bin.code, Container.code, status)
         .select_from(SerialUnit)
         .join(Item, Item.id == SerialUnit.item_id)
         .outerjoin(Lot, Lot.id == SerialUnit.lot_id)
@@ -152,6 +163,21 @@ def _counts() -> Select:
     )
 
 
+def _returns() -> Select:
+    return (
+        select(ReturnOrder.ref, OutboundOrder.ref, OutboundOrder.channel, Item.sku, Lot.code, ReturnReceipt.serial, ReturnReceipt.qty,
+               ReturnReceipt.grade, ReturnReceipt.reason, ReturnReceipt.received_at, Operator.badge, ReturnReceipt.terminal)
+        .select_from(ReturnReceipt)
+        .join(ReturnLine, ReturnLine.id == ReturnReceipt.line_id)
+        .join(ReturnOrder, ReturnOrder.id == ReturnLine.return_id)
+        .join(OutboundOrder, OutboundOrder.id == ReturnOrder.order_id)
+        .join(Item, Item.id == ReturnReceipt.item_id)
+        .outerjoin(Lot, Lot.id == ReturnReceipt.lot_id)
+        .outerjoin(Operator, Operator.id == ReturnReceipt.operator_id)
+        .order_by(ReturnReceipt.received_at, ReturnReceipt.id)
+    )
+
+
 QUERIES = {
     "stock": _stock,
     "serials": _serials,
@@ -159,6 +185,7 @@ QUERIES = {
     "shipments": _shipments,
     "exceptions": _exceptions,
     "counts": _counts,
+    "returns": _returns,
 }
 
 
@@ -181,7 +208,7 @@ def _kg(value: decimal.Decimal | None) -> float | None:
     return float(value) if value is not None else None
 
 
-CONVERTERS: dict[str, Callable[[object], object]] = {"expiry": _date, "at": _time, "weight": _kg}
+CONVERTERS: dict[str, Callable[[object], object]] = {"expiry": _date, "at": _time, "received_at": _time, "weight": _kg}
 
 
 def rows(session: Session, kind: str) -> Iterator[tuple]:

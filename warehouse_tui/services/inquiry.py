@@ -5,7 +5,19 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from warehouse_tui.db.models import Bin, Container, InboundOrder, Item, Lot, Movement, OutboundOrder, Quant, SerialUnit
+from warehouse_tui.db.models import (
+    Bin,
+    BinKind,
+    Container,
+    InboundOrder,
+    Item,
+    Lot,
+    Movement,
+    OutboundOrder,
+    Quant,
+    ReturnOrder,
+    SerialUnit,
+)
 from warehouse_tui.errors import NotFound
 from warehouse_tui.services import replenishment
 
@@ -105,9 +117,34 @@ def serial_history(session: Session, serial: str) -> list[str]:
     out = []
     for unit in units[:3]:
         item = session.get(Item, unit.item_id)
-        where = session.get(Bin, unit.bin_id).code if unit.bin_id else unit.status
+        bin_ = session.get(Bin, unit.bin_id) if unit.bin_id else None
+        where = (bin_.code + (" quarantined" if bin_.kind == BinKind.QUARANTINE.value else "")) if bin_ else unit.status
         out.append(f"SN {serial} of {item.sku}: {where}")
+        out.append(_life(session, serial, unit.item_id))
         out += _history(session, (Movement.serial == serial) & (Movement.item_id == unit.item_id))
+    return out
+
+
+# The moves that tell a serial's life, as the inquiry names them (received → shipped → returned …).
+_LIFE = {"receipt": "received", "adjust": "booked", "ship": "shipped", "return": "returned", "scrap": "scrapped"}
+
+
+def _life(session: Session, serial: str, item_id: int) -> str:
+    kinds = session.scalars(select(Movement.kind).where(Movement.serial == serial, Movement.item_id == item_id,
+                                                       Movement.kind.in_(list(_LIFE))).order_by(Movement.at, Movement.seq)).all()
+    return " → ".join(_LIFE[k] for k in kinds[-6:]) or "no receipt on record"
+
+
+def return_status(session: Session, ref: str) -> list[str]:
+    """An RMA (or unplanned return): its order, state, and expected vs received per SKU."""
+    ret = session.scalars(select(ReturnOrder).where(ReturnOrder.ref == ref)).one_or_none()
+    if ret is None:
+        raise NotFound(f"Nothing known as {ref}")
+    order = session.get(OutboundOrder, ret.order_id)
+    out = [f"{'RMA' if ret.kind == 'rma' else 'Unplanned return'} {ret.ref} {ret.status}", f"Order {order.ref} {order.channel}".rstrip()]
+    for line in ret.lines:
+        out.append(f"{session.get(Item, line.item_id).sku}{' SN ' + line.serial if line.serial else ''}: "
+                   f"{line.qty_received}/{line.qty_expected} back")
     return out
 
 
@@ -128,9 +165,11 @@ def document_status(session: Session, ref: str) -> list[str]:
 
 
 def lookup_text(session: Session, text: str) -> list[str]:
-    """For a scan nothing else recognised: a lot code or a serial number."""
+    """For a scan nothing else recognised: a lot code, a serial number or a return (RMA)."""
     if session.scalar(select(Lot.id).where(Lot.code == text).limit(1)) is not None:
         return lot_history(session, text)
     if session.scalar(select(SerialUnit.id).where(SerialUnit.serial == text).limit(1)) is not None:
         return serial_history(session, text)
+    if session.scalar(select(ReturnOrder.id).where(ReturnOrder.ref == text)) is not None:
+        return return_status(session, text)
     raise NotFound(f"Nothing known as {text[:40]} — scan an item, bin, LPN, lot or serial")

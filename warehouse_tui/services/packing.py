@@ -15,7 +15,7 @@ The rules (DESIGN §5 Pack):
   scanned serial at a time, which must be in the order's tote.
 - Closing a carton takes its weight (more than 0, at most MAX_CARTON_KG) and
   gives it the next SSCC of the company prefix (`sscc_counters`; on a syncing
-  terminal the blocks the upstream leased to it, see sync/sscc.py). The counter
+  terminal the blocks the upstream leased to it, see sync/sscc_leases.py). The counter
   moves in the same transaction as the carton, so an SSCC exists only on a
   committed carton: the label is written after the commit, and a rolled-back
   close leaves no label and no number behind.
@@ -224,10 +224,6 @@ def progress(session: Session, order_ref: str) -> PackProgress:
 # --------------------------------------------------------------------------- checking a scanned unit
 
 
-def needs_lot(item: Item) -> bool:
-    return item.kept_in_lots
-
-
 def check_count(progress: PackProgress, qty: int) -> int:
     """A count typed before a scan: never more units than are left to pack on the order."""
     if qty > progress.units_left:
@@ -297,7 +293,7 @@ def check_goods(
     lots = _tote_lots(session, totes, item)
     if not lots:
         raise InvariantViolation(f"No {item.sku} in {tote_names} — find the picked units")
-    if not needs_lot(item):
+    if not item.kept_in_lots:
         return Goods(item.id, item.sku, qty, None, None, None)
     if lot_code is not None:
         if lot_code not in {lot.code for lot in lots if lot is not None}:
@@ -478,7 +474,7 @@ def allocate_sscc(session: Session, company_prefix: str) -> str:
     make_sscc(0, company_prefix, 0)  # validates the prefix before anything is written
     width = 16 - len(company_prefix)
     if _syncing(session):
-        # A syncing terminal uses only numbers the upstream leased to it (sync/sscc.py): offline
+        # A syncing terminal uses only numbers the upstream leased to it (sync/sscc_leases.py): offline
         # terminals of one site never issue the same SSCC.
         block = session.scalars(select(SsccRange).where(
             SsccRange.company_prefix == company_prefix, SsccRange.next_serial <= SsccRange.last_serial)

@@ -250,7 +250,7 @@ def task_view(session: Session, task_id: int) -> TaskView:
     return TaskView(
         id=task.id, pick_list_ref=pick_list.ref, number=min(finished + (0 if task.status in FINISHED else 1), total), total=total,
         bin_code=session.get(Bin, task.bin_id).code, item_id=item.id, sku=item.sku, description=item.description,
-        uom=item.uom, needs_lot=item.needs_lot, needs_expiry=item.kept_in_lots and not item.needs_lot, serial=item.is_serial,
+        uom=item.uom, needs_lot=item.needs_lot, needs_expiry=item.lots_by_expiry, serial=item.is_serial,
         lot_code=lot.code if lot else None, expiry=lot.expiry if lot else None,
         qty=task.qty, qty_picked=task.qty_picked, order_ref=order.ref, tote_code=tote.code if tote else None,
         status=task.status, waiting=bool(task.waiting),

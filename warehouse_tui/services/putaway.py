@@ -169,11 +169,6 @@ def _lot(session: Session, item: Item, lot_code: str | None) -> Lot | None:
     return lot
 
 
-def needs_lot(item: Item) -> bool:
-    """Whether the lot of the stock moved must be named: the item's stock lies in lots."""
-    return item.kept_in_lots
-
-
 # --------------------------------------------------------------------------- what the putaway and move prompts ask
 
 
@@ -206,17 +201,21 @@ def pallet_to_put_away(session: Session, container_id: int | None, code: str) ->
 
 
 def receiving_bin_with(session: Session, item_id: int, preferred_code: str | None) -> str:
-    """The receiving bin holding loose stock of the item: the terminal's own first, else any."""
+    """The receiving (or returns) bin holding loose stock of the item: the terminal's receiving bin first, else any.
+
+    Customer returns graded good wait in a returns bin and go back to stock by this same putaway.
+    """
     from warehouse_tui.services.receiving import receiving_bin
 
     preferred = receiving_bin(session, preferred_code)
     codes = list(session.scalars(
         select(Bin.code).join(Quant, Quant.bin_id == Bin.id)
-        .where(Quant.item_id == item_id, Bin.kind == BinKind.RECEIVING.value, Quant.container_id.is_(None), Quant.qty > 0)
+        .where(Quant.item_id == item_id, Bin.kind.in_((BinKind.RECEIVING.value, BinKind.RETURNS.value)),
+               Quant.container_id.is_(None), Quant.qty > 0)
         .order_by(Bin.code)
     ))
     if not codes:
-        raise InvariantViolation("None of this item lies loose in a receiving bin — scan its LPN")
+        raise InvariantViolation("None of this item lies loose in a receiving or returns bin — scan its LPN")
     return preferred.code if preferred.code in codes else codes[0]
 
 

@@ -9,8 +9,8 @@ button still cannot let an operator through: `NotAllowed`.
   already decided — including over-receipts a supervisor approved at the dock
   with badge and PIN — is history (`history`), newest first, not queue.
 - Approve: a `variance` posts the count's adjustment movements
-  (services.counting.apply_variance) in the same transaction; other kinds
-  record the decision (the physical side — the short pick's count task, the
+  (services.count_approval.apply_variance) in the same transaction; other kinds
+  record the decision (a `short_return` closes its return; the physical side — the short pick's count task, the
   backorder — has its own flow). Reject: nothing is posted, the reason is
   required and kept as the exception's resolution; a variance's count task
   ends rejected and stock stays as it was.
@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from warehouse_tui.db.models import Operator, WarehouseException, utcnow
 from warehouse_tui.errors import InvalidInput, NotAllowed, NotFound
-from warehouse_tui.services import auth, counting
+from warehouse_tui.services import auth, count_approval, count_tasks, counting, returns
 from warehouse_tui.services.ledger import Actor
 
 OPEN = "open"
@@ -89,9 +89,12 @@ def approve(session: Session, actor: Actor, exception_id: int) -> str:
         task_id = (exception.data or {}).get("count_task")
         if task_id is None:
             raise InvalidInput(f"Exception {exception.id} names no count task — reject it and count the bin again")
-        movements = counting.apply_variance(session, actor, int(task_id))
+        movements = count_approval.apply_variance(session, actor, int(task_id))
         done = f"approved: {len(movements)} count adjustment(s) posted"
         shown = f"Approved: {len(movements)} adjustment(s) posted"
+    elif exception.kind == returns.SHORT:  # what did not come back will not: the return is closed
+        returns.close_by_supervisor(session, actor, exception.ref)
+        done, shown = "approved: return closed short", f"Approved: return {exception.ref} closed"
     _resolve(exception, supervisor, "approved", done)
     auth.audit(session, "exception_approved", operator=supervisor, terminal=actor.terminal,
                detail=f"exception {exception.id} {exception.kind} {exception.ref}: {done}")
@@ -109,7 +112,7 @@ def reject(session: Session, actor: Actor, exception_id: int, reason: str) -> st
         raise InvalidInput(f"Reason is too long (at most {MAX_REASON} characters) — shorten it")
     exception = _open_exception(session, exception_id)
     if exception.kind == counting.VARIANCE and (exception.data or {}).get("count_task") is not None:
-        counting.reject_variance(session, int(exception.data["count_task"]))
+        count_approval.reject_variance(session, int(exception.data["count_task"]))
     _resolve(exception, supervisor, "rejected", reason)
     auth.audit(session, "exception_rejected", operator=supervisor, terminal=actor.terminal,
                detail=f"exception {exception.id} {exception.kind} {exception.ref}: {reason}")
@@ -168,8 +171,8 @@ def unlock(session: Session, actor: Actor, badge: str) -> str:
 
 
 def create_counts(session: Session, actor: Actor, *, bins: Sequence[str] = (), zone: str | None = None,
-                  items: Sequence[str] = (), blind: bool = False) -> counting.CreatedCounts:
-    return counting.create_counts(session, actor, bins=bins, zone=zone, items=items, blind=blind)
+                  items: Sequence[str] = (), blind: bool = False) -> count_tasks.CreatedCounts:
+    return count_tasks.create_counts(session, actor, bins=bins, zone=zone, items=items, blind=blind)
 
 
 def create_counts_for(session: Session, actor: Actor, *, bins: Sequence[str] = (), zones: Sequence[str] = (),

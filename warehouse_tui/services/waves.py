@@ -9,7 +9,8 @@ lists never promise the same units, and only ever takes free stock
 
 - loose stock only (not inside an LPN or tote): the picker scans bin, item, lot;
 - only pickable bins: kind pick or storage, not blocked (never receiving,
-  staging, pack or shipping);
+  staging, pack, shipping, returns or quarantine: returned goods are put away
+  first, damaged ones never picked);
 - lots first-expiry-first-out; a lot whose expiry is before today is never
   allocated; lots without an expiry go oldest lot first;
 - with equal expiry, a pick face before reserve storage, then walking order;

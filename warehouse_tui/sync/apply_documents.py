@@ -41,6 +41,9 @@ from warehouse_tui.db.models import (
     PickList,
     PickListOrder,
     PickTask,
+    ReturnLine,
+    ReturnOrder,
+    ReturnReceipt,
     WarehouseException,
     utcnow,
 )
@@ -49,8 +52,8 @@ from warehouse_tui.sync import replenishment as replen_sync
 from warehouse_tui.sync.booking import parse_time
 from warehouse_tui.sync.documents import CLOSED, kg_value
 
-_DOC_RANK = {"operator": 0, "inbound": 1, "outbound": 2, "pick_list": 3, "count_task": 4, "replen_task": 4, "exception": 5, "audit": 6}
-_ROW_RANK = {"order": 0, "list": 0, "task": 1, "line": 2, "carton": 3, "carton_line": 4, "exception": 0, "operator": 0,
+_DOC_RANK = {"operator": 0, "inbound": 1, "outbound": 2, "return": 2.5, "pick_list": 3, "count_task": 4, "replen_task": 4, "exception": 5, "audit": 6}
+_ROW_RANK = {"order": 0, "list": 0, "task": 1, "line": 2, "carton": 3, "carton_line": 4, "receipt": 5, "exception": 0, "operator": 0,
              "event": 0}
 
 
@@ -163,7 +166,7 @@ def record_document_conflict(session: Session, terminal: str, uuid: str, payload
 def _conflict_ref(session: Session, payload: dict) -> str:
     """What the queue calls the conflict: the order, receipt or pick list, or the counted bin."""
     for op in payload.get("ops", []):
-        if op["doc"] in ("pick_list", "inbound", "outbound"):
+        if op["doc"] in ("pick_list", "inbound", "outbound", "return"):
             return str(op["key"])
     for op in payload.get("ops", []):
         if op["doc"] == "count_task":
@@ -471,6 +474,64 @@ def _operator(up: _Upstream, op: dict, places) -> str | None:
     return None
 
 
-_APPLY = {"inbound": _inbound, "outbound": _outbound, "pick_list": _pick_list, "count_task": _count_task,
-          "exception": _exception, "operator": _operator, "audit": _audit, "replen_task": replen_sync.apply_op}
+def _return(up: _Upstream, op: dict, places) -> str | None:
+    """A return (issue 14): created, its status set (a closed one is not reopened), lines counted, graded receipts added."""
+    ret = up.one(ReturnOrder, ref=op["key"])
+    what = f"return {op['key']}"
+    if op["row"] == "order" and op["op"] == "create":
+        if ret is None:
+            v = op["value"]
+            order = up.one(OutboundOrder, ref=v["order"])
+            if order is None:
+                raise _Skip(f"order {v['order']} is not known upstream")
+            up.s.add(ReturnOrder(ref=op["key"], order_id=order.id, kind=v["kind"], status=v["status"], created_at=parse_time(v["created_at"]),
+                                 closed_at=parse_time(v["closed_at"])))
+            up.s.flush()
+        return None
+    if ret is None:
+        raise _Skip("the return is not known upstream")
+    if op["row"] == "order":
+        if op["field"] == "status" and ret.status in CLOSED["return"] and op["value"] != ret.status:
+            return f"{what} is already {ret.status} upstream; {op['value']} from the terminal kept out"
+        setattr(ret, op["field"], parse_time(op["value"]) if op["field"] == "closed_at" else op["value"])
+        return None
+    if op["row"] == "line":
+        line = up.one(ReturnLine, uuid=op["id"])
+        if op["op"] == "create":
+            if line is None:
+                v = op["value"]
+                order_line = up.one(OutboundLine, uuid=v["line"])
+                if order_line is None:
+                    raise _Skip("its order line is not known upstream")
+                up.s.add(ReturnLine(uuid=op["id"], return_id=ret.id, order_line_id=order_line.id, item_id=up.item_id(v["owner"], v["sku"]),
+                                    serial=v["serial"], reason=v["reason"], qty_expected=v["qty_expected"], qty_received=v["qty_received"]))
+                up.s.flush()
+        elif line is None:
+            raise _Skip("the return line is not known upstream")
+        else:
+            line.qty_received += op["value"]
+        return _return_closed(ret, what)
+    found = up.one(ReturnReceipt, uuid=op["id"])
+    if found is None:
+        v = op["value"]
+        line = up.one(ReturnLine, uuid=v["line"])
+        if line is None:
+            raise _Skip("the receipt's return line is not known upstream")
+        item_id = up.item_id(v["owner"], v["sku"])
+        bin_ = up.one(Bin, code=v["bin"]) if v["bin"] else None
+        up.s.add(ReturnReceipt(uuid=op["id"], line_id=line.id, item_id=item_id, lot_id=up.lot_id(item_id, v["lot"], v["expiry"]),
+                               serial=v["serial"], qty=v["qty"], grade=v["grade"], reason=v["reason"], bin_id=bin_.id if bin_ else None,
+                               operator_id=up.operator_id(v["operator"]), terminal=v["terminal"], received_at=parse_time(v["received_at"])))
+    return _return_closed(ret, what)
+
+
+def _return_closed(ret: ReturnOrder, what: str) -> str | None:
+    if ret.status in CLOSED["return"]:
+        return f"{what} was closed upstream; received on it at the terminal anyway (kept)"
+    return None
+
+
+_APPLY = {"inbound": _inbound, "outbound": _outbound, "return": _return, "pick_list": _pick_list, "count_task": _count_task,
+          "exception": _exception, "operator": _operator, "audit": _audit,
+          "replen_task": replen_sync.apply_op}
 

@@ -48,6 +48,9 @@ from warehouse_tui.db.models import (
     PickList,
     PickListOrder,
     PickTask,
+    ReturnLine,
+    ReturnOrder,
+    ReturnReceipt,
     WarehouseException,
     new_uuid,
     utcnow,
@@ -159,6 +162,30 @@ def _new_replen_task(s: Session, task: ReplenTask) -> dict:
                          _badge(s, task.claimed_by))
 
 
+def _new_return(s: Session, ret: ReturnOrder) -> dict:
+    return {"order": s.get(OutboundOrder, ret.order_id).ref, "kind": ret.kind, "status": ret.status, "created_at": iso(ret.created_at),
+            "closed_at": iso(ret.closed_at)}
+
+
+def _new_return_line(s: Session, line: ReturnLine) -> dict:
+    owner, sku = _item_key(s, line.item_id)
+    return {"line": s.get(OutboundLine, line.order_line_id).uuid, "owner": owner, "sku": sku, "serial": line.serial,
+            "reason": line.reason, "qty_expected": line.qty_expected, "qty_received": line.qty_received}
+
+
+def _return_ref(s: Session, receipt: ReturnReceipt) -> str:
+    return s.get(ReturnOrder, s.get(ReturnLine, receipt.line_id).return_id).ref
+
+
+def _new_return_receipt(s: Session, r: ReturnReceipt) -> dict:
+    owner, sku = _item_key(s, r.item_id)
+    lot, expiry = _lot_key(s, r.lot_id)
+    bin_ = s.get(Bin, r.bin_id) if r.bin_id is not None else None
+    return {"line": s.get(ReturnLine, r.line_id).uuid, "owner": owner, "sku": sku, "lot": lot, "expiry": expiry, "serial": r.serial,
+            "qty": r.qty, "grade": r.grade, "reason": r.reason, "bin": bin_.code if bin_ else None, "operator": _badge(s, r.operator_id),
+            "terminal": r.terminal, "received_at": iso(r.received_at)}
+
+
 def _sets(*names: str) -> tuple[Field, ...]:
     return tuple(Field(name, "set") for name in names)
 
@@ -183,6 +210,12 @@ POLICIES: dict[type, Policy] = {
         fields=(Field("sscc", "set"), Field("weight_kg", "set", encode=lambda s, v: kg_text(v)), *_sets("status", "closed_at")),
         create=lambda s, o: {"status": o.status, "sscc": o.sscc, "weight_kg": kg_text(o.weight_kg), "closed_at": iso(o.closed_at)}),
     CartonLine: Policy("outbound", "carton_line", key=_carton_ref, rid=lambda s, o: o.uuid, fields=_adds("qty"), create=_new_carton_line),
+    # Returns (issue 14): an RMA or unplanned return, its lines (received counts add up) and its graded receipts (append-only).
+    ReturnOrder: Policy("return", "order", key=lambda s, o: o.ref, rid=lambda s, o: o.ref, fields=_sets("status", "closed_at"),
+                        create=_new_return),
+    ReturnLine: Policy("return", "line", key=lambda s, o: s.get(ReturnOrder, o.return_id).ref, rid=lambda s, o: o.uuid,
+                       fields=_adds("qty_received"), create=_new_return_line),
+    ReturnReceipt: Policy("return", "receipt", key=_return_ref, rid=lambda s, o: o.uuid, create=_new_return_receipt),
     PickList: Policy(
         "pick_list", "list", key=lambda s, o: o.ref, rid=lambda s, o: o.ref, fields=(Field("status", "set"), Field("claimed_by", "claim"))),
     PickListOrder: Policy(

@@ -3,7 +3,7 @@
 Offline, a terminal claims locally and the claim goes up with its next push: it
 is provisional, and if another operator took the same document meanwhile the
 upstream keeps the first claim and reports the second as a conflict (see
-documents.py). Online, the workflow first calls `claim_upstream`: the claim is
+apply_documents.py). Online, the workflow first calls `claim_upstream`: the claim is
 taken in one upstream transaction (the row locked), so two terminals asking at
 the same moment get one yes and one no, and the no comes before any work. The
 local claim that follows sends the same claim up again, which changes nothing.

@@ -32,7 +32,8 @@ pull behind any long write transaction in the whole cluster.)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlalchemy import ARRAY, Connection, any_, bindparam, delete, event, func, insert, literal, select, text, update
 from sqlalchemy.exc import DBAPIError
@@ -61,6 +62,9 @@ from warehouse_tui.db.models import (
     PickFace,
     PickTask,
     ReplenTask,
+    ReturnLine,
+    ReturnOrder,
+    ReturnReceipt,
     SyncMeta,
     WarehouseException,
 )
@@ -75,54 +79,65 @@ FEED_LOCK = 0x5754_4645_4544
 PUSH_LOCK = 0x5754_5055_5348
 
 # Aggregate kinds in the order a pull applies them (each only needs the ones before it).
-KINDS = ("owner", "operator", "bin", "item", "pick_face", "inbound", "outbound", "pick_list", "count_task", "replen_task", "exception",
-         "movement")
+KINDS = ("owner", "operator", "bin", "item", "pick_face", "inbound", "outbound", "return", "pick_list", "count_task", "replen_task",
+         "exception", "movement")
+
+def _carton_line_order(obj: CartonLine) -> int | None:
+    carton = object_session(obj).get(Carton, obj.carton_id) if obj.carton_id is not None else None
+    return carton.order_id if carton is not None else None
+
+
+def _full_tote_list(obj: FullTote) -> int | None:
+    slot = object_session(obj).get(PickListOrder, obj.pick_list_order_id) if obj.pick_list_order_id is not None else None
+    return slot.pick_list_id if slot is not None else None
+
+
+def _return_receipt_return(obj: ReturnReceipt) -> int | None:
+    line = object_session(obj).get(ReturnLine, obj.line_id) if obj.line_id is not None else None
+    return line.return_id if line is not None else None
+
+
+# Model -> (the aggregate kind its rows belong to, that aggregate's id read from a row). Rows of other
+# models are not announced: stock, serial units, lots and containers follow the movements pulled; outbox,
+# leases, cursors and audit events stay where they are.
+AGGREGATES: dict[type, tuple[str, Callable[[Any], int | None]]] = {
+    Movement: ("movement", lambda o: o.seq),
+    Item: ("item", lambda o: o.id),
+    ItemCode: ("item", lambda o: o.item_id),
+    Bin: ("bin", lambda o: o.id),
+    Operator: ("operator", lambda o: o.id),
+    Owner: ("owner", lambda o: o.id),
+    InboundOrder: ("inbound", lambda o: o.id),
+    InboundLine: ("inbound", lambda o: o.order_id),
+    OutboundOrder: ("outbound", lambda o: o.id),
+    OutboundLine: ("outbound", lambda o: o.order_id),
+    Carton: ("outbound", lambda o: o.order_id),
+    CartonLine: ("outbound", _carton_line_order),
+    PickList: ("pick_list", lambda o: o.id),
+    PickListOrder: ("pick_list", lambda o: o.pick_list_id),
+    PickTask: ("pick_list", lambda o: o.pick_list_id),
+    FullTote: ("pick_list", _full_tote_list),
+    CountTask: ("count_task", lambda o: o.id),
+    CountLine: ("count_task", lambda o: o.task_id),
+    WarehouseException: ("exception", lambda o: o.id),
+    ReturnOrder: ("return", lambda o: o.id),
+    ReturnLine: ("return", lambda o: o.return_id),
+    ReturnReceipt: ("return", _return_receipt_return),
+    PickFace: ("pick_face", lambda o: o.id),
+    ReplenTask: ("replen_task", lambda o: o.id),
+}
+# Aggregate roots: deleting one is not announced (terminals keep what they had); deleting a line or code is.
+ROOTS = (Item, Bin, Operator, Owner, InboundOrder, OutboundOrder, PickList, CountTask, WarehouseException, Movement,
+         ReturnOrder, PickFace, ReplenTask)
+
 
 def _aggregate(obj: object) -> tuple[str, int] | None:
     """The (kind, upstream id) of the aggregate a changed row belongs to; None for rows terminals never need."""
-    if isinstance(obj, Movement):
-        return "movement", obj.seq
-    if isinstance(obj, Item):
-        return "item", obj.id
-    if isinstance(obj, ItemCode):
-        return "item", obj.item_id
-    if isinstance(obj, Bin):
-        return "bin", obj.id
-    if isinstance(obj, Operator):
-        return "operator", obj.id
-    if isinstance(obj, Owner):
-        return "owner", obj.id
-    if isinstance(obj, InboundOrder):
-        return "inbound", obj.id
-    if isinstance(obj, InboundLine):
-        return "inbound", obj.order_id
-    if isinstance(obj, OutboundOrder):
-        return "outbound", obj.id
-    if isinstance(obj, OutboundLine):
-        return "outbound", obj.order_id
-    if isinstance(obj, PickList):
-        return "pick_list", obj.id
-    if isinstance(obj, (PickListOrder, PickTask)):
-        return "pick_list", obj.pick_list_id
-    if isinstance(obj, FullTote):
-        slot = object_session(obj).get(PickListOrder, obj.pick_list_order_id)
-        return ("pick_list", slot.pick_list_id) if slot is not None else None
-    if isinstance(obj, CountTask):
-        return "count_task", obj.id
-    if isinstance(obj, CountLine):
-        return "count_task", obj.task_id
-    if isinstance(obj, WarehouseException):
-        return "exception", obj.id
-    if isinstance(obj, PickFace):
-        return "pick_face", obj.id
-    if isinstance(obj, ReplenTask):
-        return "replen_task", obj.id
-    if isinstance(obj, Carton):
-        return "outbound", obj.order_id
-    if isinstance(obj, CartonLine):
-        carton = object_session(obj).get(Carton, obj.carton_id) if obj.carton_id is not None else None
-        return ("outbound", carton.order_id) if carton is not None else None
-    return None
+    found = AGGREGATES.get(type(obj))
+    if found is None:
+        return None
+    kind, read = found
+    return kind, read(obj)  # (an id of None, a carton line without its carton, is left out by the callers)
 
 
 # --------------------------------------------------------------------------- the upstream role
@@ -218,8 +233,7 @@ def _after_flush(session: Session, _context) -> None:
             changed.add(agg)
     for obj in session.deleted:
         # A deleted line or code changes its parent; deleted roots stay on terminals as they were.
-        if not isinstance(obj, (Item, Bin, Operator, Owner, InboundOrder, OutboundOrder, PickList, CountTask,
-                                WarehouseException, Movement)):
+        if not isinstance(obj, ROOTS):
             agg = _aggregate(obj)
             if agg is not None and agg[1] is not None:
                 changed.add(agg)
@@ -288,7 +302,7 @@ def publish_all(conn: Connection) -> int:
     table = ChangeFeed.__table__
     sources = [
         ("owner", Owner.id), ("operator", Operator.id), ("bin", Bin.id), ("item", Item.id),
-        ("inbound", InboundOrder.id), ("outbound", OutboundOrder.id), ("pick_list", PickList.id),
+        ("inbound", InboundOrder.id), ("outbound", OutboundOrder.id), ("return", ReturnOrder.id), ("pick_list", PickList.id),
         ("count_task", CountTask.id), ("exception", WarehouseException.id), ("movement", Movement.seq),
     ]
     count = select(func.count()).select_from(table)

@@ -36,16 +36,19 @@ from warehouse_tui.db.models import (
     PickList,
     PickListOrder,
     PickTask,
+    ReturnLine,
+    ReturnOrder,
+    ReturnReceipt,
 )
 from warehouse_tui.services.reservations import recompute_reservations
 from warehouse_tui.sync.booking import parse_time
 from warehouse_tui.sync.documents import kg_value, pending_documents
 
+
 def _upsert(session, table, rows, keys, columns):
     from warehouse_tui.sync.pull import upsert
 
     upsert(session, table, rows, keys, columns)
-
 
 
 class _Local:
@@ -227,7 +230,6 @@ def apply_pick_lists(session: Session, snaps: list[dict]) -> int:
     return applied
 
 
-
 def apply_count_tasks(session: Session, snaps: list[dict]) -> int:
     local, pending = _Local(session), pending_documents(session)
     applied = 0
@@ -254,6 +256,41 @@ def apply_count_tasks(session: Session, snaps: list[dict]) -> int:
     return applied
 
 
+def apply_returns(session: Session, snaps: list[dict]) -> int:
+    local, pending = _Local(session), pending_documents(session)
+    applied = 0
+    for s in snaps:
+        if ("return", s["ref"]) in pending:
+            continue
+        order_id = session.scalar(select(OutboundOrder.id).where(OutboundOrder.ref == s["order"]))
+        if order_id is None:
+            from warehouse_tui.sync.pull import PullError
+
+            raise PullError(f"order {s['order']} of return {s['ref']} is not known here — the upstream feed is missing it")
+        _upsert(session, ReturnOrder.__table__, [{"ref": s["ref"], "order_id": order_id, "kind": s["kind"], "status": s["status"],
+                                                  "created_at": parse_time(s["created_at"]), "closed_at": parse_time(s["closed_at"])}],
+                ["ref"], ["order_id", "kind", "status", "created_at", "closed_at"])
+        return_id = session.scalar(select(ReturnOrder.id).where(ReturnOrder.ref == s["ref"]))
+        order_lines = dict(session.execute(select(OutboundLine.uuid, OutboundLine.id).where(OutboundLine.order_id == order_id)).all())
+        rows = [{"uuid": line["uuid"], "return_id": return_id, "order_line_id": order_lines[line["line"]],
+                 "item_id": local.item(line["owner"], line["sku"])[0], "serial": line["serial"], "reason": line["reason"],
+                 "qty_expected": line["qty_expected"], "qty_received": line["qty_received"]} for line in s["lines"]]
+        _replace_children(session, ReturnLine.__table__, "return_id", return_id, rows,
+                          ["return_id", "order_line_id", "item_id", "serial", "reason", "qty_expected", "qty_received"])
+        lines = dict(session.execute(select(ReturnLine.uuid, ReturnLine.id).where(ReturnLine.return_id == return_id)).all())
+        receipts = []
+        for r in s["receipts"]:
+            item_id = local.item(r["owner"], r["sku"])[0]
+            receipts.append({"uuid": r["uuid"], "line_id": lines[r["line"]], "item_id": item_id, "lot_id": local.lot(item_id, r["lot"], r["expiry"]),
+                             "serial": r["serial"], "qty": r["qty"], "grade": r["grade"], "reason": r["reason"],
+                             "bin_id": local.bin(r["bin"]) if r["bin"] else None, "operator_id": local.operator(r["operator"]),
+                             "terminal": r["terminal"], "received_at": parse_time(r["received_at"])})
+        _upsert(session, ReturnReceipt.__table__, receipts, ["uuid"], ["line_id", "item_id", "lot_id", "serial", "qty", "grade", "reason",
+                                                                      "bin_id", "operator_id", "terminal", "received_at"])
+        applied += 1
+    return applied
+
+
 def register_appliers() -> None:
     """The document kinds a pull applies with this module (sync/__init__ registers them)."""
     from warehouse_tui.sync import pull
@@ -262,3 +299,4 @@ def register_appliers() -> None:
     pull.register("outbound", apply_outbound)
     pull.register("pick_list", apply_pick_lists)
     pull.register("count_task", apply_count_tasks)
+    pull.register("return", apply_returns)

@@ -36,6 +36,9 @@ from warehouse_tui.db.models import (
     PickList,
     PickListOrder,
     PickTask,
+    ReturnLine,
+    ReturnOrder,
+    ReturnReceipt,
     WarehouseException,
 )
 from warehouse_tui.sync import replenishment as replen_sync
@@ -160,8 +163,6 @@ def _movements(session: Session, ids: list[int]) -> list[dict]:
     return [movement_payload(r) for r in rows]
 
 
-
-
 def _badges(session, ids) -> dict[int, str]:
     ids = {i for i in ids if i is not None}
     return dict(session.execute(select(Operator.id, Operator.badge).where(Operator.id.in_(ids))).all()) if ids else {}
@@ -271,6 +272,32 @@ def count_task_snapshots(session: Session, ids) -> list[dict]:
              "created_at": iso(t.created_at), "started_at": iso(t.started_at), "lines": by_task[t.id]} for t, bin_code in tasks]
 
 
+def return_snapshots(session: Session, ids) -> list[dict]:
+    """Returns (issue 14): the RMA by ref with its order's ref, lines and graded receipts by uuid, order lines by uuid."""
+    rets = session.execute(select(ReturnOrder, OutboundOrder.ref).join(OutboundOrder, OutboundOrder.id == ReturnOrder.order_id)
+                           .where(ids.of(ReturnOrder.id))).all()
+    lines = session.execute(select(ReturnLine, OutboundLine.uuid, Item.sku, Owner.code).join(OutboundLine, OutboundLine.id == ReturnLine.order_line_id)
+                            .join(Item, Item.id == ReturnLine.item_id).join(Owner, Owner.id == Item.owner_id)
+                            .where(ids.of(ReturnLine.return_id)).order_by(ReturnLine.id)).all()
+    line_uuid = {line.id: line.uuid for line, *_ in lines}
+    receipts = session.execute(select(ReturnReceipt, ReturnLine.return_id, Item.sku, Owner.code, Lot.code, Lot.expiry, Bin.code, Operator.badge)
+                               .join(ReturnLine, ReturnLine.id == ReturnReceipt.line_id).join(Item, Item.id == ReturnReceipt.item_id)
+                               .join(Owner, Owner.id == Item.owner_id).outerjoin(Lot, Lot.id == ReturnReceipt.lot_id)
+                               .outerjoin(Bin, Bin.id == ReturnReceipt.bin_id).outerjoin(Operator, Operator.id == ReturnReceipt.operator_id)
+                               .where(ids.of(ReturnLine.return_id)).order_by(ReturnReceipt.id)).all()
+    by_return: dict[int, dict[str, list]] = defaultdict(lambda: {"lines": [], "receipts": []})
+    for line, order_line, sku, owner in lines:
+        by_return[line.return_id]["lines"].append({
+            "uuid": line.uuid, "line": order_line, "owner": owner, "sku": sku, "serial": line.serial, "reason": line.reason,
+            "qty_expected": line.qty_expected, "qty_received": line.qty_received})
+    for r, return_id, sku, owner, lot, expiry, bin_code, badge in receipts:
+        by_return[return_id]["receipts"].append({
+            "uuid": r.uuid, "line": line_uuid[r.line_id], "owner": owner, "sku": sku, "lot": lot, "expiry": iso(expiry),
+            "serial": r.serial, "qty": r.qty, "grade": r.grade, "reason": r.reason, "bin": bin_code, "operator": badge,
+            "terminal": r.terminal, "received_at": iso(r.received_at)})
+    return [{"ref": ret.ref, "order": order, "kind": ret.kind, "status": ret.status, "created_at": iso(ret.created_at),
+             "closed_at": iso(ret.closed_at), **by_return[ret.id]} for ret, order in rets]
+
 
 _BUILDERS = {
     "owner": _owners,
@@ -279,6 +306,7 @@ _BUILDERS = {
     "item": _items,
     "inbound": inbound_snapshots,
     "outbound": outbound_snapshots,
+    "return": return_snapshots,
     "pick_list": pick_list_snapshots,
     "count_task": count_task_snapshots,
     "pick_face": replen_sync.pick_face_snapshots,

@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 # Commands the app routes itself (navigation); everything else goes to the workflow.
 NAVIGATION = {"HOME", "LOGOUT", "RECEIVE", "PUTAWAY", "PICK", "PACK", "COUNT", "MOVE", "INQUIRY", "SUPERVISOR", "SYNC",
-              "REPLEN"}
+              "RETURN", "REPLEN"}
 
 
 @dataclass(frozen=True)
@@ -181,17 +181,28 @@ class Workflow:
     def _save(self) -> dict:
         """What `_restore` needs to put the workflow back as it was before a scan.
 
-        Mutable parts are copied one level deep: a handler that fills in the line in
-        hand (`self.goods.qty = …`) before it is refused is undone too.
+        The scan works on copies of the mutable parts (one level deep) and the
+        originals are kept: a handler that fills in the line in hand
+        (`self.goods.qty = …`) before it is refused leaves the original untouched.
         """
-        return {name: value if name in _SHARED else _copied(value) for name, value in vars(self).items()}
+        saved = dict(vars(self))
+        for name, value in saved.items():
+            if name not in _SHARED:
+                setattr(self, name, _copied(value))
+        return saved
 
     def _restore(self, saved: dict) -> None:
-        vars(self).update({name: value if name in _SHARED else _copied(value) for name, value in saved.items()})
+        vars(self).update(saved)
 
     def resolve(self, raw: RawScan, expects: Iterable[ScanKind]) -> Scan:
         with self.reading() as session:
-            return resolve(raw, frozenset(expects), SqlCatalog(session))
+            return resolve(raw, frozenset(expects), SqlCatalog(session), label_ais=self.label_ais())
+
+    def label_ais(self) -> frozenset[str]:
+        """GS1 AIs another barcode of the same label already gave for the unit in hand (the resolver counts
+        them towards GS1's mandatory associations, as the General Specifications apply them to the whole
+        label): {"00"} where the workflow has taken the pallet's SSCC or LPN for the current line."""
+        return frozenset()
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[Any]:

@@ -53,7 +53,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from warehouse_tui.errors import NotAllowed, NotFound
+from warehouse_tui.errors import NotFound
 from warehouse_tui.scan.resolver import Scan, ScanKind
 from warehouse_tui.services import counting, items
 from warehouse_tui.services.claims import HeldOnAnotherTerminal
@@ -197,7 +197,7 @@ class Count(Workflow):
             # Nothing was claimed; moving the count here is the operator's explicit choice.
             self.view, self.held = None, held
             self.go(State.TAKE_OVER)
-            return Outcome(False, str(NotAllowed(f"{held} — @YES takes it over here, @NO leaves it")))
+            return Outcome(False, f"{held} — @YES takes it over here, @NO leaves it")
         self.held = None
         return self._begin()
 

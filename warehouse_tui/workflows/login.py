@@ -51,6 +51,7 @@ MENU = (
     ("6", "MOVE", "Move"),
     ("7", "INQUIRY", "Inquiry"),
     ("8", "SUPERVISOR", "Supervisor"),
+    ("9", "RETURN", "Returns"),
     ("0", "REPLEN", "Replenish"),
 )
 

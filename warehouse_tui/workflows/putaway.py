@@ -1,6 +1,7 @@
 """Putaway (@PUTAWAY) and Move (@MOVE), DESIGN §5.
 
-Putaway: scan an LPN, or an item (+lot, +serial) lying in a receiving bin ->
+Putaway: scan an LPN, or an item (+lot, +serial) lying in a receiving bin (or
+a returns bin, where customer returns graded good wait) ->
 for an item, qty + Enter (Enter alone = all of it) -> the screen suggests a
 bin (the item's pick face, else an empty bin in its zone) -> scan the bin ->
 moved. Scanning another valid bin is allowed and audited as an override.
@@ -230,6 +231,10 @@ class Move(Workflow):
         if self.goods:
             out.append(self.goods.label() + (f" × {self.goods.qty}" if self.goods.qty else ""))
         return out
+
+    def label_ais(self) -> frozenset[str]:
+        # The LPN/SSCC the goods come from is the (00) its content barcode (02)(37) goes with.
+        return frozenset({"00"}) if self.from_lpn else frozenset()
 
     def on_from(self, scan: Scan) -> Outcome:
         if scan.kind == ScanKind.CONTAINER:

@@ -156,6 +156,10 @@ class Receive(Workflow):
             out.append(self.last)
         return out
 
+    def label_ais(self) -> frozenset[str]:
+        # The pallet's SSCC/LPN scanned for the line is the (00) its content barcode (02)(37) goes with.
+        return frozenset({"00"}) if self.lpn else frozenset()
+
     # ------------------------------------------------------------------ document
     def on_document(self, scan: Scan) -> Outcome:
         if scan.doc_type != DocType.INBOUND:

@@ -1,4 +1,4 @@
-"""CSV import of items, bins, users, inbound orders, outbound orders and opening stock (DESIGN §6).
+"""CSV import of items, bins, users, inbound orders, outbound orders, opening stock and returns (DESIGN §6, §11).
 
 One file is imported whole or not at all: every row is checked, every bad row
 is reported with its line number in the file (the header is line 1), and if
@@ -112,6 +112,11 @@ Decisions where DESIGN §6 is silent:
   that already holds stock before the import is refused, so loading the same
   file twice cannot double the stock -- correct existing stock with a count.
   Rows of the file may share a place; the ledger adds them up.
+* returns (issue 14, importing/returns.py): rows with the same ref form one
+  RMA against one order, one line per row (`serial`, `reason` optional). The
+  order must have shipped the row's units (per order line, with what came
+  back already; a serial must have shipped on it); a ref already known is an
+  error.
 * Reports list the first 50 problems in file order and count the rest. A
   refused row leaves nothing behind that could skew the checks of the rows
   after it.

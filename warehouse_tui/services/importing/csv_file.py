@@ -23,6 +23,7 @@ FORMATS: dict[str, CsvFormat] = {
     "inbound": CsvFormat(("ref", "supplier", "sku", "qty", "lot", "expiry"), ("ref", "sku", "qty")),
     "orders": CsvFormat(("ref", "channel", "ship_to", "priority", "sku", "qty"), ("ref", "sku", "qty")),
     "stock": CsvFormat(("bin", "sku", "qty", "lot", "expiry", "serial"), ("bin", "sku")),
+    "returns": CsvFormat(("ref", "order", "sku", "qty", "serial", "reason"), ("ref", "order", "sku", "qty")),
     "pickfaces": CsvFormat(("bin", "sku", "min", "max"), ("bin", "sku", "min", "max")),
 }
 

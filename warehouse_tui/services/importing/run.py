@@ -29,12 +29,14 @@ from warehouse_tui.services.importing.results import (
     Progress,
     RowError,
 )
+from warehouse_tui.services.importing.returns import ReturnsImport
 from warehouse_tui.services.importing.stock import StockImport
 from warehouse_tui.services.importing.users import UsersImport
 from warehouse_tui.services.ledger import Actor
 
 IMPORTERS: dict[str, type[Importer]] = {
-    cls.kind: cls for cls in (ItemsImport, BinsImport, UsersImport, InboundImport, OrdersImport, StockImport, PickFacesImport)}
+    cls.kind: cls for cls in (ItemsImport, BinsImport, UsersImport, InboundImport, OrdersImport, StockImport, ReturnsImport,
+                              PickFacesImport)}
 
 
 def import_file(db: Database, kind: str, path: str | Path, actor: Actor, *, on_progress: Progress | None = None) -> ImportResult:

@@ -1,4 +1,4 @@
-"""The floor screen: renders whatever workflow is active and hands it every scan and typed line."""
+"""The workflow screen: renders whatever workflow is active and hands it every scan and typed line (styles in floor.tcss)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 
-from warehouse_tui.widgets.floor import (
+from warehouse_tui.widgets.prompt_panel import (
     COMMAND_KEYS,
     ContextLines,
     EntryField,

@@ -46,10 +46,16 @@ COMMAND_KEYS: dict[str, str] = {
     "SYNC": "f11",
     "LOGOUT": "f12",
     "CANCEL": "escape",
+    # Returns (issue 14): F-keys are all taken, letters and digits are data.
+    "RETURN": "ctrl+r",
+    "GOOD": "ctrl+g",
+    "DAMAGED": "ctrl+d",
+    "SCRAP": "ctrl+x",
+    # Replenishment and a full tote (issue 16).
     "REPLEN": "ctrl+e",
     "FULL": "ctrl+t",
 }
-KEY_LABELS = {"escape": "Esc", "ctrl+e": "^E", "ctrl+t": "^T"}
+KEY_LABELS = {"escape": "Esc", "ctrl+r": "^R", "ctrl+g": "^G", "ctrl+d": "^D", "ctrl+x": "^X", "ctrl+e": "^E", "ctrl+t": "^T"}
 
 
 def key_label(command: str) -> str:
