@@ -128,7 +128,7 @@ def test_two_replenishers_never_get_the_same_task(replen):
 
 
 def test_home_menu_0_and_ctrl_e_start_replenishment(replen):
-    from warehouse_tui.widgets.floor import COMMAND_KEYS, key_label
+    from warehouse_tui.widgets.prompt_panel import COMMAND_KEYS, key_label
     from warehouse_tui.workflows.login import Home
 
     with replen.reading() as s:
