@@ -24,6 +24,7 @@ install_sync()  # as the CLI and the app do: databases opened by tests get the s
 CALENDAR_MODULES = {
     "test_clock", "test_demo", "test_workflows", "test_receiving", "test_picking", "test_pick_app", "test_waves",
     "test_packing", "test_counting", "test_scan_resolution", "test_import_export", "test_sync_app",
+    "test_replenishment", "test_pick_change_lot", "test_full_tote",
 }
 
 

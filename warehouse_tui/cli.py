@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from warehouse_tui.config import Settings, load_settings
 from warehouse_tui.errors import WarehouseError
 
-IMPORT_KINDS = ("items", "bins", "users", "inbound", "orders", "stock", "returns")
+IMPORT_KINDS = ("items", "bins", "users", "inbound", "orders", "stock", "returns", "pickfaces")
 EXPORT_KINDS = ("stock", "serials", "ledger", "shipments", "exceptions", "counts", "returns", "confirmations")
 
 
@@ -94,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--orders", help="REF,REF,… (default: every new order, highest priority first)")
     p.add_argument("--max-orders", type=int)
+
+    p = sub.add_parser("replenish", help="replenishment tasks for every pick face at or below its min")
+    _common(p)
+    p.add_argument("--zone", help="only the faces of this zone")
 
     p = sub.add_parser("count", help="cycle counts")
     count_sub = p.add_subparsers(dest="action", required=True)
@@ -392,6 +396,15 @@ def cmd_wave(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_replenish(args: argparse.Namespace) -> int:
+    from warehouse_tui.services.ledger import Actor
+    from warehouse_tui.services.replenishment import replenish_from_cli
+
+    settings = _settings(args)
+    print(replenish_from_cli(_open_existing(args), args.zone, Actor(None, settings.resolved_terminal())))
+    return 0
+
+
 def cmd_count(args: argparse.Namespace) -> int:
     from warehouse_tui.services.count_tasks import create_from_cli
     from warehouse_tui.services.ledger import Actor
@@ -503,6 +516,7 @@ COMMANDS = {
     "db": cmd_db,
     "check": cmd_check,
     "wave": cmd_wave,
+    "replenish": cmd_replenish,
     "count": cmd_count,
     "users": cmd_users,
     "scanner": cmd_scanner,

@@ -65,6 +65,8 @@ class Settings:
     shift_hours: int = 8
     # A site's own couriers (carrier codes on orders): their tracking numbers may have any format.
     any_carriers: list = field(default_factory=list)
+    # Replenishment may move a lot expiring up to this many days after the FEFO lot it suggested.
+    replen_fefo_tolerance_days: int = 0
 
     def resolved_db(self) -> str:
         return self.db or str(default_db_path())

@@ -11,7 +11,7 @@ lead with kind, which would draw other kind-only lookups (a pick list's last
 pick by document) away from their own indexes.
 
 Revision ID: 0006_floor
-Revises: 0004_carriers
+Revises: 0005_replen
 Create Date: 2026-12-03 17:50:00
 """
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = '0006_floor'
-down_revision = '0004_carriers'
+down_revision = '0005_replen'
 branch_labels = None
 depends_on = None
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -387,6 +388,17 @@ class PickListOrder(Base):
     tote_id: Mapped[int | None] = mapped_column(ForeignKey("containers.id"), nullable=True)
 
 
+class FullTote(Base):
+    """A tote an order filled during a pick (@FULL): it stays the order's, a new tote takes the rest."""
+
+    __tablename__ = "full_totes"
+    __table_args__ = (UniqueConstraint("pick_list_order_id", "tote_id"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    pick_list_order_id: Mapped[int] = mapped_column(ForeignKey("pick_list_orders.id"), index=True)
+    tote_id: Mapped[int] = mapped_column(ForeignKey("containers.id"), index=True)
+    closed_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class PickTask(Base):
     __tablename__ = "pick_tasks"
     __table_args__ = (CheckConstraint("qty > 0", name="qty_positive"),)
@@ -402,6 +414,58 @@ class PickTask(Base):
     qty_picked: Mapped[int] = mapped_column(BigInteger, default=0)
     seq: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | done | short | skipped
+    # Held until a replenishment fills its pick face (services/replenishment.py): shown, not pickable.
+    waiting: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class PickFace(Base):
+    """A pick bin's settings: the one SKU it holds and the min/max replenishment keeps it between."""
+
+    __tablename__ = "pick_faces"
+    __table_args__ = (
+        CheckConstraint("min_qty > 0 AND max_qty > min_qty", name="min_below_max"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    bin_id: Mapped[int] = mapped_column(ForeignKey("bins.id"), unique=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    min_qty: Mapped[int] = mapped_column(BigInteger)
+    max_qty: Mapped[int] = mapped_column(BigInteger)
+
+
+class ReplenTask(Base):
+    """Move stock from one storage bin (and lot) to a pick face; claimed like a pick list."""
+
+    __tablename__ = "replen_tasks"
+    __table_args__ = (
+        CheckConstraint("qty > 0", name="qty_positive"),
+        Index("ix_replen_tasks_face", "to_bin_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    # The task's identity across databases (a terminal may raise one after a pick): sync matches on it.
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"), nullable=True)  # the FEFO lot suggested
+    from_bin_id: Mapped[int] = mapped_column(ForeignKey("bins.id"))
+    to_bin_id: Mapped[int] = mapped_column(ForeignKey("bins.id"))
+    qty: Mapped[int] = mapped_column(BigInteger)
+    qty_moved: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Wave-blocking tasks (pick tasks wait for them) go first, then by priority.
+    blocking: Mapped[bool] = mapped_column(Boolean, default=False)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | done | short
+    reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"), nullable=True)
+    claimed_terminal: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    @property
+    def remaining(self) -> int:
+        return self.qty - self.qty_moved
+
+    @property
+    def ref(self) -> str:
+        """What the floor calls the task (and the movements' document)."""
+        return f"RP-{self.uuid[:8].upper()}"
 
 
 class Carton(Base):

@@ -32,6 +32,9 @@ The demo warehouse (`build_demo`) is a small site to try every workflow on:
 - Returns (issue 14, demo/returns.py): a returns bin RET-01 and a quarantine
   bin QUA-01; order ORD-20001 shipped in carton CTN-20001 (SSCC
   909501100000000014) and the customer's RMA-30001 for part of it.
+- Pick faces with min/max for six zone A and B items (small.FACE_SKUS), and
+  ORD-10011, which wants 5 more of one of them than its face holds: its wave
+  raises a replenishment from reserve first and the pick waits for it.
 
 Logins (also in the README):
 

@@ -26,6 +26,7 @@ from warehouse_tui.db.models import (
     Operator,
     OutboundLine,
     OutboundOrder,
+    PickFace,
     Quant,
     SerialUnit,
     utcnow,
@@ -245,6 +246,7 @@ def _fill_demo(s, rng: random.Random, today: dt.date) -> dict:
     inbound = _demo_inbound(s, rng, actor, items, bins, today)
     _demo_outbound(s, rng, items)
     add_demo_returns(s, actor, items)  # no rng: the rest of the demo is as it was before returns existed
+    _demo_pick_faces(s, items)
     return {"tracking": tracking, "expired": expired, "expired_lot": expired_lot, "inbound": inbound}
 
 
@@ -315,3 +317,32 @@ def _demo_outbound(s, rng: random.Random, items: dict[str, Item]) -> None:
             s.add(OutboundLine(order_id=order.id, item_id=item.id, qty=qty))
     s.flush()
 
+
+# Pick faces kept between min and max by replenishment: items no other demo order asks for.
+FACE_SKUS = ("HDMI-2M", "SCISSORS-21", "CABLE-TIE-200", "HEXKEY-MET", "EXT-CORD-5", "MUG-300")
+REPLEN_ORDER = "ORD-10011"
+
+
+def _demo_pick_faces(s, items: dict[str, Item]) -> None:
+    """Faces with min/max for FACE_SKUS (max: 20 more than the face holds), and REPLEN_ORDER wanting 5 more of the
+    first one with reserve stock than its face holds: its wave replenishes the face before the pick."""
+    wanting = None
+    for sku in FACE_SKUS:
+        item = items[sku]
+        face = s.execute(select(Quant.bin_id, Quant.qty).join(Bin, Bin.id == Quant.bin_id)
+                         .where(Quant.item_id == item.id, Bin.kind == BinKind.PICK.value)).first()
+        if face is None:
+            continue
+        max_qty = face.qty + 20
+        s.add(PickFace(bin_id=face.bin_id, item_id=item.id, min_qty=max(1, max_qty // 4), max_qty=max_qty))
+        reserve = s.scalar(select(func.coalesce(func.sum(Quant.qty), 0)).join(Bin, Bin.id == Quant.bin_id)
+                           .where(Quant.item_id == item.id, Bin.kind == BinKind.STORAGE.value))
+        if wanting is None and reserve >= 5:
+            wanting = (item, face.qty + 5)
+    if wanting is not None:
+        order = OutboundOrder(ref=REPLEN_ORDER, channel="webshop", ship_to=CUSTOMERS[0], priority=1, status="new",
+                              created_at=utcnow())
+        s.add(order)
+        s.flush()
+        s.add(OutboundLine(order_id=order.id, item_id=wanting[0].id, qty=wanting[1]))
+    s.flush()

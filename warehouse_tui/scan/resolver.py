@@ -75,6 +75,7 @@ COMMANDS = frozenset({
     "RECEIVE", "PUTAWAY", "PICK", "PACK", "COUNT", "MOVE", "INQUIRY", "SYNC", "SUPERVISOR", "HOME", "BACK",
     "CANCEL", "DONE", "NEXT", "SHORT", "SKIP", "CLOSE", "BLIND", "YES", "NO", "LOGOUT",
     "RETURN", "GOOD", "DAMAGED", "SCRAP",
+    "REPLEN", "FULL",
 }) | {"FLOOR"}
 
 _COMMAND = re.compile(r"@([A-Za-z][A-Za-z0-9_]*)")

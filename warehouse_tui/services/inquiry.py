@@ -19,6 +19,7 @@ from warehouse_tui.db.models import (
     SerialUnit,
 )
 from warehouse_tui.errors import NotFound
+from warehouse_tui.services import replenishment
 
 LIMIT = 40
 
@@ -60,6 +61,9 @@ def bin_contents(session: Session, bin_id: int) -> list[str]:
     ).all()
     flags = " BLOCKED" if bin_.blocked else ""
     out = [f"Bin {bin_.code} {bin_.kind} zone {bin_.zone}{flags}"]
+    face = replenishment.face_view(session, bin_)
+    if face is not None:
+        out.append(f"Face {face.sku} min {face.min_qty} max {face.max_qty}" + (f" +{face.incoming} coming" if face.incoming else ""))
     out += [f"{sku}{' ' + cont if cont else ''}{_fmt_lot(lot)}: {qty}" for sku, lot, cont, qty in rows[:LIMIT]]
     if len(rows) > LIMIT:
         out.append("… more")

@@ -3,7 +3,8 @@
 The rules (DESIGN §5 Pack):
 
 - An order is packed from its totes: the totes its pick lists put it in
-  (`PickListOrder.tote_id`). Scanning a tote finds the order still in it.
+  (`PickListOrder.tote_id`) and those it filled during the pick (@FULL,
+  `FullTote`), in any order. Scanning any of them finds the order.
 - Each unit packed is verified against the order: an item not on it is
   refused, and so is one unit more than ordered or than picked. Units go from
   the tote into the order's open carton (a container of kind carton standing
@@ -44,6 +45,7 @@ from warehouse_tui.db.models import (
     CartonLine,
     Container,
     ContainerKind,
+    FullTote,
     Item,
     Lot,
     MovementKind,
@@ -152,6 +154,11 @@ def order_for_packing(session: Session, code: str) -> OutboundOrder:
             select(OutboundOrder).join(PickListOrder, PickListOrder.order_id == OutboundOrder.id)
             .where(PickListOrder.tote_id == tote.id, OutboundOrder.status.not_in(CLOSED_STATES))
             .order_by(PickListOrder.id.desc()).limit(1)
+        ).first() or session.scalars(  # a tote the order filled (@FULL during the pick)
+            select(OutboundOrder).join(PickListOrder, PickListOrder.order_id == OutboundOrder.id)
+            .join(FullTote, FullTote.pick_list_order_id == PickListOrder.id)
+            .where(FullTote.tote_id == tote.id, OutboundOrder.status.not_in(CLOSED_STATES))
+            .order_by(FullTote.id.desc()).limit(1)
         ).first()
         if order is None:
             raise NotFound(f"Tote {code} holds no order to pack — scan the order number")
@@ -189,10 +196,17 @@ def _open_carton(session: Session, order: OutboundOrder) -> Carton | None:
 
 
 def _totes(session: Session, order: OutboundOrder) -> list[Container]:
-    return list(session.scalars(
+    """The order's totes: those it filled (@FULL) first, then the ones it was picked into last."""
+    full = session.scalars(
+        select(Container).join(FullTote, FullTote.tote_id == Container.id)
+        .join(PickListOrder, PickListOrder.id == FullTote.pick_list_order_id)
+        .where(PickListOrder.order_id == order.id).order_by(FullTote.id)
+    ).all()
+    current = session.scalars(
         select(Container).join(PickListOrder, PickListOrder.tote_id == Container.id)
         .where(PickListOrder.order_id == order.id).order_by(PickListOrder.id)
-    ).unique())
+    ).all()
+    return list(dict.fromkeys([*full, *current]))
 
 
 def progress(session: Session, order_ref: str) -> PackProgress:

@@ -22,7 +22,9 @@ The rules (DESIGN §5 Pick; the scan sequence itself is workflows/pick.py):
   the tote where it is delivered. A tote already holding stock somewhere else
   (moved on by hand) keeps receiving it where it stands.
 - A pick must scan the task's bin, item and — where tracked — the allocated lot
-  (a different lot is refused with the right lot named) or, for items dated
+  (a different lot is refused with the right lot named, unless the picker found
+  that lot in the bin instead: `change_lot` moves the allocation to it when FEFO
+  is kept there) or, for items dated
   without lots, the allocated expiry; serial items are picked one serial per
   unit, any in-stock serial lying loose in the bin (and lot). Picking less than
   the task is allowed: the rest stays to pick.
@@ -31,6 +33,13 @@ The rules (DESIGN §5 Pick; the scan sequence itself is workflows/pick.py):
   drops by the shortfall, and an open `short_pick` exception, a blind count
   task for the bin (unless one is already open) and an audit entry are written
   in the same transaction. Serial units found are scanned before @SHORT.
+- Waiting: a task whose pick face a wave's replenishment must fill first is
+  shown but refused ("waiting for replenishment") until a move fills the face;
+  the picker skips it. A pick that leaves a face at or below its min raises
+  replenishment tasks (services/replenishment.py).
+- Full tote (@FULL): the order's tote is closed full and stays the order's (it
+  goes to packing with the rest); a new empty tote takes the order's next units.
+  Pack finds the order from any of its totes (services/packing.py).
 - Skip defers a task to the end of the list.
 - Zero check: when a pick leaves its bin empty by the books, the operator is
   asked whether it is empty; "no" raises a count task for the bin.
@@ -42,15 +51,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
+from warehouse_tui import clock
 from warehouse_tui.db.models import (
     Bin,
     BinKind,
     Container,
     ContainerKind,
     CountTask,
+    FullTote,
     Item,
     Lot,
     MovementKind,
@@ -65,6 +76,7 @@ from warehouse_tui.db.models import (
 )
 from warehouse_tui.errors import InvalidInput, InvariantViolation, NotAllowed, NotFound
 from warehouse_tui.services import masterdata as md
+from warehouse_tui.services import replenishment
 from warehouse_tui.services.auth import audit, require_supervisor
 from warehouse_tui.services.claims import refuse_if_taken_over, take_over_or_refuse
 from warehouse_tui.services.ledger import AVAILABLE, Actor, check_qty, container_has_stock, find_quant, post
@@ -119,6 +131,7 @@ class TaskView:
     tote_code: str | None
     status: str
     owner: str = ""  # the client whose stock this is, named only where the warehouse holds more than one client's
+    waiting: bool = False  # held until a replenishment fills the face
 
     @property
     def remaining(self) -> int:
@@ -239,7 +252,7 @@ def task_view(session: Session, task_id: int) -> TaskView:
         uom=item.uom, needs_lot=item.needs_lot, needs_expiry=item.lots_by_expiry, serial=item.is_serial,
         lot_code=lot.code if lot else None, expiry=lot.expiry if lot else None,
         qty=task.qty, qty_picked=task.qty_picked, order_ref=order.ref, tote_code=tote.code if tote else None,
-        status=task.status, owner=md.client_shown(session, [item.id]),
+        status=task.status, owner=md.client_shown(session, [item.id]), waiting=bool(task.waiting),
     )
 
 
@@ -317,30 +330,73 @@ def assign_tote(session: Session, actor: Actor, pick_list_ref: str, order_ref: s
     ).one_or_none()
     if slot is None:
         raise NotFound(f"Order {order_ref} is not on {pick_list.ref}")
+    tote = _tote(session, tote_code)
+    if slot.tote_id == tote.id:
+        return pick_list_view(session, pick_list.ref)
+    if slot.tote_id is not None:
+        current = session.get(Container, slot.tote_id)
+        if container_has_stock(session, current):
+            raise NotAllowed(f"{order_ref} already picks into {current.code} — keep that tote, or @FULL when it is full")
+    _refuse_if_in_use(session, tote, slot)
+    slot.tote_id = tote.id
+    session.flush()
+    return pick_list_view(session, pick_list.ref)
+
+
+def _tote(session: Session, tote_code: str) -> Container:
+    """The tote a scanned code names (an unknown code becomes a new tote)."""
     code = tote_code.strip()
     if not code or len(code) > 64 or code != tote_code:
         raise InvalidInput("Not a tote code — scan the tote's label")
     tote = md.container(session, code, ContainerKind.TOTE.value)
     if tote.kind != ContainerKind.TOTE.value:
         raise NotAllowed(f"{tote.code} is a {tote.kind}, not a tote — scan a tote")
-    if slot.tote_id == tote.id:
-        return pick_list_view(session, pick_list.ref)
-    if slot.tote_id is not None:
-        current = session.get(Container, slot.tote_id)
-        if container_has_stock(session, current):
-            raise NotAllowed(f"{order_ref} already picks into {current.code} — keep that tote")
+    return tote
+
+
+def _refuse_if_in_use(session: Session, tote: Container, slot: PickListOrder) -> None:
+    """A tote for an order must be empty and not another order's on an unfinished list (as its tote or a full one)."""
     if container_has_stock(session, tote):
         raise NotAllowed(f"Tote {tote.code} is not empty — scan an empty tote")
-    other = session.execute(
+    in_use = (
         select(PickList.ref, OutboundOrder.ref)
         .select_from(PickListOrder)
         .join(PickList, PickList.id == PickListOrder.pick_list_id)
         .join(OutboundOrder, OutboundOrder.id == PickListOrder.order_id)
-        .where(PickListOrder.tote_id == tote.id, PickList.status != "done", PickListOrder.id != slot.id)
-    ).first()
+        .where(PickList.status != "done", PickListOrder.id != slot.id)
+    )
+    other = session.execute(in_use.where(PickListOrder.tote_id == tote.id)).first() or session.execute(
+        in_use.join(FullTote, FullTote.pick_list_order_id == PickListOrder.id).where(FullTote.tote_id == tote.id)).first()
     if other is not None:
         raise NotAllowed(f"Tote {tote.code} is in use for {other[1]} on {other[0]} — scan another tote")
+
+
+def tote_full(session: Session, actor: Actor, pick_list_ref: str, order_ref: str, tote_code: str) -> PickListView:
+    """@FULL: the order's tote is full — it stays the order's (off to packing with the rest), a new empty tote takes over.
+
+    Raises NotAllowed for an empty current tote (nothing to close), a tote not empty or in use, and InvalidInput
+    for the full tote scanned again.
+    """
+    pick_list = _mine(session, actor, _pick_list(session, pick_list_ref, lock=True))
+    slot = session.scalars(
+        select(PickListOrder).join(OutboundOrder, OutboundOrder.id == PickListOrder.order_id)
+        .where(PickListOrder.pick_list_id == pick_list.id, OutboundOrder.ref == order_ref)
+    ).one_or_none()
+    if slot is None:
+        raise NotFound(f"Order {order_ref} is not on {pick_list.ref}")
+    if slot.tote_id is None:
+        raise NotAllowed(f"Scan a tote for {order_ref} first")
+    full = session.get(Container, slot.tote_id)
+    if not container_has_stock(session, full):
+        raise NotAllowed(f"Tote {full.code} is empty — keep picking into it")
+    tote = _tote(session, tote_code)
+    if tote.id == full.id:
+        raise InvalidInput(f"{full.code} is the full tote — scan a new, empty tote")
+    _refuse_if_in_use(session, tote, slot)
+    session.add(FullTote(pick_list_order_id=slot.id, tote_id=full.id))
     slot.tote_id = tote.id
+    audit(session, "tote_full", operator=actor.operator, terminal=actor.terminal,
+          detail=f"{order_ref} on {pick_list.ref}: {full.code} full, goes on in {tote.code}")
     session.flush()
     return pick_list_view(session, pick_list.ref)
 
@@ -366,6 +422,8 @@ def check_claim(session: Session, actor: Actor, task_id: int) -> None:
 def check_bin(session: Session, task_id: int, bin_code: str) -> None:
     task = session.get(PickTask, task_id)
     want = session.get(Bin, task.bin_id)
+    if task.waiting:
+        raise NotAllowed(f"{want.code} is waiting for replenishment — @SKIP to the next task")
     got = md.bin_by_code(session, bin_code)
     if got.id != want.id:
         raise InvalidInput(f"Wrong bin {got.code} — go to {want.code}")
@@ -392,6 +450,52 @@ def check_lot(session: Session, task_id: int, lot_code: str | None) -> None:
         item = session.get(Item, task.item_id)
         raise NotAllowed(f"Wrong lot {lot_code or '(none)'} — pick lot {want.code} of {item.sku}"
                          + (f" (exp {want.expiry:%Y-%m-%d})" if want.expiry else ""))
+
+
+def change_lot(session: Session, actor: Actor, task_id: int, lot_code: str) -> TaskView:
+    """The picker found another lot in the bin than the allocated one and scanned it: move the allocation to it.
+
+    Accepted when it is a lot of the task's item lying loose in the task's bin with enough free units for
+    what is left to pick, not expired, and no other lot available there — the allocated one included —
+    expires earlier (FEFO kept: typically lots of the same date); the task's
+    reservation moves from the allocated lot to the scanned one (upstream too: the task's lot syncs and the
+    upstream sets its reservations from the tasks). Refused naming the allocated lot otherwise.
+    """
+    task, _ = _task(session, actor, task_id)
+    item = session.get(Item, task.item_id)
+    want = session.get(Lot, task.lot_id) if task.lot_id else None
+    if want is None or lot_code == want.code:
+        check_lot(session, task.id, lot_code)
+        return task_view(session, task.id)
+    named = f"pick lot {want.code} of {item.sku}" + (f" (exp {want.expiry:%Y-%m-%d})" if want.expiry else "")
+    bin_ = session.get(Bin, task.bin_id)
+    if task.waiting:
+        raise NotAllowed(f"{bin_.code} is waiting for replenishment — @SKIP to the next task")
+    got = session.scalars(select(Lot).where(Lot.item_id == item.id, Lot.code == (lot_code or ""))).one_or_none()
+    quant = find_quant(session, item, bin_, got, None, item.owner_id, AVAILABLE) if got is not None else None
+    remaining = task.qty - task.qty_picked
+    if got is None:
+        raise NotAllowed(f"Wrong lot {lot_code or '(none)'} — {named}")
+    earlier = (Lot.expiry.is_not(None) if got.expiry is None else Lot.expiry < got.expiry)
+    older = session.scalar(
+        select(Lot.code).join(Quant, Quant.lot_id == Lot.id)
+        .where(Quant.bin_id == bin_.id, Quant.item_id == item.id, Quant.container_id.is_(None), Quant.status == AVAILABLE,
+               or_(Lot.id == want.id, Quant.qty > Quant.reserved), Quant.qty > 0, Lot.id != got.id, earlier)
+        .order_by(Lot.expiry).limit(1))
+    if older is not None:  # FEFO: the earlier-expiring lot is the one to pick
+        raise NotAllowed(f"Wrong lot {got.code} — {named}")
+    if quant is None or quant.qty - quant.reserved < remaining:
+        free = 0 if quant is None else max(0, quant.qty - quant.reserved)
+        raise NotAllowed(f"Wrong lot {got.code}: {free} free in {bin_.code}, {remaining} to pick — {named}")
+    if got.expiry is not None and got.expiry < clock.today():
+        raise NotAllowed(f"Lot {got.code} expired {got.expiry:%Y-%m-%d} — {named}")
+    _release_reservation(session, task, item, remaining)
+    quant.reserved += remaining
+    task.lot_id, task.quant_id = got.id, quant.id
+    audit(session, "pick_lot_changed", operator=actor.operator, terminal=actor.terminal,
+          detail=f"{item.sku} in {bin_.code}: lot {want.code} -> {got.code} ({remaining} to pick)")
+    session.flush()
+    return task_view(session, task.id)
 
 
 def check_expiry(session: Session, task_id: int, expiry: dt.date) -> None:
@@ -442,6 +546,7 @@ def confirm_pick(
     _move_into_tote(session, actor, task, pick_list, qty, serial)
     bin_ = session.get(Bin, task.bin_id)
     empty = session.scalar(select(Quant.id).where(Quant.bin_id == bin_.id, Quant.qty > 0).limit(1)) is None
+    replenishment.after_pick(session, actor, bin_.id, task.item_id)  # a face at or below min gets its tasks
     return PickResult(task_view(session, task.id), qty, bin_empty=empty)
 
 
@@ -485,12 +590,17 @@ def short(session: Session, actor: Actor, task_id: int, qty_found: int) -> Short
         raise InvalidInput(f"Only {remaining} to pick here — type how many you found (0 if none)")
     if qty_found == remaining:
         raise InvalidInput(f"{qty_found} is all of it — no short: @CANCEL and pick it")
+    if qty_found and task.waiting:
+        raise InvalidInput(f"{item.sku} waits for replenishment — nothing was there to pick: type 0")
     if qty_found and item.is_serial:
         raise InvalidInput("Scan each serial you found first, then @SHORT and type 0")
     if qty_found:
         _move_into_tote(session, actor, task, pick_list, qty_found, None)
     missing = remaining - qty_found
-    _release_reservation(session, task, item, missing)
+    if task.waiting:  # nothing was reserved yet: the face was still to be filled
+        task.waiting = False
+    else:
+        _release_reservation(session, task, item, missing)
     slot, order, line = _slot(session, task)
     line.qty_allocated -= missing
     task.status = "short"
@@ -505,7 +615,7 @@ def short(session: Session, actor: Actor, task_id: int, qty_found: int) -> Short
               "lot": lot.code if lot else None, "expected": remaining, "found": qty_found, "missing": missing},
     )
     session.add(exception)
-    count_task = _count_task(session, actor, bin_, f"short pick {pick_list.ref}: {item.sku}")
+    count_task = raise_count_task(session, actor, bin_, f"short pick {pick_list.ref}: {item.sku}")
     audit(session, "short_pick", operator=actor.operator, terminal=actor.terminal, detail=detail)
     session.flush()
     return ShortResult(task_view(session, task.id), qty_found, missing, exception.id, count_task.id)
@@ -522,7 +632,7 @@ def _release_reservation(session: Session, task: PickTask, item: Item, qty: int)
         session.delete(quant)
 
 
-def _count_task(session: Session, actor: Actor, bin_: Bin, reason: str) -> CountTask:
+def raise_count_task(session: Session, actor: Actor, bin_: Bin, reason: str) -> CountTask:
     """An open blind count task for the bin: the one already waiting, else a new one."""
     found = session.scalars(select(CountTask).where(CountTask.bin_id == bin_.id, CountTask.status == "open")
                             .order_by(CountTask.id).limit(1)).first()
@@ -552,7 +662,7 @@ def zero_check(session: Session, actor: Actor, task_id: int, empty: bool) -> int
     if empty:
         return None
     item = session.get(Item, task.item_id)
-    count_task = _count_task(session, actor, bin_, f"zero check: {bin_.code} not empty after picking {item.sku}")
+    count_task = raise_count_task(session, actor, bin_, f"zero check: {bin_.code} not empty after picking {item.sku}")
     audit(session, "zero_check_failed", operator=actor.operator, terminal=actor.terminal,
           detail=f"{bin_.code} empty by the books, not on the shelf (after {item.sku})")
     session.flush()

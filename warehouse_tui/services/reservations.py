@@ -1,4 +1,6 @@
-"""Reservations of stock for picking: each quant holds what the open pick tasks on it still need.
+"""Reservations of stock for picking: each quant holds what the open pick tasks on it still need,
+plus what open replenishment tasks still take from it (services/replenishment.py); a pick task waiting
+for its face to be filled holds none until a move fills it.
 
 Waves reserve as they plan (services/waves.py) and picking releases as it takes
 (services/picking.py); these set the reservations again from the tasks, after
@@ -12,7 +14,7 @@ from __future__ import annotations
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from warehouse_tui.db.models import Item, PickList, PickTask, Quant, quant_key
+from warehouse_tui.db.models import Item, PickList, PickTask, Quant, ReplenTask, quant_key
 
 TO_PICK = ("open", "skipped")  # the task states that still need their stock
 
@@ -37,6 +39,8 @@ def reserve_for_open_tasks(session: Session, item_ids) -> None:
     for start in range(0, len(item_ids), 2000):
         places |= set(session.execute(select(PickTask.item_id, PickTask.bin_id, PickTask.lot_id).where(
             PickTask.item_id.in_(item_ids[start:start + 2000]), PickTask.status.in_(TO_PICK))).all())
+        places |= set(session.execute(select(ReplenTask.item_id, ReplenTask.from_bin_id, ReplenTask.lot_id).where(
+            ReplenTask.item_id.in_(item_ids[start:start + 2000]), ReplenTask.status == "open")).all())
     recompute_reservations(session, places)
 
 
@@ -48,8 +52,11 @@ def recompute_reservations(session: Session, places) -> None:
     owners = dict(session.execute(select(Item.id, Item.owner_id).where(Item.id.in_({p[0] for p in places}))).all())
     for item_id, bin_id, lot_id in places:
         need = session.scalar(select(func.coalesce(func.sum(PickTask.qty - PickTask.qty_picked), 0)).where(
-            PickTask.item_id == item_id, PickTask.bin_id == bin_id,
+            PickTask.item_id == item_id, PickTask.bin_id == bin_id, PickTask.waiting.is_(False),
             PickTask.lot_id == lot_id if lot_id is not None else PickTask.lot_id.is_(None), PickTask.status.in_(TO_PICK))) or 0
+        need += session.scalar(select(func.coalesce(func.sum(ReplenTask.qty - ReplenTask.qty_moved), 0)).where(
+            ReplenTask.item_id == item_id, ReplenTask.from_bin_id == bin_id, ReplenTask.status == "open",
+            ReplenTask.lot_id == lot_id if lot_id is not None else ReplenTask.lot_id.is_(None))) or 0
         key = quant_key(item_id, bin_id, lot_id, None, owners[item_id], "available")
         quant = session.execute(select(Quant.id, Quant.qty).where(Quant.key == key)).first()
         if quant is None:

@@ -16,7 +16,11 @@ lists never promise the same units, and only ever takes free stock
 - with equal expiry, a pick face before reserve storage, then walking order;
 - the owner of the stock is the item's owner (3PL stock stays the client's);
 - serial items are reserved by quantity in a bin (and lot): the picker may scan
-  any serial in stock there.
+  any serial in stock there;
+- an item with a pick face (services/replenishment.py) is picked from its face
+  only: what the face lacks is planned as replenishment tasks from storage
+  (FEFO) that go first, and the pick tasks for it wait ("waiting for
+  replenishment") until a move fills the face.
 
 An order that cannot be fully allocated is released with what exists; the rest
 is recorded as one `backorder` exception for the order (open, for a supervisor).
@@ -55,6 +59,7 @@ from warehouse_tui.db.models import (
     WarehouseException,
 )
 from warehouse_tui.errors import InvalidInput, NotAllowed, NotFound
+from warehouse_tui.services import replenishment
 from warehouse_tui.services.auth import audit, require_supervisor
 from warehouse_tui.services.ledger import AVAILABLE, Actor
 
@@ -114,10 +119,20 @@ class WaveResult:
         return "\n".join(out)
 
 
+@dataclass(frozen=True)
+class _Take:
+    line: OutboundLine
+    bin_id: int
+    lot_id: int | None
+    quant_id: int | None
+    qty: int
+    waiting: bool = False  # for a pick face a replenishment fills first
+
+
 @dataclass
 class _Allocation:
     order: OutboundOrder
-    takes: list[tuple[OutboundLine, Quant, int]] = field(default_factory=list)
+    takes: list[_Take] = field(default_factory=list)
     short: list[Backorder] = field(default_factory=list)
 
 
@@ -148,7 +163,7 @@ def release(
     result = WaveResult()
     allocations = []
     for order in orders:
-        allocation = _allocate(session, order, today)
+        allocation = _allocate(session, actor, order, today)
         if not allocation.takes:
             result.waiting.append(order.ref)
             continue
@@ -226,21 +241,29 @@ def free_stock(session: Session, item: Item, today: dt.date) -> list[Quant]:
     return list(session.scalars(query))
 
 
-def _allocate(session: Session, order: OutboundOrder, today: dt.date) -> _Allocation:
+def _allocate(session: Session, actor: Actor, order: OutboundOrder, today: dt.date) -> _Allocation:
     allocation = _Allocation(order)
     for line in order.lines:
         need = line.qty - line.qty_allocated
         if need <= 0:
             continue
         item = session.get(Item, line.item_id)
-        for quant in free_stock(session, item, today):
+        face = replenishment.face_of_item(session, item.id)
+        # An item with a pick face is picked there: what the face lacks comes by replenishment first.
+        stock = [q for q in free_stock(session, item, today) if face is None or q.bin_id == face.bin_id]
+        for quant in stock:
             take = min(need, quant.qty - quant.reserved)
             quant.reserved += take
             line.qty_allocated += take
-            allocation.takes.append((line, quant, take))
+            allocation.takes.append(_Take(line, quant.bin_id, quant.lot_id, quant.id, take))
             need -= take
             if need == 0:
                 break
+        if need > 0 and face is not None:
+            for task, take in replenishment.plan_for_wave(session, actor, face, need, today):
+                line.qty_allocated += take
+                allocation.takes.append(_Take(line, face.bin_id, task.lot_id, None, take, waiting=True))
+                need -= take
         if need > 0:
             allocation.short.append(Backorder(order.ref, item.sku, line.qty, line.qty_allocated))
     session.flush()
@@ -277,9 +300,10 @@ def _make_pick_list(session: Session, batch: list[_Allocation]) -> ReleasedList:
     for position, allocation in enumerate(batch):
         allocation.order.status = "released"
         session.add(PickListOrder(pick_list_id=pick_list.id, order_id=allocation.order.id))
-        for line, quant, qty in allocation.takes:
-            task = PickTask(pick_list_id=pick_list.id, order_line_id=line.id, item_id=line.item_id, bin_id=quant.bin_id,
-                            lot_id=quant.lot_id, quant_id=quant.id, qty=qty, qty_picked=0, status="open")
+        for take in allocation.takes:
+            task = PickTask(pick_list_id=pick_list.id, order_line_id=take.line.id, item_id=take.line.item_id, bin_id=take.bin_id,
+                            lot_id=take.lot_id, quant_id=take.quant_id, qty=take.qty, qty_picked=0, status="open",
+                            waiting=take.waiting)
             tasks.append((task, position))
     bins = {b.id: b for b in session.scalars(select(Bin).where(Bin.id.in_({t.bin_id for t, _ in tasks})))}
     items = {i.id: i for i in session.scalars(select(Item).where(Item.id.in_({t.item_id for t, _ in tasks})))}

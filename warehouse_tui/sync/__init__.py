@@ -38,7 +38,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from warehouse_tui.config import Settings
 from warehouse_tui.db.engine import Database, make_engine, on_open, redact, to_url
 from warehouse_tui.errors import ConfigError, WarehouseError
-from warehouse_tui.sync import capture, feed, pull_documents, sscc_leases
+from warehouse_tui.sync import capture, feed, pull_documents, replenishment, sscc_leases
 from warehouse_tui.sync.pull import PullResult
 from warehouse_tui.sync.pull import pull as pull_changes
 from warehouse_tui.sync.push import BATCH_SIZE, PushResult, pending_count
@@ -69,6 +69,7 @@ UPSTREAM_SILENCE_S = 30.0
 UPSTREAM_IDLE_IN_TRANSACTION_S = 20
 DEFAULT_COMPANY_PREFIX = Settings.gs1_company_prefix  # what a terminal without a config file packs with
 pull_documents.register_appliers()
+replenishment.register_appliers()
 
 
 def install(database: Database | None = None) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from warehouse_tui.db.models import (
+    FullTote,
     AuditEvent,
     Bin,
     Carton,
@@ -47,10 +48,11 @@ from warehouse_tui.db.models import (
     utcnow,
 )
 from warehouse_tui.services.reservations import recompute_reservations
+from warehouse_tui.sync import replenishment as replen_sync
 from warehouse_tui.sync.booking import parse_time
 from warehouse_tui.sync.documents import CLOSED, kg_value
 
-_DOC_RANK = {"operator": 0, "inbound": 1, "outbound": 2, "return": 2.5, "pick_list": 3, "count_task": 4, "exception": 5, "audit": 6}
+_DOC_RANK = {"operator": 0, "inbound": 1, "outbound": 2, "return": 2.5, "pick_list": 3, "count_task": 4, "replen_task": 4, "exception": 5, "audit": 6}
 _ROW_RANK = {"order": 0, "list": 0, "task": 1, "line": 2, "carton": 3, "carton_line": 4, "receipt": 5, "exception": 0, "operator": 0,
              "event": 0}
 
@@ -393,12 +395,26 @@ def _pick_list(up: _Upstream, op: dict, places) -> str | None:
         tote = op["value"]
         slot.tote_id = up.container_id(tote["code"], tote["kind"]) if tote else None
         return None
+    if op["row"] == "full_tote":
+        order = up.one(OutboundOrder, ref=op["id"])
+        slot = up.one(PickListOrder, pick_list_id=pick_list.id, order_id=order.id) if order is not None else None
+        if slot is None:
+            raise _Skip(f"order {op['id']} is not on it upstream")
+        tote_id = up.container_id(op["value"]["code"], op["value"]["kind"])
+        if up.one(FullTote, pick_list_order_id=slot.id, tote_id=tote_id) is None:
+            up.s.add(FullTote(pick_list_order_id=slot.id, tote_id=tote_id))
+        return None
     task = up.one(PickTask, uuid=op["id"])
     if task is None:
         raise _Skip("the pick task is not known upstream")
     places.add((task.item_id, task.bin_id, task.lot_id))
     if op["op"] == "add":
         setattr(task, op["field"], getattr(task, op["field"]) + op["value"])
+    elif op["field"] == "lot":  # the allocation moved to the lot found at the face: reservations follow (places)
+        value = op["value"] or {}
+        task.lot_id = up.lot_id(task.item_id, value.get("code"), value.get("expiry"))
+        task.quant_id = None
+        places.add((task.item_id, task.bin_id, task.lot_id))
     else:
         setattr(task, op["field"], op["value"])
     return None
@@ -537,5 +553,6 @@ def _return_closed(ret: ReturnOrder, what: str) -> str | None:
 
 
 _APPLY = {"inbound": _inbound, "outbound": _outbound, "return": _return, "pick_list": _pick_list, "count_task": _count_task,
-          "exception": _exception, "operator": _operator, "audit": _audit}
+          "exception": _exception, "operator": _operator, "audit": _audit,
+          "replen_task": replen_sync.apply_op}
 

@@ -27,6 +27,8 @@ from sqlalchemy import Connection, event, insert, inspect
 from sqlalchemy.orm import Session
 
 from warehouse_tui.db.models import (
+    FullTote,
+    ReplenTask,
     AuditEvent,
     Bin,
     Carton,
@@ -54,6 +56,7 @@ from warehouse_tui.db.models import (
     utcnow,
 )
 from warehouse_tui.sync.documents import iso, kg_text, op
+from warehouse_tui.sync.replenishment import values as replen_values
 
 _INFO_KEY = "warehouse_doc_ops"
 CLAIMED = ("claimed_by", "claimed_terminal")  # a claim is sent when either changes
@@ -152,6 +155,13 @@ def _new_carton_line(s: Session, line: CartonLine) -> dict:
             "owner": owner, "sku": sku, "lot": lot, "expiry": expiry, "serial": line.serial, "qty": line.qty}
 
 
+def _new_replen_task(s: Session, task: ReplenTask) -> dict:
+    owner, sku = _item_key(s, task.item_id)
+    lot, expiry = _lot_key(s, task.lot_id)
+    return replen_values(task, owner, sku, s.get(Bin, task.from_bin_id).code, s.get(Bin, task.to_bin_id).code, lot, expiry,
+                         _badge(s, task.claimed_by))
+
+
 def _new_return(s: Session, ret: ReturnOrder) -> dict:
     return {"order": s.get(OutboundOrder, ret.order_id).ref, "kind": ret.kind, "status": ret.status, "created_at": iso(ret.created_at),
             "closed_at": iso(ret.closed_at)}
@@ -215,7 +225,16 @@ POLICIES: dict[type, Policy] = {
         fields=(Field("tote_id", "set", encode=_tote, sent_as="tote"),), new_fields=True),
     PickTask: Policy(
         "pick_list", "task", key=lambda s, o: s.get(PickList, o.pick_list_id).ref, rid=lambda s, o: o.uuid,
-        fields=(*_adds("qty_picked"), *_sets("status", "seq"))),
+        fields=(*_adds("qty_picked"), *_sets("status", "seq", "waiting"),
+                # the picker found another lot at the face (picking.change_lot): the allocation moves upstream too
+                Field("lot_id", "set", encode=lambda s, v: dict(zip(("code", "expiry"), _lot_key(s, v))), sent_as="lot"))),
+    FullTote: Policy(
+        "pick_list", "full_tote", key=lambda s, o: s.get(PickList, s.get(PickListOrder, o.pick_list_order_id).pick_list_id).ref,
+        rid=lambda s, o: s.get(OutboundOrder, s.get(PickListOrder, o.pick_list_order_id).order_id).ref,
+        create=lambda s, o: _tote(s, o.tote_id)),
+    ReplenTask: Policy(
+        "replen_task", "task", key=lambda s, o: o.uuid, rid=lambda s, o: o.uuid,
+        fields=(*_adds("qty_moved"), *_sets("status", "qty"), Field("claimed_by", "claim")), create=_new_replen_task),
     CountTask: Policy(
         "count_task", "task", key=lambda s, o: o.uuid, rid=lambda s, o: o.uuid,
         fields=(*_sets("status", "attempt", "started_at", "reason"), Field("claimed_by", "claim")), create=_new_count_task),

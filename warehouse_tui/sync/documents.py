@@ -61,7 +61,8 @@ from sqlalchemy.orm import Session
 from warehouse_tui.db.models import OutboxEntry
 
 CLOSED = {"inbound": {"closed"}, "outbound": {"shipped", "cancelled"}, "pick_list": {"done"},
-          "count_task": {"closed", "approved", "rejected"}, "exception": {"approved", "rejected"}, "return": {"closed"}}
+          "count_task": {"closed", "approved", "rejected"}, "exception": {"approved", "rejected"}, "return": {"closed"},
+          "replen_task": {"done", "short"}}
 # The kinds of field operation (capture.py writes them, apply_documents.py applies them).
 OPS = ("create", "set", "add", "claim", "delete")
 

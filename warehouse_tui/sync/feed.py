@@ -46,6 +46,7 @@ from warehouse_tui.db.models import (
     ChangeFeed,
     CountLine,
     CountTask,
+    FullTote,
     InboundLine,
     InboundOrder,
     Item,
@@ -58,7 +59,9 @@ from warehouse_tui.db.models import (
     Owner,
     PickList,
     PickListOrder,
+    PickFace,
     PickTask,
+    ReplenTask,
     ReturnLine,
     ReturnOrder,
     ReturnReceipt,
@@ -76,11 +79,17 @@ FEED_LOCK = 0x5754_4645_4544
 PUSH_LOCK = 0x5754_5055_5348
 
 # Aggregate kinds in the order a pull applies them (each only needs the ones before it).
-KINDS = ("owner", "operator", "bin", "item", "inbound", "outbound", "return", "pick_list", "count_task", "exception", "movement")
+KINDS = ("owner", "operator", "bin", "item", "pick_face", "inbound", "outbound", "return", "pick_list", "count_task", "replen_task",
+         "exception", "movement")
 
 def _carton_line_order(obj: CartonLine) -> int | None:
     carton = object_session(obj).get(Carton, obj.carton_id) if obj.carton_id is not None else None
     return carton.order_id if carton is not None else None
+
+
+def _full_tote_list(obj: FullTote) -> int | None:
+    slot = object_session(obj).get(PickListOrder, obj.pick_list_order_id) if obj.pick_list_order_id is not None else None
+    return slot.pick_list_id if slot is not None else None
 
 
 def _return_receipt_return(obj: ReturnReceipt) -> int | None:
@@ -107,16 +116,19 @@ AGGREGATES: dict[type, tuple[str, Callable[[Any], int | None]]] = {
     PickList: ("pick_list", lambda o: o.id),
     PickListOrder: ("pick_list", lambda o: o.pick_list_id),
     PickTask: ("pick_list", lambda o: o.pick_list_id),
+    FullTote: ("pick_list", _full_tote_list),
     CountTask: ("count_task", lambda o: o.id),
     CountLine: ("count_task", lambda o: o.task_id),
     WarehouseException: ("exception", lambda o: o.id),
     ReturnOrder: ("return", lambda o: o.id),
     ReturnLine: ("return", lambda o: o.return_id),
     ReturnReceipt: ("return", _return_receipt_return),
+    PickFace: ("pick_face", lambda o: o.id),
+    ReplenTask: ("replen_task", lambda o: o.id),
 }
 # Aggregate roots: deleting one is not announced (terminals keep what they had); deleting a line or code is.
 ROOTS = (Item, Bin, Operator, Owner, InboundOrder, OutboundOrder, PickList, CountTask, WarehouseException, Movement,
-         ReturnOrder)
+         ReturnOrder, PickFace, ReplenTask)
 
 
 def _aggregate(obj: object) -> tuple[str, int] | None:

@@ -16,6 +16,8 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from warehouse_tui.db.models import (
+    FullTote,
+    utcnow,
     Bin,
     Carton,
     CartonLine,
@@ -210,6 +212,13 @@ def apply_pick_lists(session: Session, snaps: list[dict]) -> int:
         _upsert(session, PickListOrder.__table__, [{"pick_list_id": list_id, "order_id": orders[o["order"]],
                                                     "tote_id": local.container(o["tote"], o["tote_kind"])} for o in s["orders"]],
                 ["pick_list_id", "order_id"], ["tote_id"])
+        for o in s["orders"]:
+            if o.get("full"):
+                slot_id = session.scalar(select(PickListOrder.id).where(PickListOrder.pick_list_id == list_id,
+                                                                        PickListOrder.order_id == orders[o["order"]]))
+                _upsert(session, FullTote.__table__, [{"pick_list_order_id": slot_id, "tote_id": local.container(t["code"], t["kind"]),
+                                                       "closed_at": utcnow()} for t in o["full"]],
+                        ["pick_list_order_id", "tote_id"], ["closed_at"])
         lines = dict(session.execute(select(OutboundLine.uuid, OutboundLine.id).where(OutboundLine.uuid.in_([t["line"] for t in s["tasks"]]))).all())
         rows = []
         for t in s["tasks"]:
@@ -217,9 +226,10 @@ def apply_pick_lists(session: Session, snaps: list[dict]) -> int:
             bin_id, lot_id = local.bin(t["bin"]), local.lot(item_id, t["lot"], t["expiry"])
             touched.add((item_id, bin_id, lot_id))
             rows.append({"uuid": t["uuid"], "pick_list_id": list_id, "order_line_id": lines[t["line"]], "item_id": item_id, "bin_id": bin_id,
-                         "lot_id": lot_id, "quant_id": None, "qty": t["qty"], "qty_picked": t["qty_picked"], "seq": t["seq"], "status": t["status"]})
+                         "lot_id": lot_id, "quant_id": None, "qty": t["qty"], "qty_picked": t["qty_picked"], "seq": t["seq"], "status": t["status"],
+                         "waiting": bool(t.get("waiting", False))})
         _replace_children(session, PickTask.__table__, "pick_list_id", list_id, rows,
-                          ["pick_list_id", "order_line_id", "item_id", "bin_id", "lot_id", "qty", "qty_picked", "seq", "status"])
+                          ["pick_list_id", "order_line_id", "item_id", "bin_id", "lot_id", "qty", "qty_picked", "seq", "status", "waiting"])
         applied += 1
     recompute_reservations(session, touched)
     return applied

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from warehouse_tui.db.models import (
+    FullTote,
     Bin,
     Carton,
     CartonLine,
@@ -40,6 +41,7 @@ from warehouse_tui.db.models import (
     ReturnReceipt,
     WarehouseException,
 )
+from warehouse_tui.sync import replenishment as replen_sync
 from warehouse_tui.sync.documents import iso, kg_text
 from warehouse_tui.sync.feed import among
 
@@ -235,14 +237,20 @@ def pick_list_snapshots(session: Session, ids) -> list[dict]:
                             .outerjoin(Lot, Lot.id == PickTask.lot_id).where(ids.of(PickTask.pick_list_id)).order_by(PickTask.id)).all()
     items = _item_keys(session, [t.item_id for t, *_ in tasks])
     badges = _badges(session, [p.claimed_by for p in lists])
+    full = defaultdict(list)  # (list id, order ref) -> the totes it filled (@FULL)
+    for list_id, order, code, kind in session.execute(
+            select(PickListOrder.pick_list_id, OutboundOrder.ref, Container.code, Container.kind)
+            .join(OutboundOrder, OutboundOrder.id == PickListOrder.order_id).join(FullTote, FullTote.pick_list_order_id == PickListOrder.id)
+            .join(Container, Container.id == FullTote.tote_id).where(ids.of(PickListOrder.pick_list_id)).order_by(FullTote.id)):
+        full[(list_id, order)].append({"code": code, "kind": kind})
     by_list = defaultdict(lambda: {"orders": [], "tasks": []})
     for list_id, order, tote, tote_kind in slots:
-        by_list[list_id]["orders"].append({"order": order, "tote": tote, "tote_kind": tote_kind})
+        by_list[list_id]["orders"].append({"order": order, "tote": tote, "tote_kind": tote_kind, "full": full[(list_id, order)]})
     for t, line_uuid, bin_code, lot_code, expiry in tasks:
         owner, sku = items[t.item_id]
         by_list[t.pick_list_id]["tasks"].append({"uuid": t.uuid, "line": line_uuid, "owner": owner, "sku": sku, "bin": bin_code,
                                                  "lot": lot_code, "expiry": iso(expiry), "qty": t.qty, "qty_picked": t.qty_picked,
-                                                 "seq": t.seq, "status": t.status})
+                                                 "seq": t.seq, "status": t.status, "waiting": bool(t.waiting)})
     return [{"ref": p.ref, "priority": p.priority, "status": p.status, "claimed_by": badges.get(p.claimed_by),
              "claimed_terminal": p.claimed_terminal, "created_at": iso(p.created_at), **by_list[p.id]} for p in lists]
 
@@ -302,6 +310,8 @@ _BUILDERS = {
     "return": return_snapshots,
     "pick_list": pick_list_snapshots,
     "count_task": count_task_snapshots,
+    "pick_face": replen_sync.pick_face_snapshots,
+    "replen_task": replen_sync.replen_task_snapshots,
     "exception": _exceptions,
     "movement": _movements,
 }

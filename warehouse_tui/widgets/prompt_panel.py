@@ -51,9 +51,12 @@ COMMAND_KEYS: dict[str, str] = {
     "GOOD": "ctrl+g",
     "DAMAGED": "ctrl+d",
     "SCRAP": "ctrl+x",
+    # Replenishment and a full tote (issue 16).
+    "REPLEN": "ctrl+e",
+    "FULL": "ctrl+t",
 }
 COMMAND_KEYS["FLOOR"] = "ctrl+f"
-KEY_LABELS = {"escape": "Esc", "ctrl+r": "^R", "ctrl+g": "^G", "ctrl+d": "^D", "ctrl+x": "^X"}
+KEY_LABELS = {"escape": "Esc", "ctrl+r": "^R", "ctrl+g": "^G", "ctrl+d": "^D", "ctrl+x": "^X", "ctrl+e": "^E", "ctrl+t": "^T"}
 KEY_LABELS["ctrl+f"] = "^F"
 
 

@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 # Commands the app routes itself (navigation); everything else goes to the workflow.
 NAVIGATION = {"HOME", "LOGOUT", "RECEIVE", "PUTAWAY", "PICK", "PACK", "COUNT", "MOVE", "INQUIRY", "SUPERVISOR", "SYNC",
-              "RETURN"}
+              "RETURN", "REPLEN"}
 NAVIGATION |= {"FLOOR"}
 
 

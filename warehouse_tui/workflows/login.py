@@ -52,6 +52,7 @@ MENU = (
     ("7", "INQUIRY", "Inquiry"),
     ("8", "SUPERVISOR", "Supervisor"),
     ("9", "RETURN", "Returns"),
+    ("0", "REPLEN", "Replenish"),
 )
 
 
@@ -110,7 +111,9 @@ class Home(Workflow):
         return Prompt("Choose a task", kinds(ScanKind.TEXT))
 
     def lines(self) -> list[str]:
-        return [f"{key}  {label}  (@{command})" for key, command, label in self.menu()]
+        # Two tasks a line: ten of them fit a 16-line handheld (one a line, the tenth fell off the screen).
+        cells = [f"{key} {label:<10}" for key, _command, label in self.menu()]
+        return ["  ".join(cells[n:n + 2]).rstrip() for n in range(0, len(cells), 2)]
 
     def menu(self) -> list[tuple[str, str, str]]:
         from warehouse_tui.workflows.registry import WORKFLOWS

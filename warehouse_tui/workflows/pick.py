@@ -12,8 +12,9 @@ description, the allocated lot, the quantity, the order's tote and "task 3/7" �
 and the operator:
 
   scans the bin -> scans the item -> scans the allocated lot if lot-tracked (a
-  different lot is refused, naming the right one; dated items without lots
-  take the expiry instead) -> types the qty + Enter, or for serial items scans
+  different lot found in the bin is accepted when no earlier-expiring lot lies
+  there, and the allocation moves to it; otherwise refused, naming the right
+  one; dated items without lots take the expiry instead) -> types the qty + Enter, or for serial items scans
   one serial per unit -> the units go into the order's tote -> next task.
 
 Picking fewer than the task asks keeps the task: the rest is asked for again.
@@ -25,6 +26,10 @@ Exceptional actions at every task prompt:
            are picked, a short-pick exception and a count task for the bin are
            raised, and the walk goes on with the next task.
   @SKIP  -> the task is deferred to the end of the list.
+  @FULL  -> the order's tote is full: it stays the order's and goes to
+           packing; scan a new empty tote, and the task goes on where it was.
+A task whose pick face waits for a wave's replenishment shows "WAITING for
+replenishment" on its card and refuses the bin: @SKIP to the next task.
 Zero check: when a pick leaves the bin empty by the books the screen asks
 "Bin … empty?": @YES goes on, @NO raises a count task for that bin.
 When every task is done or short: @DONE closes the list (its orders are
@@ -59,6 +64,13 @@ Transitions:
   expiry --@SKIP--> bin
   serial --@SKIP--> bin
   qty --@SKIP--> bin
+  bin --@FULL--> full_tote
+  item --@FULL--> full_tote
+  lot --@FULL--> full_tote
+  expiry --@FULL--> full_tote
+  serial --@FULL--> full_tote
+  qty --@FULL--> full_tote
+  full_tote --new tote--> bin | item | lot | expiry | serial | qty
   zero --@YES | @NO--> serial | qty | bin | done
   done --@DONE--> list
   * --@CANCEL--> list | bin
@@ -89,6 +101,7 @@ class State(enum.StrEnum):
     SERIAL = "serial"
     QTY = "qty"
     SHORT_QTY = "short_qty"
+    FULL_TOTE = "full_tote"
     ZERO = "zero"
     DONE = "done"
 
@@ -110,11 +123,13 @@ MACHINE = Machine(State, [
     *((state, "@SHORT", "short_qty") for state in TASK_STATES),
     ("short_qty", "qty found | Enter (none)", "bin | done"),
     *((state, "@SKIP", "bin") for state in TASK_STATES),
+    *((state, "@FULL", "full_tote") for state in TASK_STATES),
+    ("full_tote", "new tote", " | ".join(TASK_STATES)),
     ("zero", "@YES | @NO", "serial | qty | bin | done"),
     ("done", "@DONE", "list"),
     ("*", "@CANCEL", "list | bin"),
 ])
-TASK_COMMANDS = ("SHORT", "SKIP")
+TASK_COMMANDS = ("SHORT", "SKIP", "FULL")
 WIDTH = 38  # a context line fits a 40-column handheld
 
 
@@ -128,6 +143,7 @@ class Pick(Workflow):
     task: picking.TaskView | None = None
     summary: list[str] = field(default_factory=list)
     held: HeldOnAnotherTerminal | None = None  # the operator's own list, open on another terminal: take it over?
+    resume: str = State.BIN  # the step a full tote's replacement goes back to
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -144,6 +160,8 @@ class Pick(Workflow):
                 return Prompt(f"Take {self.held.key} over here? @YES / @NO", kinds(ScanKind.DOCUMENT), ("YES", "NO"))
             case State.TOTE:
                 return Prompt(f"Scan tote for {self.order_for_tote}", kinds(ScanKind.CONTAINER))
+            case State.BIN if t.waiting:
+                return Prompt("Waiting for replenishment — @SKIP", kinds(ScanKind.BIN), TASK_COMMANDS)
             case State.BIN:
                 return Prompt(f"Scan bin {t.bin_code}", kinds(ScanKind.BIN), TASK_COMMANDS)
             case State.ITEM:
@@ -156,6 +174,8 @@ class Pick(Workflow):
                 return Prompt(f"Scan serial {t.qty_picked + 1}/{t.qty}", kinds(ScanKind.SERIAL), TASK_COMMANDS)
             case State.QTY:
                 return Prompt(f"Qty + Enter ({t.remaining} to pick)", kinds(ScanKind.QTY), TASK_COMMANDS)
+            case State.FULL_TOTE:
+                return Prompt(f"Scan new tote for {t.order_ref}", kinds(ScanKind.CONTAINER))
             case State.SHORT_QTY:
                 return Prompt("Qty found + Enter (Enter = none)", kinds(ScanKind.QTY, ScanKind.TEXT), accepts_empty=True)
             case State.ZERO:
@@ -187,6 +207,8 @@ class Pick(Workflow):
         else:  # the zero check after the last unit: nothing is left to pick here
             card.append(f"Picked {t.qty_picked} {t.uom}")
         card.append(f"Into {t.tote_code} ({t.order_ref})"[:WIDTH])
+        if t.waiting:
+            card.append("WAITING for replenishment")
         return card
 
     # ------------------------------------------------------------------ the pick list and totes
@@ -242,6 +264,8 @@ class Pick(Workflow):
         with self.reading() as session:
             picking.check_claim(session, self.terminal.actor, self.task.id)
             picking.check_bin(session, self.task.id, scan.bin_code)
+            if self.task.waiting:  # its face was filled meanwhile
+                self.task = picking.task_view(session, self.task.id)
         self.go(State.ITEM)
         return Outcome(True, f"Bin {scan.bin_code}")
 
@@ -251,10 +275,12 @@ class Pick(Workflow):
             picking.check_claim(session, self.terminal.actor, t.id)
             picking.check_item(session, t.id, scan.item_id)
             # A GS1 label answers the lot or expiry prompt at once, and is checked just the same.
-            if t.needs_lot and scan.lot:
-                picking.check_lot(session, t.id, scan.lot)
             if t.needs_expiry and scan.expiry:
                 picking.check_expiry(session, t.id, scan.expiry)
+        if t.needs_lot and scan.lot:
+            changed = self._take_lot(scan.lot)
+            if changed:
+                return self._to_units(scan.serial, scan.qty, changed)
         if t.needs_lot and not scan.lot:
             self.go(State.LOT)
             return Outcome(True, t.sku)
@@ -264,10 +290,19 @@ class Pick(Workflow):
         return self._to_units(scan.serial, scan.qty)
 
     def on_lot(self, scan: Scan) -> Outcome:
-        with self.reading() as session:
-            picking.check_claim(session, self.terminal.actor, self.task.id)
-            picking.check_lot(session, self.task.id, scan.lot or scan.value)
-        return self._to_units(scan.serial, scan.qty)
+        return self._to_units(scan.serial, scan.qty, self._take_lot(scan.lot or scan.value))
+
+    def _take_lot(self, code: str) -> str | None:
+        """The allocated lot is checked; another lot found in the bin takes the allocation when FEFO allows (a message)."""
+        t = self.task
+        if code == t.lot_code:
+            with self.reading() as session:
+                picking.check_claim(session, self.terminal.actor, t.id)
+                picking.check_lot(session, t.id, code)
+            return None
+        with self.writing() as session:
+            self.task = picking.change_lot(session, self.terminal.actor, t.id, code)
+        return f"Lot {code} instead of {t.lot_code}"
 
     def on_expiry(self, scan: Scan) -> Outcome:
         with self.reading() as session:
@@ -275,17 +310,17 @@ class Pick(Workflow):
             picking.check_expiry(session, self.task.id, scan.expiry)
         return self._to_units(None, scan.qty)
 
-    def _to_units(self, serial: str | None, qty: int | None) -> Outcome:
+    def _to_units(self, serial: str | None, qty: int | None, message: str | None = None) -> Outcome:
         """The item (and lot) are confirmed: pick what the scan carried, else ask for serial or qty."""
         if self.task.serial:
             if serial:
                 return self._pick(1, serial)
             self.go(State.SERIAL)
-            return Outcome(True, self.task.sku)
+            return Outcome(True, message or self.task.sku)
         if qty:
             return self._pick(qty, None)
         self.go(State.QTY)
-        return Outcome(True, self.task.sku)
+        return Outcome(True, message or self.task.sku)
 
     def on_serial(self, scan: Scan) -> Outcome:
         return self._pick(1, scan.serial or scan.value)
@@ -307,6 +342,20 @@ class Pick(Workflow):
                 self.go(State.SERIAL if t.serial else State.QTY)
                 return Outcome(True, what)
             return self._next_task(session, what)
+
+    # ------------------------------------------------------------------ full tote
+    def cmd_full(self) -> Outcome:
+        self.resume = self.state
+        self.go(State.FULL_TOTE)
+        return Outcome(True, f"Tote {self.task.tote_code} full — put it aside for packing")
+
+    def on_full_tote(self, scan: Scan) -> Outcome:
+        t = self.task
+        with self.writing() as session:
+            self.view = picking.tote_full(session, self.terminal.actor, t.pick_list_ref, t.order_ref, scan.container_code)
+            self.task = picking.task_view(session, t.id)
+        self.go(State(self.resume))
+        return Outcome(True, f"{t.order_ref} goes on in {scan.container_code}; {t.tote_code} to packing")
 
     # ------------------------------------------------------------------ short, skip, zero check, done
     def cmd_short(self) -> Outcome:

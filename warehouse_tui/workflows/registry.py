@@ -10,6 +10,7 @@ from warehouse_tui.workflows.pack import Pack
 from warehouse_tui.workflows.pick import Pick
 from warehouse_tui.workflows.putaway import Move, Putaway
 from warehouse_tui.workflows.receive import Receive
+from warehouse_tui.workflows.replenish import Replenish
 from warehouse_tui.workflows.returns import Return
 from warehouse_tui.workflows.supervisor import Supervisor
 
@@ -23,5 +24,6 @@ WORKFLOWS: dict[str, type[Workflow]] = {
     "COUNT": Count,
     "SUPERVISOR": Supervisor,
     "RETURN": Return,
+    "REPLEN": Replenish,
 }
 WORKFLOWS["FLOOR"] = FloorView

@@ -24,6 +24,7 @@ FORMATS: dict[str, CsvFormat] = {
     "orders": CsvFormat(("ref", "channel", "ship_to", "priority", "sku", "qty", "carrier", "service"), ("ref", "sku", "qty")),
     "stock": CsvFormat(("bin", "sku", "qty", "lot", "expiry", "serial"), ("bin", "sku")),
     "returns": CsvFormat(("ref", "order", "sku", "qty", "serial", "reason"), ("ref", "order", "sku", "qty")),
+    "pickfaces": CsvFormat(("bin", "sku", "min", "max"), ("bin", "sku", "min", "max")),
 }
 
 

@@ -19,6 +19,7 @@ from warehouse_tui.services.importing.csv_file import decode, parse
 from warehouse_tui.services.importing.documents import InboundImport, OrdersImport
 from warehouse_tui.services.importing.importer import Importer
 from warehouse_tui.services.importing.items import ItemsImport
+from warehouse_tui.services.importing.pickfaces import PickFacesImport
 from warehouse_tui.services.importing.results import (
     CHECK_CHUNK,
     PAGE_CACHE_KIB,
@@ -34,7 +35,8 @@ from warehouse_tui.services.importing.users import UsersImport
 from warehouse_tui.services.ledger import Actor
 
 IMPORTERS: dict[str, type[Importer]] = {
-    cls.kind: cls for cls in (ItemsImport, BinsImport, UsersImport, InboundImport, OrdersImport, StockImport, ReturnsImport)}
+    cls.kind: cls for cls in (ItemsImport, BinsImport, UsersImport, InboundImport, OrdersImport, StockImport, ReturnsImport,
+                              PickFacesImport)}
 
 
 def import_file(db: Database, kind: str, path: str | Path, actor: Actor, *, on_progress: Progress | None = None,
