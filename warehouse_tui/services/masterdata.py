@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from warehouse_tui.db.models import Bin, BinKind, Container, ContainerKind, Item, ItemCode, Lot, Owner, Tracking
@@ -12,6 +12,12 @@ from warehouse_tui.errors import InvalidInput, NotFound
 from warehouse_tui.scan.gtin import looks_like_gtin, normalize_gtin
 
 DEFAULT_OWNER = "MAIN"
+
+# The lookups of every scan, built once: building a statement costs about as much as running it.
+_ITEMS_BY_CODES = (select(ItemCode.code, Item).join(Item, Item.id == ItemCode.item_id)
+                   .where(ItemCode.code.in_(bindparam("codes", expanding=True))))
+_ITEMS_BY_SKU = select(Item).where(Item.sku == bindparam("sku")).limit(2)
+_BIN_BY_CODE = select(Bin).where((Bin.code == bindparam("code")) | (Bin.barcode == bindparam("code")))
 
 
 def owner(session: Session, code: str | None = None, *, create: bool = True) -> Owner:
@@ -79,12 +85,12 @@ def item_by_code(session: Session, code: str) -> Item | None:
         except InvalidInput:
             pass
     # One query for every candidate code; a GTIN-14 match beats the raw text.
-    found = session.execute(select(ItemCode.code, Item).join(Item, Item.id == ItemCode.item_id).where(ItemCode.code.in_(candidates))).all()
+    found = session.execute(_ITEMS_BY_CODES, {"codes": candidates}).all()
     by_code = {c: item for c, item in found}
     for candidate in candidates:
         if candidate in by_code:
             return by_code[candidate]
-    by_sku = session.scalars(select(Item).where(Item.sku == code).limit(2)).all()
+    by_sku = session.scalars(_ITEMS_BY_SKU, {"sku": code}).all()
     return by_sku[0] if len(by_sku) == 1 else None
 
 
@@ -99,7 +105,7 @@ def add_bin(session: Session, code: str, *, zone: str = "", kind: str = BinKind.
 
 
 def bin_by_code(session: Session, code: str) -> Bin:
-    found = session.scalars(select(Bin).where((Bin.code == code) | (Bin.barcode == code))).first()
+    found = session.scalars(_BIN_BY_CODE, {"code": code}).first()
     if found is None:
         raise NotFound(f"Bin {code} is not known — scan another bin")
     return found
