@@ -14,8 +14,10 @@ from warehouse_tui.scan.gtin import looks_like_gtin, normalize_gtin
 DEFAULT_OWNER = "MAIN"
 
 # The lookups of every scan, built once: building a statement costs about as much as running it.
+# Two plain parameters, not an expanding IN: an expanding list is rendered into the SQL again at every
+# execution; a scan has at most two candidate codes (the text as scanned and its GTIN-14).
 _ITEMS_BY_CODES = (select(ItemCode.code, Item).join(Item, Item.id == ItemCode.item_id)
-                   .where(ItemCode.code.in_(bindparam("codes", expanding=True))))
+                   .where(ItemCode.code.in_([bindparam("code"), bindparam("gtin14")])))
 _ITEMS_BY_SKU = select(Item).where(Item.sku == bindparam("sku")).limit(2)
 _BIN_BY_CODE = select(Bin).where((Bin.code == bindparam("code")) | (Bin.barcode == bindparam("code")))
 
@@ -85,7 +87,7 @@ def item_by_code(session: Session, code: str) -> Item | None:
         except InvalidInput:
             pass
     # One query for every candidate code; a GTIN-14 match beats the raw text.
-    found = session.execute(_ITEMS_BY_CODES, {"codes": candidates}).all()
+    found = session.execute(_ITEMS_BY_CODES, {"code": code, "gtin14": candidates[0]}).all()
     by_code = {c: item for c, item in found}
     for candidate in candidates:
         if candidate in by_code:
