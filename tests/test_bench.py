@@ -52,6 +52,7 @@ def test_bench_reports_ledger_receipt_against_bare_sql_at_both_sizes(tmp_path):
     assert report["serial_receipts"]["count"] == 30 and positive(report["serial_receipts"]["seconds"])
     assert positive(report["cold_start"]["process_wall_s"])
     assert report["serial_driver_to_commit"]["samples"] == 20 and positive(report["serial_driver_to_commit"]["p95_ms"])
+    assert report["serial_driver_paced"]["samples"] == 20 and positive(report["serial_driver_paced"]["p95_ms"])
     assert report["budgets"]["scan_to_screen_p95_ms"]["measured"] == report["scan_to_screen"]["10000"]["p95_ms"]
     assert positive(report["budgets"]["resident_memory_mb"]["measured"])
 

@@ -75,6 +75,7 @@ class WarehouseApp(App):
         self._scan_loop: asyncio.AbstractEventLoop | None = None
         self._outbox_grew = False  # a scan since the last count may have written outbox entries
         self._floor_measuring = False  # a floor view refresh is under way in its worker thread
+        self._count_due = False  # a count of the new outbox entries is scheduled (after the scan's result is shown)
 
     # ------------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
@@ -242,12 +243,15 @@ class WarehouseApp(App):
             workflow.outcome = outcome
         self._outbox_grew |= outcome.ok
         try:
-            if show and self._outbox_grew:
-                self._count_new_outbox()
             if outcome.navigate:
                 self.run_command(outcome.navigate, keep=outcome)
             elif show:
                 floor.render_workflow()
+            if show and self._outbox_grew and not self._count_due:
+                # The status line's unsynced count follows the scan's own result, not before it: the count
+                # is a read of its own and the operator waits for the scan's line, not for the count.
+                self._count_due = True
+                self.call_later(self._count_new_outbox_due)
         except Exception:
             log.exception("after a scan at %s, updating the terminal failed", type(workflow).__name__)
             floor.show_internal_error()
@@ -402,6 +406,18 @@ class WarehouseApp(App):
             _, top = push.outbox_since(session.connection(), self._counted_through)
         self._counted_through = top or self._counted_through
         self.refresh_status()
+
+    def _count_new_outbox_due(self) -> None:
+        self._count_due = False
+        try:
+            if self._outbox_grew:
+                self._count_new_outbox()
+                self.refresh_status()
+        except Exception as exc:  # counted again at the next scan or tick
+            if database_busy(exc):
+                log.warning("unsynced count: the database is busy; counting again in a moment")
+            else:
+                log.exception("unsynced count failed")
 
     def _count_new_outbox(self) -> None:
         """After a scan: add the entries written since the last count (a primary-key range, cheap).

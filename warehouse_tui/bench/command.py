@@ -37,6 +37,8 @@ def measure_app(datasets: dict[str, Dataset], workdir: Path, samples: int, seria
                 out["cold_start"] = run_coldstart(str(copy))
                 log(f"serial driver over a pseudo-terminal to committed receipt: {samples} scans")
                 out["serial_driver_to_commit"] = run_child("serial-driver", str(copy), "--samples", str(samples))
+                log(f"the same, paced: the app settles (paints, idles) between scans, untimed: {samples} scans")
+                out["serial_driver_paced"] = run_child("serial-driver", str(copy), "--samples", str(samples), "--paced")
                 if serials:
                     log(f"{serials:,} serial receipts through the full app")
                     out["serial_receipts"] = run_child("serials", str(copy), "--count", str(serials))

@@ -5,11 +5,15 @@
   in the real app running headless;
 - serial receipts: N serial-numbered units received end to end, one GS1 scan
   (01 + 21) each;
+- serial driver: a frame written to a pseudo-terminal until the app has committed the receipt,
+  back to back (`serial_driver_to_commit`: each scan also waits for the previous one's paint) and
+  paced (`serial_driver_paced`: the app settles between scans, untimed);
 - cold start: process start to the login screen drawn;
 - peak resident memory of the app process.
 
     python -m warehouse_tui.bench.full_app scans DB --samples 500
     python -m warehouse_tui.bench.full_app serials DB --count 10000
+    python -m warehouse_tui.bench.full_app serial-driver DB --samples 500 [--paced]
     python -m warehouse_tui.bench.full_app coldstart DB
 """
 
@@ -164,9 +168,14 @@ async def _serials(db_path: str, count: int) -> dict:
     return {"count": count, "seconds": round(total, 2), "per_scan_ms": round(total / count * 1000, 3), "peak_rss_mb": _peak_rss_mb()}
 
 
-async def _serial_driver(db_path: str, samples: int) -> dict:
+async def _serial_driver(db_path: str, samples: int, paced: bool = False) -> dict:
     """Scan-to-app through the real serial driver: a frame written to a pseudo-terminal (the scanner's
-    side) until the app has committed the receipt; the driver's reader thread hands it over."""
+    side) until the app has committed the receipt; the driver's reader thread hands it over.
+
+    Back to back (the default) each frame is written as soon as the previous one is committed, while
+    the app still paints that one's result: the time includes waiting for that paint. `paced` lets the
+    app settle (paint, idle) between scans, untimed, as a receiver's scans a second or so apart find it.
+    """
     import asyncio
     import os
     import pty
@@ -220,6 +229,8 @@ async def _serial_driver(db_path: str, samples: int) -> dict:
                     raise RuntimeError(f"bench scan refused: {app.floor.workflow.outcome.message}")
                 if i >= 20:
                     times.append(elapsed)
+                if paced:
+                    await pilot.pause()  # the screen painted and the app idle again, untimed
     finally:
         os.close(master)
         os.close(slave)
@@ -325,13 +336,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("db")
     parser.add_argument("--samples", type=int, default=500)
     parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--paced", action="store_true", help="serial-driver: let the app settle between scans (untimed)")
     args = parser.parse_args(argv)
     if args.what == "scans":
         result = asyncio.run(_scans(args.db, args.samples))
     elif args.what == "picks":
         result = asyncio.run(_picks(args.db))
     elif args.what == "serial-driver":
-        result = asyncio.run(_serial_driver(args.db, args.samples))
+        result = asyncio.run(_serial_driver(args.db, args.samples, args.paced))
     elif args.what == "serials":
         result = asyncio.run(_serials(args.db, args.count))
     else:

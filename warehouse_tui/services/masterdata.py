@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from warehouse_tui.db.models import Bin, BinKind, Container, ContainerKind, Item, ItemCode, Lot, Owner, Tracking
@@ -12,6 +12,14 @@ from warehouse_tui.errors import InvalidInput, NotFound
 from warehouse_tui.scan.gtin import looks_like_gtin, normalize_gtin
 
 DEFAULT_OWNER = "MAIN"
+
+# The lookups of every scan, built once: building a statement costs about as much as running it.
+# Two plain parameters, not an expanding IN: an expanding list is rendered into the SQL again at every
+# execution; a scan has at most two candidate codes (the text as scanned and its GTIN-14).
+_ITEMS_BY_CODES = (select(ItemCode.code, Item).join(Item, Item.id == ItemCode.item_id)
+                   .where(ItemCode.code.in_([bindparam("code"), bindparam("gtin14")])))
+_ITEMS_BY_SKU = select(Item).where(Item.sku == bindparam("sku")).limit(2)
+_BIN_BY_CODE = select(Bin).where((Bin.code == bindparam("code")) | (Bin.barcode == bindparam("code")))
 
 
 def owner(session: Session, code: str | None = None, *, create: bool = True) -> Owner:
@@ -79,12 +87,12 @@ def item_by_code(session: Session, code: str) -> Item | None:
         except InvalidInput:
             pass
     # One query for every candidate code; a GTIN-14 match beats the raw text.
-    found = session.execute(select(ItemCode.code, Item).join(Item, Item.id == ItemCode.item_id).where(ItemCode.code.in_(candidates))).all()
+    found = session.execute(_ITEMS_BY_CODES, {"code": code, "gtin14": candidates[0]}).all()
     by_code = {c: item for c, item in found}
     for candidate in candidates:
         if candidate in by_code:
             return by_code[candidate]
-    by_sku = session.scalars(select(Item).where(Item.sku == code).limit(2)).all()
+    by_sku = session.scalars(_ITEMS_BY_SKU, {"sku": code}).all()
     return by_sku[0] if len(by_sku) == 1 else None
 
 
@@ -99,7 +107,7 @@ def add_bin(session: Session, code: str, *, zone: str = "", kind: str = BinKind.
 
 
 def bin_by_code(session: Session, code: str) -> Bin:
-    found = session.scalars(select(Bin).where((Bin.code == code) | (Bin.barcode == code))).first()
+    found = session.scalars(_BIN_BY_CODE, {"code": code}).first()
     if found is None:
         raise NotFound(f"Bin {code} is not known — scan another bin")
     return found
