@@ -27,13 +27,15 @@ Decisions where DESIGN is silent: an order ships only complete (partial
 shipments of short-picked or backordered orders are not offered here);
 cartons are named "<order>-<n>" ("<order>-<terminal>-<n>" on a syncing terminal); an order's open carton is resumed when the
 order or its tote is scanned again.
+
+What the packer sees and finding the order live in packing_views.py, the carton's weight, SSCC
+and label (and `warehouse-tui labels` codes) in packing_labels.py; this module re-exports them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -45,187 +47,64 @@ from warehouse_tui.db.models import (
     CartonLine,
     Container,
     ContainerKind,
-    FullTote,
     Item,
     Lot,
     MovementKind,
-    OutboundLine,
     OutboundOrder,
-    PickListOrder,
     Quant,
     SerialUnit,
-    SsccCounter,
-    SsccRange,
-    SyncMeta,
     utcnow,
 )
 from warehouse_tui.errors import InvalidInput, InvariantViolation, NotAllowed, NotFound
 from warehouse_tui.labels.sscc import CartonLabel
-from warehouse_tui.scan.gtin import make_sscc
-from warehouse_tui.scan.resolver import parse_weight
-from warehouse_tui.services import masterdata as md
 from warehouse_tui.services.ledger import Actor, check_qty, post
+from warehouse_tui.services.packing_labels import (
+    MAX_CARTON_KG,
+    _syncing,
+    allocate_sscc,
+    carton_label,
+    carton_weight,
+    label_codes,
+)
+from warehouse_tui.services.packing_views import (
+    CLOSED_STATES,
+    Goods,
+    LineProgress,
+    PackProgress,
+    Shipment,
+    _cartons,
+    _lines,
+    _open_carton,
+    _order,
+    _totes,
+    order_for_packing,
+    progress,
+)
 
-# The heaviest carton (or pallet) a pack station closes; more is a mistyped weight.
-MAX_CARTON_KG = Decimal("1000")
-CLOSED_STATES = ("shipped", "cancelled")
+__all__ = [
+    "AVAILABLE",
+    "CLOSED_STATES",
+    "MAX_CARTON_KG",
+    "Goods",
+    "LineProgress",
+    "PackProgress",
+    "Shipment",
+    "allocate_sscc",
+    "carton_label",
+    "carton_weight",
+    "check_count",
+    "check_goods",
+    "close_carton",
+    "label_codes",
+    "order_for_packing",
+    "pack_bin",
+    "pack_units",
+    "progress",
+    "ship_order",
+]
+
+
 AVAILABLE = "available"
-
-
-# --------------------------------------------------------------------------- what the packer sees
-
-
-@dataclass(frozen=True)
-class LineProgress:
-    sku: str
-    ordered: int
-    picked: int
-    packed: int
-
-    @property
-    def done(self) -> bool:
-        return self.packed >= self.ordered
-
-
-@dataclass(frozen=True)
-class PackProgress:
-    """One order at the pack station: its totes, open carton and lines."""
-
-    order_ref: str
-    ship_to: str
-    status: str
-    totes: tuple[str, ...]
-    carton_code: str | None       # the open carton, None before the first unit of a carton
-    carton_units: int
-    cartons_closed: int
-    lines: tuple[LineProgress, ...]
-    carrier: str | None = None    # the carrier's name and service, as the OMS gave them
-    service: str | None = None
-    owner: str = ""               # the client whose goods these are, named only where the warehouse has more than one
-
-    @property
-    def complete(self) -> bool:
-        """Every line packed and no carton open: the order is ready to ship."""
-        return all(line.done for line in self.lines) and self.carton_code is None
-
-    @property
-    def units_left(self) -> int:
-        return sum(max(0, line.ordered - line.packed) for line in self.lines)
-
-
-@dataclass(frozen=True)
-class Goods:
-    """An item checked against the order: the lot to pack (when known) and what must still be asked."""
-
-    item_id: int
-    sku: str
-    qty: int
-    lot: str | None
-    serial: str | None
-    ask: str | None               # "lot" | "serial" | None (ready to pack)
-    lots: tuple[str, ...] = ()    # the item's lots in the totes, when the packer must choose
-
-
-@dataclass(frozen=True)
-class Shipment:
-    order_ref: str
-    cartons: tuple[str, ...]      # SSCCs
-    units: int
-
-
-# --------------------------------------------------------------------------- finding the order
-
-
-def order_for_packing(session: Session, code: str) -> OutboundOrder:
-    """The order a scanned tote or order reference names, if it can be packed or shipped now.
-
-    Raises NotFound for a tote holding no order and an unknown code, NotAllowed for a
-    shipped or cancelled order and one of which nothing is picked.
-    """
-    order = session.scalars(select(OutboundOrder).where(OutboundOrder.ref == code)).one_or_none()
-    if order is None:
-        tote = session.scalars(select(Container).where(Container.code == code)).one_or_none()
-        if tote is None:
-            raise NotFound(f"{code} is neither a tote nor an order — scan the tote's label")
-        if tote.kind != ContainerKind.TOTE.value:
-            noun = {"lpn": "an LPN", "sscc": "a pallet", "carton": "a carton"}.get(tote.kind, "no tote")
-            raise InvalidInput(f"{code} is {noun}, not a tote — scan the tote or the order")
-        order = session.scalars(
-            select(OutboundOrder).join(PickListOrder, PickListOrder.order_id == OutboundOrder.id)
-            .where(PickListOrder.tote_id == tote.id, OutboundOrder.status.not_in(CLOSED_STATES))
-            .order_by(PickListOrder.id.desc()).limit(1)
-        ).first() or session.scalars(  # a tote the order filled (@FULL during the pick)
-            select(OutboundOrder).join(PickListOrder, PickListOrder.order_id == OutboundOrder.id)
-            .join(FullTote, FullTote.pick_list_order_id == PickListOrder.id)
-            .where(FullTote.tote_id == tote.id, OutboundOrder.status.not_in(CLOSED_STATES))
-            .order_by(FullTote.id.desc()).limit(1)
-        ).first()
-        if order is None:
-            raise NotFound(f"Tote {code} holds no order to pack — scan the order number")
-    if order.status in CLOSED_STATES:
-        raise NotAllowed(f"{order.ref} is {order.status} — nothing to pack")
-    lines = _lines(session, order)
-    if not any(line.qty_picked > line.qty_packed for line in lines) and not _cartons(session, order):
-        raise NotAllowed(f"Nothing of {order.ref} is picked yet — pick it first")
-    return order
-
-
-def _order(session: Session, ref: str, *, lock: bool = False) -> OutboundOrder:
-    """The order by reference; `lock` serialises writers of one order on PostgreSQL (SQLite writes one at a time anyway)."""
-    query = select(OutboundOrder).where(OutboundOrder.ref == ref)
-    order = session.scalars(query.with_for_update() if lock else query).one_or_none()
-    if order is None:
-        raise NotFound(f"Order {ref} is not known — scan the order number")
-    if order.status in CLOSED_STATES:
-        raise NotAllowed(f"{order.ref} is {order.status} — nothing to pack")
-    return order
-
-
-def _lines(session: Session, order: OutboundOrder) -> list[OutboundLine]:
-    return list(session.scalars(select(OutboundLine).where(OutboundLine.order_id == order.id).order_by(OutboundLine.id)))
-
-
-def _cartons(session: Session, order: OutboundOrder) -> list[Carton]:
-    return list(session.scalars(select(Carton).where(Carton.order_id == order.id).order_by(Carton.id)))
-
-
-def _open_carton(session: Session, order: OutboundOrder) -> Carton | None:
-    return session.scalars(
-        select(Carton).where(Carton.order_id == order.id, Carton.status == "open").order_by(Carton.id.desc()).limit(1)
-    ).first()
-
-
-def _totes(session: Session, order: OutboundOrder) -> list[Container]:
-    """The order's totes: those it filled (@FULL) first, then the ones it was picked into last."""
-    full = session.scalars(
-        select(Container).join(FullTote, FullTote.tote_id == Container.id)
-        .join(PickListOrder, PickListOrder.id == FullTote.pick_list_order_id)
-        .where(PickListOrder.order_id == order.id).order_by(FullTote.id)
-    ).all()
-    current = session.scalars(
-        select(Container).join(PickListOrder, PickListOrder.tote_id == Container.id)
-        .where(PickListOrder.order_id == order.id).order_by(PickListOrder.id)
-    ).all()
-    return list(dict.fromkeys([*full, *current]))
-
-
-def progress(session: Session, order_ref: str) -> PackProgress:
-    order = session.scalars(select(OutboundOrder).where(OutboundOrder.ref == order_ref)).one()
-    carton = _open_carton(session, order)
-    units = 0
-    code = None
-    if carton is not None:
-        units = int(session.scalar(select(func.coalesce(func.sum(CartonLine.qty), 0)).where(CartonLine.carton_id == carton.id)))
-        code = session.get(Container, carton.container_id).code
-    closed = session.scalar(select(func.count()).select_from(Carton).where(Carton.order_id == order.id, Carton.status != "open"))
-    skus = dict(session.execute(select(Item.id, Item.sku).join(OutboundLine, OutboundLine.item_id == Item.id)
-                                .where(OutboundLine.order_id == order.id)).all())
-    lines = tuple(LineProgress(skus[ln.item_id], ln.qty, ln.qty_picked, ln.qty_packed) for ln in _lines(session, order))
-    from warehouse_tui.services.carriers import carrier_name
-
-    return PackProgress(order.ref, order.ship_to, order.status, tuple(t.code for t in _totes(session, order)), code,
-                        units, closed or 0, lines, carrier_name(order.carrier) if order.carrier else None, order.service,
-                        md.client_shown(session, list(skus)))
 
 
 # --------------------------------------------------------------------------- checking a scanned unit
@@ -336,12 +215,6 @@ def pack_bin(session: Session) -> Bin:
     return found
 
 
-def _syncing(session: Session) -> bool:
-    """Whether this database is a terminal that syncs with an upstream (sync_meta role "terminal")."""
-    role = session.get(SyncMeta, "role")
-    return role is not None and role.value == "terminal"
-
-
 def _new_carton(session: Session, order: OutboundOrder, terminal: str) -> Carton:
     # A syncing terminal puts its name in the code: two terminals packing one order before they sync
     # make two cartons, which must stay two upstream.
@@ -448,63 +321,6 @@ def _book_on_lines(session: Session, order: OutboundOrder, carton: Carton, item:
 # --------------------------------------------------------------------------- closing a carton
 
 
-def carton_weight(value: Decimal | str | int | float) -> Decimal:
-    """A carton's weight in kg: more than 0, at most MAX_CARTON_KG, at most 3 decimals; typed text parsed as the scale's."""
-    if isinstance(value, str):
-        weight = parse_weight(value)
-    elif isinstance(value, bool) or not isinstance(value, (Decimal, int, float)):
-        raise InvalidInput(f"Weight must be a number of kg, not {value!r}")
-    else:
-        try:
-            weight = Decimal(str(value))
-        except InvalidOperation:
-            raise InvalidInput(f"Weight must be a number of kg, not {value!r}") from None
-        if not weight.is_finite():
-            raise InvalidInput("Weight must be a number of kg — type it again")
-    if weight <= 0:
-        raise InvalidInput("Weight must be more than 0 kg — weigh the carton")
-    if weight > MAX_CARTON_KG:
-        raise InvalidInput(f"{weight} kg is more than a carton weighs (at most {MAX_CARTON_KG} kg) — weigh it again")
-    if weight != weight.quantize(Decimal("0.001")):
-        raise InvalidInput(f"Weight {weight} has more than 3 decimals — type it in kg like 12.5")
-    return weight.quantize(Decimal("0.001"))
-
-
-def allocate_sscc(session: Session, company_prefix: str) -> str:
-    """The next SSCC of the company prefix; the counter (or lease) moves in the caller's transaction.
-
-    The extension digit takes over when the serial reference runs out, so a prefix
-    issues 10 × 10^(16 - len(prefix)) SSCCs before InvalidInput says it is used up.
-    A terminal that syncs takes numbers only from the blocks the upstream leased to it
-    and raises NotAllowed (sync first) when none is left.
-    """
-    make_sscc(0, company_prefix, 0)  # validates the prefix before anything is written
-    width = 16 - len(company_prefix)
-    if _syncing(session):
-        # A syncing terminal uses only numbers the upstream leased to it (sync/sscc_leases.py): offline
-        # terminals of one site never issue the same SSCC.
-        block = session.scalars(select(SsccRange).where(
-            SsccRange.company_prefix == company_prefix, SsccRange.next_serial <= SsccRange.last_serial)
-            .order_by(SsccRange.first_serial).limit(1).with_for_update()).first()
-        if block is None:
-            raise NotAllowed(f"No SSCC numbers of prefix {company_prefix} left on this terminal — "
-                             "sync with the upstream to lease more, then close the carton again")
-        number = block.next_serial
-        block.next_serial = number + 1
-        session.flush()
-        return make_sscc(number // 10**width, company_prefix, number % 10**width)
-    counter = session.get(SsccCounter, company_prefix, with_for_update=True)
-    if counter is None:
-        counter = SsccCounter(company_prefix=company_prefix, last_serial=0)
-        session.add(counter)
-    number = counter.last_serial + 1
-    if number >= 10 * 10**width:
-        raise InvalidInput(f"Every SSCC of company prefix {company_prefix} is used — configure a new prefix")
-    counter.last_serial = number
-    session.flush()
-    return make_sscc(number // 10**width, company_prefix, number % 10**width)
-
-
 def close_carton(session: Session, actor: Actor, *, order_ref: str, weight: Decimal | str, company_prefix: str) -> CartonLabel:
     """Close the order's open carton: weight, the next SSCC, status closed; returns what its label says.
 
@@ -529,24 +345,6 @@ def close_carton(session: Session, actor: Actor, *, order_ref: str, weight: Deci
         order.status = "packed"
     session.flush()
     return carton_label(session, box.code)
-
-
-def carton_label(session: Session, carton_code: str) -> CartonLabel:
-    """What a sealed carton's label says (again, e.g. once its tracking number is scanned); NotFound for no such carton."""
-    from warehouse_tui.services.carriers import carrier_name
-
-    row = session.execute(select(Carton, Container, OutboundOrder).join(Container, Container.id == Carton.container_id)
-                          .join(OutboundOrder, OutboundOrder.id == Carton.order_id)
-                          .where((Container.code == carton_code) | (Carton.sscc == carton_code))).first()
-    if row is None or row[0].sscc is None:
-        raise NotFound(f"Carton {carton_code} has no label — close it first")
-    carton, box, order = row
-    units = int(session.scalar(select(func.coalesce(func.sum(CartonLine.qty), 0)).where(CartonLine.carton_id == carton.id)))
-    number = [c.id for c in _cartons(session, order)].index(carton.id) + 1
-    return CartonLabel(sscc=carton.sscc, order_ref=order.ref, ship_to=order.ship_to, carton_code=box.code,
-                       carton_no=number, weight_kg=Decimal(carton.weight_kg).quantize(Decimal("0.001")), units=units,
-                       carrier=carrier_name(order.carrier) if order.carrier else None, service=order.service,
-                       tracking=carton.tracking)
 
 
 # --------------------------------------------------------------------------- shipping
@@ -589,37 +387,3 @@ def ship_order(session: Session, actor: Actor, order_ref: str) -> Shipment:
     order.shipped_at = utcnow()
     session.flush()
     return Shipment(order.ref, tuple(c.sscc for c in cartons), units)
-
-
-# --------------------------------------------------------------------------- codes for `warehouse-tui labels`
-
-
-def label_codes(session: Session, kind: str, codes: list[str] | None = None, *, count: int = 0,
-                company_prefix: str = "") -> list[str]:
-    """The codes `warehouse-tui labels KIND` prints: the given ones checked, else all of the kind.
-
-    bins: bin barcodes; items: each item's first GTIN, else its SKU; lpn: LPN and
-    pallet codes; sscc: `count` new SSCCs from the counter (in this transaction), or
-    the given ones. Raises NotFound for a code that names nothing of the kind.
-    """
-    from warehouse_tui.services import masterdata as md
-
-    if kind == "sscc":
-        if codes:
-            return list(codes)
-        if count <= 0:
-            raise InvalidInput("Say how many new SSCC labels: --count N, or name them with --codes")
-        return [allocate_sscc(session, company_prefix) for _ in range(check_qty(count))]
-    if kind == "bins":
-        if codes:
-            return [md.bin_by_code(session, code).barcode for code in codes]
-        return list(session.scalars(select(Bin.barcode).order_by(Bin.pick_seq, Bin.code)))
-    if kind == "items":
-        items = [md.item_by_sku(session, sku) for sku in codes] if codes else list(session.scalars(select(Item).order_by(Item.sku)))
-        return [min(((c.id, c.code) for c in item.codes if c.kind == "gtin"), default=(0, item.sku))[1] for item in items]
-    if kind == "lpn":
-        if codes:
-            return [md.container(session, code, create=False).code for code in codes]
-        return list(session.scalars(select(Container.code).where(
-            Container.kind.in_((ContainerKind.LPN.value, ContainerKind.SSCC.value))).order_by(Container.code)))
-    raise InvalidInput(f"Labels are for bins, items, lpn, sscc — not {kind!r}")

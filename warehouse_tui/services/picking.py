@@ -44,29 +44,24 @@ The rules (DESIGN §5 Pick; the scan sequence itself is workflows/pick.py):
 - Zero check: when a pick leaves its bin empty by the books, the operator is
   asked whether it is empty; "no" raises a count task for the bin.
 - Finish: when no task is left open, the list is done and its orders picked.
+
+The pick card and lookups live in picking_views.py, totes and @FULL in picking_totes.py, the
+scans at the pick face and the change of lot in picking_face.py; this module re-exports them.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
-
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from warehouse_tui import clock
 from warehouse_tui.db.models import (
     Bin,
-    BinKind,
     Container,
-    ContainerKind,
     CountTask,
-    FullTote,
     Item,
     Lot,
     MovementKind,
     Operator,
-    OutboundLine,
     OutboundOrder,
     PickList,
     PickListOrder,
@@ -74,189 +69,72 @@ from warehouse_tui.db.models import (
     Quant,
     WarehouseException,
 )
-from warehouse_tui.errors import InvalidInput, InvariantViolation, NotAllowed, NotFound
-from warehouse_tui.services import masterdata as md
+from warehouse_tui.errors import InvalidInput, NotAllowed, NotFound
 from warehouse_tui.services import replenishment
 from warehouse_tui.services.auth import audit, require_supervisor
-from warehouse_tui.services.claims import refuse_if_taken_over, take_over_or_refuse
-from warehouse_tui.services.ledger import AVAILABLE, Actor, check_qty, container_has_stock, find_quant, post
+from warehouse_tui.services.claims import take_over_or_refuse
+from warehouse_tui.services.ledger import Actor, check_qty, container_has_stock, post
+from warehouse_tui.services.picking_face import (
+    _release_reservation,
+    change_lot,
+    check_bin,
+    check_claim,
+    check_expiry,
+    check_item,
+    check_lot,
+)
+from warehouse_tui.services.picking_totes import assign_tote, tote_full
+from warehouse_tui.services.picking_views import (
+    FINISHED,
+    TO_PICK,
+    OrderSlot,
+    PickListView,
+    PickResult,
+    ShortResult,
+    TaskView,
+    _claimed_by_other,
+    _mine,
+    _pick_list,
+    _slot,
+    _task,
+    pick_drop_bin,
+    pick_list_view,
+    task_view,
+)
 from warehouse_tui.services.waves import SEQ_STEP
 
-TO_PICK = ("open", "skipped")
-FINISHED = ("done", "short")
+__all__ = [
+    "FINISHED",
+    "TO_PICK",
+    "OrderSlot",
+    "PickListView",
+    "PickResult",
+    "ShortResult",
+    "TaskView",
+    "assign_tote",
+    "change_lot",
+    "check_bin",
+    "check_claim",
+    "check_expiry",
+    "check_item",
+    "check_lot",
+    "claim",
+    "confirm_pick",
+    "finish",
+    "next_task",
+    "pick_drop_bin",
+    "pick_list_view",
+    "raise_count_task",
+    "short",
+    "skip",
+    "task_view",
+    "tote_full",
+    "unclaim",
+    "zero_check",
+]
 
 
-# --------------------------------------------------------------------------- what the screen shows
-
-
-@dataclass(frozen=True)
-class OrderSlot:
-    order_ref: str
-    tote_code: str | None
-
-
-@dataclass(frozen=True)
-class PickListView:
-    ref: str
-    status: str
-    orders: tuple[OrderSlot, ...]
-    finished: int  # tasks done or short
-    total: int
-
-    @property
-    def order_without_tote(self) -> str | None:
-        return next((slot.order_ref for slot in self.orders if slot.tote_code is None), None)
-
-
-@dataclass(frozen=True)
-class TaskView:
-    id: int
-    pick_list_ref: str
-    number: int  # the task's place in the walk: finished tasks + 1
-    total: int
-    bin_code: str
-    item_id: int
-    sku: str
-    description: str
-    uom: str
-    needs_lot: bool  # lot-tracked: the allocated lot is scanned
-    # Dated without lots: the lot is named by its date, so the date is what the picker checks.
-    needs_expiry: bool
-    serial: bool  # one serial scanned per unit
-    lot_code: str | None
-    expiry: dt.date | None
-    qty: int
-    qty_picked: int
-    order_ref: str
-    tote_code: str | None
-    status: str
-    owner: str = ""  # the client whose stock this is, named only where the warehouse holds more than one client's
-    waiting: bool = False  # held until a replenishment fills the face
-
-    @property
-    def remaining(self) -> int:
-        return self.qty - self.qty_picked
-
-
-
-@dataclass(frozen=True)
-class PickResult:
-    task: TaskView
-    qty: int
-    bin_empty: bool  # the pick left the bin empty by the books: ask "Bin empty?"
-
-
-@dataclass(frozen=True)
-class ShortResult:
-    task: TaskView
-    found: int
-    missing: int
-    exception_id: int
-    count_task_id: int
-
-
-# --------------------------------------------------------------------------- lookups
-
-
-def pick_drop_bin(session: Session) -> Bin:
-    """Where picked totes stand by the books: the first pack bin, else the first staging bin."""
-    for kind in (BinKind.PACK.value, BinKind.STAGING.value):
-        found = session.scalars(
-            select(Bin).where(Bin.kind == kind, Bin.blocked.is_(False)).order_by(Bin.pick_seq, Bin.code).limit(1)
-        ).first()
-        if found is not None:
-            return found
-    raise NotFound("No pack or staging bin to take totes to — ask a supervisor to add one")
-
-
-def _pick_list(session: Session, ref: str, *, lock: bool = False) -> PickList:
-    query = select(PickList).where(PickList.ref == ref)
-    found = session.scalars(query.with_for_update() if lock else query).one_or_none()
-    if found is None:
-        raise NotFound(f"Pick list {ref} is not known — scan it again")
-    return found
-
-
-def _claimed_by_other(session: Session, pick_list: PickList) -> str:
-    other = session.get(Operator, pick_list.claimed_by) if pick_list.claimed_by else None
-    who = other.badge if other else "another operator"
-    return f"{pick_list.ref} is being picked by {who}" + (f" on {pick_list.claimed_terminal}" if pick_list.claimed_terminal else "")
-
-
-def _mine(session: Session, actor: Actor, pick_list: PickList) -> PickList:
-    """The pick list, if this operator has it claimed on this terminal; else NotAllowed."""
-    if actor.operator is None:
-        raise NotAllowed("Log in to pick — scan your badge")
-    if pick_list.status == "done":
-        raise NotAllowed(f"Pick list {pick_list.ref} is done — scan another or @NEXT")
-    if pick_list.status != "picking" or pick_list.claimed_by is None:
-        raise NotAllowed(f"Pick list {pick_list.ref} is not claimed — scan it to start")
-    if pick_list.claimed_by != actor.operator_id:
-        raise NotAllowed(_claimed_by_other(session, pick_list) + " — @NEXT for another list")
-    refuse_if_taken_over(f"Pick list {pick_list.ref}", pick_list.claimed_terminal, actor)
-    return pick_list
-
-
-def _task(session: Session, actor: Actor, task_id: int, *, to_pick: bool = True) -> tuple[PickTask, PickList]:
-    task = session.get(PickTask, task_id)
-    if task is None:
-        raise NotFound("Pick task not known — scan the pick list again")
-    pick_list = _mine(session, actor, session.get(PickList, task.pick_list_id))
-    if to_pick and task.status not in TO_PICK:
-        raise NotAllowed(f"Task {task.seq} of {pick_list.ref} is {task.status} already — go to the next task")
-    return task, pick_list
-
-
-def _slot(session: Session, task: PickTask) -> tuple[PickListOrder, OutboundOrder, OutboundLine]:
-    line = session.get(OutboundLine, task.order_line_id)
-    order = session.get(OutboundOrder, line.order_id)
-    slot = session.scalars(select(PickListOrder).where(PickListOrder.pick_list_id == task.pick_list_id,
-                                                       PickListOrder.order_id == order.id)).one()
-    return slot, order, line
-
-
-def _progress(session: Session, pick_list_id: int) -> tuple[int, int]:
-    rows = dict(session.execute(
-        select(PickTask.status, func.count()).where(PickTask.pick_list_id == pick_list_id).group_by(PickTask.status)
-    ).all())
-    return sum(n for status, n in rows.items() if status in FINISHED), sum(rows.values())
-
-
-def pick_list_view(session: Session, ref: str) -> PickListView:
-    pick_list = _pick_list(session, ref)
-    rows = session.execute(
-        select(OutboundOrder.ref, Container.code)
-        .select_from(PickListOrder)
-        .join(OutboundOrder, OutboundOrder.id == PickListOrder.order_id)
-        .outerjoin(Container, Container.id == PickListOrder.tote_id)
-        .where(PickListOrder.pick_list_id == pick_list.id)
-        .order_by(OutboundOrder.priority.desc(), OutboundOrder.created_at, OutboundOrder.id)
-    ).all()
-    finished, total = _progress(session, pick_list.id)
-    return PickListView(pick_list.ref, pick_list.status, tuple(OrderSlot(o, t) for o, t in rows), finished, total)
-
-
-def task_view(session: Session, task_id: int) -> TaskView:
-    task = session.get(PickTask, task_id)
-    if task is None:
-        raise NotFound("Pick task not known — scan the pick list again")
-    pick_list = session.get(PickList, task.pick_list_id)
-    item = session.get(Item, task.item_id)
-    lot = session.get(Lot, task.lot_id) if task.lot_id else None
-    slot, order, _ = _slot(session, task)
-    tote = session.get(Container, slot.tote_id) if slot.tote_id else None
-    finished, total = _progress(session, pick_list.id)
-    return TaskView(
-        id=task.id, pick_list_ref=pick_list.ref, number=min(finished + (0 if task.status in FINISHED else 1), total), total=total,
-        bin_code=session.get(Bin, task.bin_id).code, item_id=item.id, sku=item.sku, description=item.description,
-        uom=item.uom, needs_lot=item.needs_lot, needs_expiry=item.lots_by_expiry, serial=item.is_serial,
-        lot_code=lot.code if lot else None, expiry=lot.expiry if lot else None,
-        qty=task.qty, qty_picked=task.qty_picked, order_ref=order.ref, tote_code=tote.code if tote else None,
-        status=task.status, owner=md.client_shown(session, [item.id]), waiting=bool(task.waiting),
-    )
-
-
-# --------------------------------------------------------------------------- claim and totes
+# --------------------------------------------------------------------------- claim (totes: picking_totes.py)
 
 
 def claim(session: Session, actor: Actor, ref: str | None = None, *, take_over: bool = False) -> PickListView:
@@ -321,86 +199,6 @@ def _list_for(session: Session, ref: str) -> PickList:
     raise NotAllowed(f"Order {ref} is {order.status} — nothing left to pick")
 
 
-def assign_tote(session: Session, actor: Actor, pick_list_ref: str, order_ref: str, tote_code: str) -> PickListView:
-    """Put a tote on an order of the claimed list; an unknown code becomes a new tote."""
-    pick_list = _mine(session, actor, _pick_list(session, pick_list_ref, lock=True))
-    slot = session.scalars(
-        select(PickListOrder).join(OutboundOrder, OutboundOrder.id == PickListOrder.order_id)
-        .where(PickListOrder.pick_list_id == pick_list.id, OutboundOrder.ref == order_ref)
-    ).one_or_none()
-    if slot is None:
-        raise NotFound(f"Order {order_ref} is not on {pick_list.ref}")
-    tote = _tote(session, tote_code)
-    if slot.tote_id == tote.id:
-        return pick_list_view(session, pick_list.ref)
-    if slot.tote_id is not None:
-        current = session.get(Container, slot.tote_id)
-        if container_has_stock(session, current):
-            raise NotAllowed(f"{order_ref} already picks into {current.code} — keep that tote, or @FULL when it is full")
-    _refuse_if_in_use(session, tote, slot)
-    slot.tote_id = tote.id
-    session.flush()
-    return pick_list_view(session, pick_list.ref)
-
-
-def _tote(session: Session, tote_code: str) -> Container:
-    """The tote a scanned code names (an unknown code becomes a new tote)."""
-    code = tote_code.strip()
-    if not code or len(code) > 64 or code != tote_code:
-        raise InvalidInput("Not a tote code — scan the tote's label")
-    tote = md.container(session, code, ContainerKind.TOTE.value)
-    if tote.kind != ContainerKind.TOTE.value:
-        raise NotAllowed(f"{tote.code} is a {tote.kind}, not a tote — scan a tote")
-    return tote
-
-
-def _refuse_if_in_use(session: Session, tote: Container, slot: PickListOrder) -> None:
-    """A tote for an order must be empty and not another order's on an unfinished list (as its tote or a full one)."""
-    if container_has_stock(session, tote):
-        raise NotAllowed(f"Tote {tote.code} is not empty — scan an empty tote")
-    in_use = (
-        select(PickList.ref, OutboundOrder.ref)
-        .select_from(PickListOrder)
-        .join(PickList, PickList.id == PickListOrder.pick_list_id)
-        .join(OutboundOrder, OutboundOrder.id == PickListOrder.order_id)
-        .where(PickList.status != "done", PickListOrder.id != slot.id)
-    )
-    other = session.execute(in_use.where(PickListOrder.tote_id == tote.id)).first() or session.execute(
-        in_use.join(FullTote, FullTote.pick_list_order_id == PickListOrder.id).where(FullTote.tote_id == tote.id)).first()
-    if other is not None:
-        raise NotAllowed(f"Tote {tote.code} is in use for {other[1]} on {other[0]} — scan another tote")
-
-
-def tote_full(session: Session, actor: Actor, pick_list_ref: str, order_ref: str, tote_code: str) -> PickListView:
-    """@FULL: the order's tote is full — it stays the order's (off to packing with the rest), a new empty tote takes over.
-
-    Raises NotAllowed for an empty current tote (nothing to close), a tote not empty or in use, and InvalidInput
-    for the full tote scanned again.
-    """
-    pick_list = _mine(session, actor, _pick_list(session, pick_list_ref, lock=True))
-    slot = session.scalars(
-        select(PickListOrder).join(OutboundOrder, OutboundOrder.id == PickListOrder.order_id)
-        .where(PickListOrder.pick_list_id == pick_list.id, OutboundOrder.ref == order_ref)
-    ).one_or_none()
-    if slot is None:
-        raise NotFound(f"Order {order_ref} is not on {pick_list.ref}")
-    if slot.tote_id is None:
-        raise NotAllowed(f"Scan a tote for {order_ref} first")
-    full = session.get(Container, slot.tote_id)
-    if not container_has_stock(session, full):
-        raise NotAllowed(f"Tote {full.code} is empty — keep picking into it")
-    tote = _tote(session, tote_code)
-    if tote.id == full.id:
-        raise InvalidInput(f"{full.code} is the full tote — scan a new, empty tote")
-    _refuse_if_in_use(session, tote, slot)
-    session.add(FullTote(pick_list_order_id=slot.id, tote_id=full.id))
-    slot.tote_id = tote.id
-    audit(session, "tote_full", operator=actor.operator, terminal=actor.terminal,
-          detail=f"{order_ref} on {pick_list.ref}: {full.code} full, goes on in {tote.code}")
-    session.flush()
-    return pick_list_view(session, pick_list.ref)
-
-
 # --------------------------------------------------------------------------- the walk
 
 
@@ -412,101 +210,6 @@ def next_task(session: Session, actor: Actor, pick_list_ref: str) -> TaskView | 
         .order_by(PickTask.seq, PickTask.id).limit(1)
     )
     return None if task_id is None else task_view(session, task_id)
-
-
-def check_claim(session: Session, actor: Actor, task_id: int) -> None:
-    """The task's list is still this operator's on this terminal (a scan on a list taken over elsewhere is refused)."""
-    _task(session, actor, task_id, to_pick=False)
-
-
-def check_bin(session: Session, task_id: int, bin_code: str) -> None:
-    task = session.get(PickTask, task_id)
-    want = session.get(Bin, task.bin_id)
-    if task.waiting:
-        raise NotAllowed(f"{want.code} is waiting for replenishment — @SKIP to the next task")
-    got = md.bin_by_code(session, bin_code)
-    if got.id != want.id:
-        raise InvalidInput(f"Wrong bin {got.code} — go to {want.code}")
-
-
-def check_item(session: Session, task_id: int, item_id: int | None) -> None:
-    task = session.get(PickTask, task_id)
-    if item_id != task.item_id:
-        want = session.get(Item, task.item_id)
-        got = session.get(Item, item_id) if item_id else None
-        raise InvalidInput(f"That is {got.sku if got else 'another item'} — pick {want.sku}")
-
-
-def check_lot(session: Session, task_id: int, lot_code: str | None) -> None:
-    """The allocated lot is the one to pick; another lot is refused, naming the right one."""
-    task = session.get(PickTask, task_id)
-    want = session.get(Lot, task.lot_id) if task.lot_id else None
-    if want is None:
-        if lot_code:
-            item = session.get(Item, task.item_id)
-            raise InvalidInput(f"{item.sku} is picked without a lot here — scan the item")
-        return
-    if lot_code != want.code:
-        item = session.get(Item, task.item_id)
-        raise NotAllowed(f"Wrong lot {lot_code or '(none)'} — pick lot {want.code} of {item.sku}"
-                         + (f" (exp {want.expiry:%Y-%m-%d})" if want.expiry else ""))
-
-
-def change_lot(session: Session, actor: Actor, task_id: int, lot_code: str) -> TaskView:
-    """The picker found another lot in the bin than the allocated one and scanned it: move the allocation to it.
-
-    Accepted when it is a lot of the task's item lying loose in the task's bin with enough free units for
-    what is left to pick, not expired, and no other lot available there — the allocated one included —
-    expires earlier (FEFO kept: typically lots of the same date); the task's
-    reservation moves from the allocated lot to the scanned one (upstream too: the task's lot syncs and the
-    upstream sets its reservations from the tasks). Refused naming the allocated lot otherwise.
-    """
-    task, _ = _task(session, actor, task_id)
-    item = session.get(Item, task.item_id)
-    want = session.get(Lot, task.lot_id) if task.lot_id else None
-    if want is None or lot_code == want.code:
-        check_lot(session, task.id, lot_code)
-        return task_view(session, task.id)
-    named = f"pick lot {want.code} of {item.sku}" + (f" (exp {want.expiry:%Y-%m-%d})" if want.expiry else "")
-    bin_ = session.get(Bin, task.bin_id)
-    if task.waiting:
-        raise NotAllowed(f"{bin_.code} is waiting for replenishment — @SKIP to the next task")
-    got = session.scalars(select(Lot).where(Lot.item_id == item.id, Lot.code == (lot_code or ""))).one_or_none()
-    quant = find_quant(session, item, bin_, got, None, item.owner_id, AVAILABLE) if got is not None else None
-    remaining = task.qty - task.qty_picked
-    if got is None:
-        raise NotAllowed(f"Wrong lot {lot_code or '(none)'} — {named}")
-    earlier = (Lot.expiry.is_not(None) if got.expiry is None else Lot.expiry < got.expiry)
-    older = session.scalar(
-        select(Lot.code).join(Quant, Quant.lot_id == Lot.id)
-        .where(Quant.bin_id == bin_.id, Quant.item_id == item.id, Quant.container_id.is_(None), Quant.status == AVAILABLE,
-               or_(Lot.id == want.id, Quant.qty > Quant.reserved), Quant.qty > 0, Lot.id != got.id, earlier)
-        .order_by(Lot.expiry).limit(1))
-    if older is not None:  # FEFO: the earlier-expiring lot is the one to pick
-        raise NotAllowed(f"Wrong lot {got.code} — {named}")
-    if quant is None or quant.qty - quant.reserved < remaining:
-        free = 0 if quant is None else max(0, quant.qty - quant.reserved)
-        raise NotAllowed(f"Wrong lot {got.code}: {free} free in {bin_.code}, {remaining} to pick — {named}")
-    if got.expiry is not None and got.expiry < clock.today():
-        raise NotAllowed(f"Lot {got.code} expired {got.expiry:%Y-%m-%d} — {named}")
-    _release_reservation(session, task, item, remaining)
-    quant.reserved += remaining
-    task.lot_id, task.quant_id = got.id, quant.id
-    audit(session, "pick_lot_changed", operator=actor.operator, terminal=actor.terminal,
-          detail=f"{item.sku} in {bin_.code}: lot {want.code} -> {got.code} ({remaining} to pick)")
-    session.flush()
-    return task_view(session, task.id)
-
-
-def check_expiry(session: Session, task_id: int, expiry: dt.date) -> None:
-    """For items dated without lots: the allocated date is the one to pick."""
-    task = session.get(PickTask, task_id)
-    want = session.get(Lot, task.lot_id) if task.lot_id else None
-    if want is None or want.expiry is None:
-        return
-    if expiry != want.expiry:
-        item = session.get(Item, task.item_id)
-        raise NotAllowed(f"Wrong date {expiry:%Y-%m-%d} — pick {item.sku} expiring {want.expiry:%Y-%m-%d}")
 
 
 def confirm_pick(
@@ -619,17 +322,6 @@ def short(session: Session, actor: Actor, task_id: int, qty_found: int) -> Short
     audit(session, "short_pick", operator=actor.operator, terminal=actor.terminal, detail=detail)
     session.flush()
     return ShortResult(task_view(session, task.id), qty_found, missing, exception.id, count_task.id)
-
-
-def _release_reservation(session: Session, task: PickTask, item: Item, qty: int) -> None:
-    # By its identity, not task.quant_id: a quant emptied and deleted may see its id reused.
-    lot = session.get(Lot, task.lot_id) if task.lot_id else None
-    quant = find_quant(session, item, session.get(Bin, task.bin_id), lot, None, item.owner_id, AVAILABLE)
-    if quant is None or quant.reserved < qty:
-        raise InvariantViolation(f"The reservation of {item.sku} in the bin is gone — tell a supervisor")
-    quant.reserved -= qty
-    if quant.qty == 0 and quant.reserved == 0:
-        session.delete(quant)
 
 
 def raise_count_task(session: Session, actor: Actor, bin_: Bin, reason: str) -> CountTask:
