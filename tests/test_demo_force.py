@@ -17,8 +17,16 @@ import time
 from test_cli_check import run_cli, stocked  # noqa: F401  (stocked is a fixture)
 
 
-def warehouse_of(path) -> tuple[str, int]:
-    """Which warehouse the file holds ("old" with the test's PLAIN item, "demo" with the demo's bins) and its movements."""
+def bins_in(path) -> int:
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return con.execute("SELECT count(*) FROM bins").fetchone()[0]
+    finally:
+        con.close()
+
+
+def warehouse_of(path, demo_bins: int | None = None) -> tuple[str, int]:
+    """Which warehouse the file holds ("old" with the test's PLAIN item, "demo" with all `demo_bins` of the demo) and its movements."""
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         skus = {row[0] for row in con.execute("SELECT sku FROM items")}
@@ -28,7 +36,7 @@ def warehouse_of(path) -> tuple[str, int]:
         con.close()
     if "PLAIN" in skus:
         return "old", movements
-    return ("demo" if bins == 335 else f"partial ({bins} bins)"), movements
+    return ("demo" if bins == demo_bins else f"partial ({bins} bins)"), movements
 
 
 def test_a_demo_build_killed_half_way_leaves_the_old_warehouse_whole(tmp_path, stocked):
@@ -61,7 +69,7 @@ def test_a_demo_build_killed_half_way_leaves_the_old_warehouse_whole(tmp_path, s
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_demo_force_replaces_the_warehouse_and_drops_the_old_wal(tmp_path, stocked):
+def test_demo_force_replaces_the_warehouse_and_drops_the_old_wal(tmp_path, stocked, demo_template):
     # given a warehouse whose last commits are still only in its WAL (a process that ended without a checkpoint)
     writer = ("import os, sqlite3, sys\n"
               "con = sqlite3.connect(sys.argv[1]); con.execute('PRAGMA wal_autocheckpoint = 0')\n"
@@ -74,7 +82,7 @@ def test_demo_force_replaces_the_warehouse_and_drops_the_old_wal(tmp_path, stock
     result = run_cli(tmp_path, "demo", "--force", "--no-open", "--db", str(stocked))
     assert result.returncode == 0, result.stderr
     # then the file is the demo warehouse alone, sound, with nothing of the old WAL replayed into it
-    assert warehouse_of(stocked)[0] == "demo"
+    assert warehouse_of(stocked, demo_bins=bins_in(demo_template))[0] == "demo"
     con = sqlite3.connect(stocked)
     try:
         assert con.execute("SELECT count(*) FROM bins WHERE code = 'OLD-WAL'").fetchone()[0] == 0
