@@ -44,7 +44,8 @@ def add_demo_returns(s, actor: Actor, items: dict[str, Item]) -> None:
     md.add_bin(s, "RET-01", zone="DOCK", kind=BinKind.RETURNS.value)
     md.add_bin(s, "QUA-01", zone="DOCK", kind=BinKind.QUARANTINE.value)
     order = OutboundOrder(ref=DEMO_RETURN_ORDER, channel="webshop", ship_to="Lena Brandt, Gartenweg 3, 04109 Leipzig, DE",
-                          status="shipped", created_at=utcnow() - dt.timedelta(days=6))
+                          status="shipped", created_at=utcnow() - dt.timedelta(days=6),
+                          shipped_at=utcnow() - dt.timedelta(days=5))  # its confirmation carries a ship date
     s.add(order)
     box = md.container(s, DEMO_RETURN_CARTON, ContainerKind.CARTON.value)
     box.status = "shipped"
