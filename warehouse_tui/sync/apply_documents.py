@@ -21,7 +21,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from warehouse_tui.db.models import (
-    FullTote,
     AuditEvent,
     Bin,
     Carton,
@@ -30,6 +29,7 @@ from warehouse_tui.db.models import (
     ContainerKind,
     CountLine,
     CountTask,
+    FullTote,
     InboundLine,
     InboundOrder,
     Item,

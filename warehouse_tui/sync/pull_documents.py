@@ -16,8 +16,6 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from warehouse_tui.db.models import (
-    FullTote,
-    utcnow,
     Bin,
     Carton,
     CartonLine,
@@ -25,6 +23,7 @@ from warehouse_tui.db.models import (
     ContainerKind,
     CountLine,
     CountTask,
+    FullTote,
     InboundLine,
     InboundOrder,
     Item,
@@ -39,6 +38,7 @@ from warehouse_tui.db.models import (
     ReturnLine,
     ReturnOrder,
     ReturnReceipt,
+    utcnow,
 )
 from warehouse_tui.services.reservations import recompute_reservations
 from warehouse_tui.sync.booking import parse_time

@@ -38,7 +38,7 @@ from typing import Any, ClassVar
 
 from drivers.base import RawScan
 from warehouse_tui.errors import WarehouseError
-from warehouse_tui.scan.resolver import Scan, ScanKind, resolve
+from warehouse_tui.scan.resolver import Scan, ScanKind, parse_qty, resolve
 from warehouse_tui.services.catalog import SqlCatalog
 from warehouse_tui.services.terminal import Terminal
 from warehouse_tui.services.unit_of_work import DATABASE_BUSY, Rollback, UnitOfWork, database_busy
@@ -76,6 +76,15 @@ class Outcome:
 
 def kinds(*names: ScanKind) -> frozenset[ScanKind]:
     return frozenset(names)
+
+
+def quantity_found(scan: Scan | None) -> int:
+    """What an operator found at a short: Enter alone or 0 is none, else a positive whole number (refused otherwise)."""
+    if scan is None:
+        return 0
+    if scan.kind == ScanKind.QTY:
+        return scan.qty
+    return 0 if scan.value == "0" else parse_qty(scan.value)
 
 
 def is_enter_alone(raw: RawScan) -> bool:

@@ -82,11 +82,11 @@ import enum
 from dataclasses import dataclass, field
 
 from warehouse_tui.errors import InvalidInput
-from warehouse_tui.scan.resolver import Scan, ScanKind, parse_qty
+from warehouse_tui.scan.resolver import Scan, ScanKind
 from warehouse_tui.scan.types import DocType
 from warehouse_tui.services import picking
 from warehouse_tui.services.claims import HeldOnAnotherTerminal
-from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds
+from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds, quantity_found
 from warehouse_tui.workflows.machine import Machine
 
 
@@ -363,12 +363,7 @@ class Pick(Workflow):
         return Outcome(True, f"Short: how many {self.task.sku} did you find?")
 
     def on_short_qty(self, scan: Scan | None) -> Outcome:
-        if scan is None:
-            found = 0
-        elif scan.kind == ScanKind.QTY:
-            found = scan.qty
-        else:
-            found = 0 if scan.value == "0" else parse_qty(scan.value)
+        found = quantity_found(scan)
         t = self.task
         with self.writing() as session:
             result = picking.short(session, self.terminal.actor, t.id, found)

@@ -42,10 +42,10 @@ import enum
 from dataclasses import dataclass, field
 
 from warehouse_tui.errors import InvalidInput
-from warehouse_tui.scan.resolver import Scan, ScanKind, parse_qty
+from warehouse_tui.scan.resolver import Scan, ScanKind
 from warehouse_tui.services import replenishment
 from warehouse_tui.services.claims import HeldOnAnotherTerminal
-from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds
+from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds, quantity_found
 from warehouse_tui.workflows.machine import Machine
 
 WIDTH = 38  # a context line fits a 40-column handheld
@@ -243,12 +243,7 @@ class Replenish(Workflow):
         return Outcome(True, f"Short: how many {self.task.sku} are in {self.task.from_bin}?")
 
     def on_short_qty(self, scan: Scan | None) -> Outcome:
-        if scan is None:
-            found = 0
-        elif scan.kind == ScanKind.QTY:
-            found = scan.qty
-        else:
-            found = 0 if scan.value == "0" else parse_qty(scan.value)
+        found = quantity_found(scan)
         t = self.task
         with self.writing() as session:
             view = replenishment.short(session, self.terminal.actor, t.id, found)
