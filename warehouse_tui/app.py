@@ -19,7 +19,7 @@ from warehouse_tui.db.engine import Database
 from warehouse_tui.screens.workflow_screen import FloorScreen
 from warehouse_tui.services.auth import audit
 from warehouse_tui.services.terminal import Terminal
-from warehouse_tui.services.unit_of_work import DATABASE_BUSY, database_busy
+from warehouse_tui.services.unit_of_work import DATABASE_BUSY, DatabaseBusy, ScanGroup, database_busy
 from warehouse_tui.sync import install as install_sync
 from warehouse_tui.sync import push
 from warehouse_tui.workflows.base import Outcome, Workflow
@@ -28,6 +28,7 @@ from warehouse_tui.workflows.login import Home, Login
 log = logging.getLogger(__name__)
 
 INTERNAL_ERROR = "Internal error — scan refused, nothing recorded; tell a supervisor"
+GROUP_NOT_RECORDED = "Not recorded: the last {n} scans could not be saved — scan them again"
 WARM_UP_AFTER_S = 1.0
 # A burst of queued scans is handled for at most about a frame before the screen gets its turn.
 SCAN_BATCH_S = 0.016
@@ -76,6 +77,11 @@ class WarehouseApp(App):
         self._outbox_grew = False  # a scan since the last count may have written outbox entries
         self._floor_measuring = False  # a floor view refresh is under way in its worker thread
         self._count_due = False  # a count of the new outbox entries is scheduled (after the scan's result is shown)
+        # Group commit of a burst: the scans already queued, each in its own savepoint of one transaction, committed
+        # once before any of them is shown (services/unit_of_work.py); the workflow as it was before the group.
+        self._group: ScanGroup | None = None
+        self._group_before: tuple[Workflow, dict] | None = None
+        self._burst_refusal: Outcome | None = None  # the last scan refused in a burst and not shown yet
 
     # ------------------------------------------------------------------ lifecycle
     def on_mount(self) -> None:
@@ -138,9 +144,12 @@ class WarehouseApp(App):
 
         A driver calls from its reader thread and must get back to reading soon
         (drivers/base.py): the scan is queued and the reader returns. The loop
-        handles the queue one scan at a time — each committed in its own
-        transaction before the next is touched — and shows the result once per
+        handles the queue one scan at a time and shows the result once per
         burst, after its last scan, instead of drawing every scan of the burst.
+        A scan with more already queued behind it (at a prompt that writes) is
+        recorded in a group: each scan in its own savepoint of one transaction,
+        committed once — durable — before the burst's result is shown, so a
+        confirmed scan is on disk and a refused one changed nothing.
         """
         self._from_device(raw)
 
@@ -166,18 +175,24 @@ class WarehouseApp(App):
                 self._device_queue_due = False
                 log.warning("a scan from %s while the app is not running: dropped", item.source or "the scanner")
 
-    def _handle_device_queue(self, budget_s: float | None = SCAN_BATCH_S) -> None:
+    def _handle_device_queue(self, budget_s: float | None | str = "frame") -> None:
         # Cleared before the queue is read: whatever is queued from now on finds no handler due and asks for one.
         self._device_queue_due = False
+        if budget_s == "frame":
+            budget_s = SCAN_BATCH_S
         deadline = None if budget_s is None else time.monotonic() + budget_s
         while self._device_queue:
             item = self._device_queue.popleft()
             yielding = deadline is not None and bool(self._device_queue) and time.monotonic() > deadline
+            # Shown when it is the last of the burst, or when the screen's turn comes next.
+            show = yielding or not self._device_queue
             try:
-                # Shown when it is the last of the burst, or when the screen's turn comes next.
-                self._handle_device_item(item, show=yielding or not self._device_queue)
+                self._join_group(item, last=show)
+                self._handle_device_item(item, show=show)
             except Exception:  # worse than a refused scan: log it (not what was read: it may be a PIN), go on
                 log.exception("a scan from %s could not be handled", item.source or "the scanner")
+            if show and self._group is not None and not self._settle_group():  # (shown scans settle it themselves)
+                self.floor.render_workflow()
             if yielding:
                 # Let the screen paint and keys through; the rest of the burst follows at once.
                 self._device_queue_due = True
@@ -190,10 +205,48 @@ class WarehouseApp(App):
         elif self.floor is not None and self.floor.is_mounted:
             self.floor.workflow.outcome = Outcome(False, item.reason)
             if show:
+                self._settle_group()  # (a failed commit's message replaces the frame's)
                 if self._outbox_grew:
                     self._count_new_outbox()
                 self.floor.render_workflow()
             self.bell()
+
+    def _join_group(self, item: RawScan | RejectedScan, *, last: bool) -> None:
+        """Before a queued scan: end the group where it cannot go on, open one where a burst begins.
+
+        A group holds the scans of one workflow at prompts that write through its unit of work (a PIN
+        prompt, which writes in a transaction of its own, or a navigation ends it); it opens only on
+        SQLite, for a scan with more already queued behind it.
+        """
+        workflow = self.floor.workflow if self.floor is not None else None
+        if self._group is not None and (self._group_before[0] is not workflow or not _groupable(workflow)):
+            if not self._settle_group():
+                self.floor.render_workflow()
+        if self._group is None and not last and isinstance(item, RawScan) and _groupable(workflow) \
+                and self.terminal.db.engine.dialect.name == "sqlite":
+            try:
+                self._group = ScanGroup(self.terminal.db).open()
+            except DatabaseBusy:  # each scan meets the busy lock on its own and says so
+                return
+            self._group_before = (workflow, workflow._save())
+
+    def _settle_group(self) -> bool:
+        """Commit the open group (durable when it returns); False when it failed: then nothing of it was recorded,
+        the workflow is as it was before the group, and its outcome says to scan them again."""
+        group, self._group = self._group, None
+        if group is None:
+            return True
+        workflow, before = self._group_before
+        self._group_before = None
+        try:
+            group.commit()
+            return True
+        except Exception as exc:
+            log.exception("committing a group of %d scans failed", group.scans)
+            workflow._restore(before)
+            workflow.outcome = Outcome(False, DATABASE_BUSY if database_busy(exc) else GROUP_NOT_RECORDED.format(n=group.scans))
+            self.bell()
+            return False
 
     @property
     def scans_waiting(self) -> int:
@@ -241,11 +294,21 @@ class WarehouseApp(App):
             _log_crash(workflow, raw, exc, secret=secret)
             outcome = Outcome(False, INTERNAL_ERROR)
             workflow.outcome = outcome
+        if self._group is not None and (show or outcome.navigate) and not self._settle_group():
+            outcome = workflow.outcome  # the group (this scan with it) was not recorded: that is what is shown
         self._outbox_grew |= outcome.ok
+        if not show and not outcome.ok:
+            self._burst_refusal = outcome
         try:
             if outcome.navigate:
+                self._burst_refusal = None
                 self.run_command(outcome.navigate, keep=outcome)
             elif show:
+                refused, self._burst_refusal = self._burst_refusal, None
+                if refused is not None and outcome.ok and workflow is floor.workflow:
+                    # A scan refused inside the burst keeps its red line (its bell rang): the scans after it
+                    # were taken, and the prompt and lines show where the workflow stands.
+                    workflow.outcome = refused
                 floor.render_workflow()
             if show and self._outbox_grew and not self._count_due:
                 # The status line's unsynced count follows the scan's own result, not before it: the count
@@ -430,6 +493,16 @@ class WarehouseApp(App):
         if new:
             self.unsynced += new
             self._counted_through = top
+
+
+def _groupable(workflow: Workflow | None) -> bool:
+    """Whether the workflow's next scan may join a group commit: a prompt that writes through its unit of work."""
+    if workflow is None:
+        return False
+    try:
+        return workflow.scan_writes() and not workflow.prompt.secret
+    except Exception:
+        return False
 
 
 def _asks_for_secret(workflow: Workflow) -> bool:

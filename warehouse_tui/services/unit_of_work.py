@@ -8,11 +8,19 @@ refused. Outside a scan, `reading()` and `writing()` open a transaction of their
 
 A write that could not get the database's write lock within its budget
 (SQLite's busy_timeout: another writer holds it) leaves as `DatabaseBusy`.
+
+Group commit (`ScanGroup`): when several scans are already queued from the
+scanner, the app may record them in one transaction, each scan in its own
+SAVEPOINT, and commit once (one fsync instead of one per scan). A refused scan
+rolls back only its savepoint. Nothing of the group is shown as done before the
+group's commit returned, so "a scan the screen confirms is on disk" holds; a
+kill before the commit loses only scans never confirmed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Iterator
 
 from sqlalchemy import event
@@ -58,6 +66,108 @@ class Rollback(Exception):
     """Raised inside `scan()` to undo everything the scan wrote (a refused scan)."""
 
 
+class ScanGroup:
+    """Scans recorded in one write transaction, each in its own SAVEPOINT, committed once by `commit()`.
+
+    While a group is open on a database, every `UnitOfWork` of that database
+    works in the group's session: a scan is a savepoint (released when taken,
+    rolled back when refused), reads see what the group's earlier scans wrote.
+    Open it only around scans whose writes go through a `UnitOfWork` (a write
+    of its own elsewhere would wait for the group's write lock).
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.scans = 0  # scans handled in the group so far (taken or refused)
+        self._stack = contextlib.ExitStack()
+        self.session: Session | None = None
+
+    def open(self) -> ScanGroup:
+        """Begin the transaction and take the write lock now (BEGIN IMMEDIATE); raises DatabaseBusy when it is not free."""
+        if _GROUPS.get(self.db) is not None:
+            raise RuntimeError("a scan group is already open on this database")
+        try:
+            session = self._stack.enter_context(self.db.transaction())
+            _hold_loaded(session)
+            session.connection()  # BEGIN IMMEDIATE: the lock is the group's from here to its commit
+        except OperationalError as exc:
+            self._stack.close()
+            if database_busy(exc):
+                raise DatabaseBusy() from exc
+            raise
+        except BaseException:
+            self._stack.close()
+            raise
+        self.session = session
+        _GROUPS[self.db] = self
+        return self
+
+    def commit(self) -> None:
+        """Commit every scan the group took: durable when this returns (synchronous=FULL). On an error nothing of the group is kept."""
+        try:
+            self._stack.close()  # the transaction block ends: COMMIT
+        finally:
+            self._forget()
+
+    def rollback(self) -> None:
+        """Drop the whole group (nothing of it was confirmed)."""
+        try:
+            self._stack.__exit__(Rollback, Rollback(), None)
+        except Rollback:
+            pass
+        finally:
+            self._forget()
+
+    def _forget(self) -> None:
+        if _GROUPS.get(self.db) is self:
+            del _GROUPS[self.db]
+        self.session = None
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[Session]:
+        """One scan of the group: released when the block ends, rolled back on any error.
+
+        What session hooks staged on the connection for the commit (lists in `connection.info`, such as the
+        document changes the sync captures at each flush and writes at COMMIT) is cut back with it: the
+        savepoint's rollback is no ROLLBACK those hooks would hear.
+        """
+        assert self.session is not None
+        self.scans += 1
+        info = self.session.connection().info
+        staged = {key: len(value) for key, value in info.items() if isinstance(value, list)}
+        try:
+            with self.session.begin_nested():
+                yield self.session
+        except BaseException:
+            _unstage(info, staged)
+            raise
+
+
+# The scan group open on a database, if any (opened and committed on the app's loop, never across threads).
+_GROUPS: weakref.WeakKeyDictionary[Database, ScanGroup] = weakref.WeakKeyDictionary()
+
+
+def _unstage(info: dict, staged: dict[object, int]) -> None:
+    for key, value in list(info.items()):
+        if isinstance(value, list):
+            if key in staged:
+                del value[staged[key]:]
+            else:
+                del info[key]
+
+
+def open_group(db: Database) -> ScanGroup | None:
+    """The scan group open on `db`, if any."""
+    return _GROUPS.get(db)
+
+
+def _hold_loaded(session: Session) -> None:
+    # The session holds what it loads only weakly: the item the resolver found would be
+    # read again by the service. Held here for the scan (SQLAlchemy's strong-reference recipe).
+    loaded: list = []
+    event.listen(session, "loaded_as_persistent", lambda _session, instance: loaded.append(instance))
+
+
 class UnitOfWork:
     """The transactions of one terminal's actions on its database."""
 
@@ -67,13 +177,25 @@ class UnitOfWork:
 
     @contextlib.contextmanager
     def scan(self) -> Iterator[Session]:
-        """One write transaction for the whole scan: committed when the block ends, rolled back on `Rollback` or any error."""
+        """One write transaction for the whole scan: committed when the block ends, rolled back on `Rollback` or any error.
+
+        Inside an open `ScanGroup` the scan is a savepoint of the group's transaction instead, committed with the group.
+        """
+        group = open_group(self.db)
+        if group is not None:
+            try:
+                with group.savepoint() as session:
+                    self.session = session
+                    try:
+                        yield session
+                    finally:
+                        self.session = None
+            except Rollback:
+                pass
+            return
         try:
             with self.db.transaction() as session:
-                # The session holds what it loads only weakly: the item the resolver found would be
-                # read again by the service. Held here for the scan (SQLAlchemy's strong-reference recipe).
-                loaded: list = []
-                event.listen(session, "loaded_as_persistent", lambda _session, instance: loaded.append(instance))
+                _hold_loaded(session)
                 self.session = session
                 try:
                     yield session
@@ -89,8 +211,11 @@ class UnitOfWork:
     @contextlib.contextmanager
     def reading(self) -> Iterator[Session]:
         """The scan's transaction when there is one, else a read of its own."""
+        group = open_group(self.db) if self.session is None else None
         if self.session is not None:
             yield self.session
+        elif group is not None:  # what the group's earlier scans wrote is not committed yet: read it there
+            yield group.session
         else:
             with self.db.reading() as session:
                 yield session
@@ -100,6 +225,11 @@ class UnitOfWork:
         """The scan's transaction when there is one (committed when the scan is done), else a transaction of its own."""
         if self.session is not None:
             yield self.session
+            return
+        group = open_group(self.db)
+        if group is not None:  # a write of its own inside the group: its own savepoint, committed with the group
+            with group.savepoint() as session:
+                yield session
             return
         try:
             with self.db.transaction() as session:
