@@ -307,3 +307,48 @@ def test_a_scan_undone_after_it_wrote_leaves_nothing_for_the_groups_commit_to_se
             assert s.scalar(select(func.sum(InboundLine.qty_received)).where(InboundLine.order_id == order_id)) == 2
     finally:
         db.dispose()
+
+
+def test_rows_remembered_in_a_group_save_queries_and_never_change_an_answer(demo_path):
+    """In a group, the receipt, the receiving bin and the quant of the scans before are found without a query;
+    a quant emptied (deleted) and filled again in the same group is a new row, found again by its key."""
+    from warehouse_tui.db.models import Bin, Item, Quant
+    from warehouse_tui.services import receiving
+    from warehouse_tui.services.ledger import Actor, post
+    from warehouse_tui.services.unit_of_work import ScanGroup, UnitOfWork
+
+    db = Database(demo_path)
+    try:
+        actor = Actor(None, "T1")
+        with db.transaction() as s:
+            ref = receiving.open_blind_receipt(s, actor).ref
+            tape = s.scalars(select(Item.id).where(Item.sku == "TAPE-48")).one()
+            dock = s.scalars(select(Bin.code).where(Bin.kind == "receiving").order_by(Bin.code)).first()
+        uow = UnitOfWork(db)
+        statements: list[str] = []
+        event.listen(db.engine, "before_cursor_execute", lambda _c, _cur, sql, *_: statements.append(sql))
+
+        # Given a group of three receipts of the same item into the same bin
+        group = ScanGroup(db).open()
+        for _ in range(3):
+            with uow.scan() as s:
+                receiving.receive_item(s, actor, receipt_ref=ref, item_id=tape, qty=1, bin_code=dock)
+        lookups = [sql for sql in statements if sql.lstrip().startswith("SELECT") and
+                   any(f"FROM {table}" in sql for table in ("quants", "bins", "inbound_orders"))]
+        # When the quant is emptied and the same key is filled again in the group
+        with uow.scan() as s:
+            item, bin_ = s.get(Item, tape), receiving.receiving_bin(s, dock)
+            post(s, actor, kind="adjust", item=item, qty=3, from_bin=bin_)
+            post(s, actor, kind="adjust", item=item, qty=4, to_bin=bin_)
+        group.commit()
+
+        # Then the receipt, bin and quant were each looked up once, and the quant holds what the ledger says
+        assert len(lookups) == 3, "\n".join(x[:60].replace("\n", " ") for x in lookups)
+        with db.reading() as s:
+            bin_id = s.scalars(select(Bin.id).where(Bin.code == dock)).one()
+            quants = s.scalars(select(Quant.qty).where(Quant.item_id == tape, Quant.bin_id == bin_id, Quant.container_id.is_(None))).all()
+            assert quants == [4]
+            report = run_checks(s)
+        assert report.ok, report.render()
+    finally:
+        db.dispose()

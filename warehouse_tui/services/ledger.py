@@ -40,6 +40,7 @@ from warehouse_tui.db.models import (
     utcnow,
 )
 from warehouse_tui.errors import InvalidInput, InvariantViolation, NotAllowed
+from warehouse_tui.services.unit_of_work import remember_row, row_by_key
 
 # The largest quantity one movement may carry: far above any real pallet, far
 # below where integer columns or sums could overflow.
@@ -105,7 +106,9 @@ def find_quant(
     status: str = AVAILABLE,
 ) -> Quant | None:
     key = quant_key(item.id, bin_.id, lot.id if lot else None, container.id if container else None, owner_id, status)
-    return session.scalars(_QUANT_BY_KEY, {"key": key}).one_or_none()
+    # Remembered for the transaction: a burst into the same bin (a scan group) finds its quant without a query.
+    return row_by_key(session, Quant, key, lambda: session.scalars(_QUANT_BY_KEY, {"key": key}).one_or_none(),
+                      lambda quant: quant.key == key)
 
 
 def post(
@@ -319,6 +322,7 @@ def _new_quant(session: Session, item: Item, bin_: Bin, lot: Lot | None, contain
     )
     session.add(quant)
     session.flush()
+    remember_row(session, Quant, quant.key, quant)
     return quant
 
 

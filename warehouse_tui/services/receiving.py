@@ -40,6 +40,7 @@ from warehouse_tui.errors import InvalidInput, NotAllowed, NotFound, WarehouseEr
 from warehouse_tui.services import masterdata as md
 from warehouse_tui.services.auth import audit, require_supervisor
 from warehouse_tui.services.ledger import Actor, check_qty, post
+from warehouse_tui.services.unit_of_work import row_by_key
 
 
 # The lookups of every receipt scan, built once (building a statement costs about as much as running it).
@@ -51,6 +52,9 @@ _LINE_PROGRESS = (
     .join(InboundOrder, InboundOrder.id == InboundLine.order_id)
     .where(InboundOrder.ref == bindparam("ref"), InboundLine.item_id == bindparam("item_id"))
 )
+
+
+_FIRST_RECEIVING_BIN = select(Bin).where(Bin.kind == BinKind.RECEIVING.value, Bin.blocked.is_(False)).order_by(Bin.code).limit(1)
 
 
 class OverReceipt(WarehouseError):
@@ -82,7 +86,9 @@ class ReceiptLine:
 
 
 def find_receipt(session: Session, ref: str) -> InboundOrder:
-    order = session.scalars(_ORDER_BY_REF, {"ref": ref}).one_or_none()
+    # Remembered for the transaction: the scans of a group find their receipt without a query.
+    order = row_by_key(session, InboundOrder, ref, lambda: session.scalars(_ORDER_BY_REF, {"ref": ref}).one_or_none(),
+                       lambda found: found.ref == ref)
     if order is None:
         raise NotFound(f"PO/ASN {ref} is not known — scan the document again")
     return order
@@ -129,9 +135,10 @@ def line_progress(session: Session, ref: str, item_id: int) -> tuple[int, int]:
 
 
 def receiving_bin(session: Session, code: str | None) -> Bin:
+    # Remembered for the transaction (as the receipt is): the scans of a group find their bin without a query.
     if code:
-        return md.bin_by_code(session, code)
-    found = session.scalars(select(Bin).where(Bin.kind == BinKind.RECEIVING.value, Bin.blocked.is_(False)).order_by(Bin.code).limit(1)).first()
+        return row_by_key(session, Bin, code, lambda: md.bin_by_code(session, code), lambda found: code in (found.code, found.barcode))
+    found = session.scalars(_FIRST_RECEIVING_BIN).first()
     if found is None:
         raise NotFound("No receiving bin is set up — ask a supervisor to add one")
     return found

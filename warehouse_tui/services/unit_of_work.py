@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import contextlib
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from warehouse_tui.db.engine import Database
 
+T = TypeVar("T")
 DATABASE_BUSY = "Database busy — scan again"
 _SQLITE_BUSY, _SQLITE_LOCKED = 5, 6
 
@@ -166,6 +168,40 @@ def _hold_loaded(session: Session) -> None:
     # read again by the service. Held here for the scan (SQLAlchemy's strong-reference recipe).
     loaded: list = []
     event.listen(session, "loaded_as_persistent", lambda _session, instance: loaded.append(instance))
+    # And what it writes: in a scan group the next scans find those rows too (a quant made by the first receipt).
+    event.listen(session, "pending_to_persistent", lambda _session, instance: loaded.append(instance))
+
+
+_ROW_IDS = "unit_of_work.row_ids"
+
+
+def row_by_key(session: Session, model: type[T], key: object, query: Callable[[], T | None], matches: Callable[[T], bool]) -> T | None:
+    """The row of `model` that `query` finds by a unique `key`, remembered by id for the rest of the session.
+
+    In a scan group the next scans find it in the session's identity map by id,
+    without a query; in a session of its own nothing is remembered yet and `query`
+    runs as before. A remembered row is used only when it still exists, is not
+    deleted and `matches` the key (its unique columns as they stand now); else
+    `query` runs again: the memory can save a query, never change an answer.
+    """
+    ids = session.info.setdefault(_ROW_IDS, {})
+    slot = (model, key)
+    row_id = ids.get(slot)
+    if row_id is not None:
+        row = session.get(model, row_id)
+        if row is not None and row not in session.deleted and matches(row):
+            return row
+    row = query()
+    if row is None:
+        ids.pop(slot, None)
+    else:
+        ids[slot] = row.id
+    return row
+
+
+def remember_row(session: Session, model: type, key: object, row: object) -> None:
+    """A row just made (and flushed) under a unique `key`: `row_by_key` finds it by id from now on."""
+    session.info.setdefault(_ROW_IDS, {})[(model, key)] = row.id
 
 
 class UnitOfWork:
