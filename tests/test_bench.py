@@ -50,6 +50,7 @@ def test_bench_reports_ledger_receipt_against_bare_sql_at_both_sizes(tmp_path):
         assert figure["samples"] == 20 and figure["p50_ms"] <= figure["p95_ms"] <= figure["p99_ms"]
         assert positive(figure["p50_ms"]) and positive(figure["peak_rss_mb"])
     assert report["serial_receipts"]["count"] == 30 and positive(report["serial_receipts"]["seconds"])
+    assert positive(report["serial_receipts"]["cpu_per_scan_ms"]) and 1 <= report["serial_receipts"]["commits"] <= 30
     assert positive(report["cold_start"]["process_wall_s"])
     assert report["serial_driver_to_commit"]["samples"] == 20 and positive(report["serial_driver_to_commit"]["p95_ms"])
     assert report["serial_driver_paced"]["samples"] == 20 and positive(report["serial_driver_paced"]["p95_ms"])
