@@ -20,6 +20,7 @@ kill before the commit loses only scans never confirmed.
 from __future__ import annotations
 
 import contextlib
+import threading
 import weakref
 from collections.abc import Callable, Iterator
 from typing import TypeVar
@@ -82,6 +83,7 @@ class ScanGroup:
         self.db = db
         self.scans = 0  # scans handled in the group so far (taken or refused)
         self._stack = contextlib.ExitStack()
+        self._thread = 0
         self.session: Session | None = None
 
     def open(self) -> ScanGroup:
@@ -101,6 +103,7 @@ class ScanGroup:
             self._stack.close()
             raise
         self.session = session
+        self._thread = threading.get_ident()
         _GROUPS[self.db] = self
         return self
 
@@ -108,15 +111,6 @@ class ScanGroup:
         """Commit every scan the group took: durable when this returns (synchronous=FULL). On an error nothing of the group is kept."""
         try:
             self._stack.close()  # the transaction block ends: COMMIT
-        finally:
-            self._forget()
-
-    def rollback(self) -> None:
-        """Drop the whole group (nothing of it was confirmed)."""
-        try:
-            self._stack.__exit__(Rollback, Rollback(), None)
-        except Rollback:
-            pass
         finally:
             self._forget()
 
@@ -159,8 +153,9 @@ def _unstage(info: dict, staged: dict[object, int]) -> None:
 
 
 def open_group(db: Database) -> ScanGroup | None:
-    """The scan group open on `db`, if any."""
-    return _GROUPS.get(db)
+    """The scan group open on `db` in this thread, if any (another thread's work is never part of it)."""
+    group = _GROUPS.get(db)
+    return group if group is not None and group._thread == threading.get_ident() else None
 
 
 def _hold_loaded(session: Session) -> None:
