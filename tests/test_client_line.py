@@ -12,7 +12,7 @@ from warehouse_tui.db.models import InboundLine, InboundOrder, Operator
 from warehouse_tui.services import masterdata as md
 from warehouse_tui.services.auth import hash_pin
 from warehouse_tui.services.ledger import Actor, post
-from warehouse_tui.workflows.base import Terminal, client_lines
+from warehouse_tui.workflows.base import Terminal, client_lines, fit
 from warehouse_tui.workflows.count import Count
 from warehouse_tui.workflows.login import Login
 from warehouse_tui.workflows.putaway import Move, Putaway
@@ -153,3 +153,8 @@ def test_a_hostile_client_code_is_one_line_of_text_that_fits_a_handheld(code):
 
 def test_no_client_no_line():
     assert client_lines("") == []
+
+
+def test_a_long_client_code_on_the_pick_card_is_cut_with_an_ellipsis_and_the_sku_stays_whole():
+    line = fit("SKU  MUG-300 · client " + "N" * 5000 + "\u202e", 38)
+    assert line.startswith("SKU  MUG-300 · client N") and line.endswith("…") and len(line) == 38

@@ -45,7 +45,7 @@ from warehouse_tui.services.terminal import Terminal
 from warehouse_tui.services.unit_of_work import DATABASE_BUSY, Rollback, UnitOfWork, database_busy
 from warehouse_tui.workflows.machine import Machine, UndeclaredTransition
 
-__all__ = ["DATABASE_BUSY", "NAVIGATION", "Outcome", "Prompt", "Terminal", "Workflow", "client_lines", "database_busy", "is_enter_alone",
+__all__ = ["DATABASE_BUSY", "NAVIGATION", "Outcome", "Prompt", "Terminal", "Workflow", "client_lines", "database_busy", "fit", "is_enter_alone",
            "kinds"]
 
 log = logging.getLogger(__name__)
@@ -98,23 +98,27 @@ def _cells(ch: str) -> int:
     return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
 
 
+def fit(text: str, width: int = LINE_WIDTH) -> str:
+    """Text as the floor shows it (`visible`), cut with … to at most `width` cells."""
+    text = visible(text)
+    if sum(_cells(ch) for ch in text) <= width:
+        return text
+    out, used = [], 0
+    for ch in text:
+        used += _cells(ch)
+        if used > width - 1:
+            break
+        out.append(ch)
+    return "".join(out) + "…"
+
+
 def client_lines(client: str) -> list[str]:
     """The line naming the client whose goods are in hand, or none when no client is named.
 
     A line of its own, so it never crowds the quantity or the item: the client's code
     (master data: any text) made visible and cut with … to fit a 40-column handheld.
     """
-    if not client:
-        return []
-    text, width, out = "Client " + visible(client), 0, []
-    if sum(_cells(ch) for ch in text) <= LINE_WIDTH:
-        return [text]
-    for ch in text:
-        width += _cells(ch)
-        if width > LINE_WIDTH - 1:
-            break
-        out.append(ch)
-    return ["".join(out) + "…"]
+    return [fit("Client " + client)] if client else []
 
 
 def is_enter_alone(raw: RawScan) -> bool:
