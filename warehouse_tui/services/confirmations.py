@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from warehouse_tui.db.engine import Database
@@ -116,9 +116,14 @@ def mark_sent(session: Session, confirmation_ids: Iterable[str], at: dt.datetime
     if not ids:
         return 0
     boxes = select(Container.id).where(Container.code.in_(ids)).scalar_subquery()
-    result = session.execute(update(Carton).where(Carton.container_id.in_(boxes), Carton.confirmation_sent_at.is_(None))
-                             .values(confirmation_sent_at=at or utcnow()))
-    return result.rowcount or 0
+    # Set through the ORM, not a bulk UPDATE: the sync hooks see the mark (a terminal pushes it upstream,
+    # the upstream's change feed hands it to every terminal), so a confirmation is sent once site-wide.
+    cartons = session.scalars(select(Carton).where(Carton.container_id.in_(boxes), Carton.confirmation_sent_at.is_(None))).all()
+    when = at or utcnow()
+    for carton in cartons:
+        carton.confirmation_sent_at = when
+    session.flush()
+    return len(cartons)
 
 
 def write(confirmations: list[Confirmation], fmt: str, out: TextIO) -> int:

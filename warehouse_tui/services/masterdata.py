@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from warehouse_tui.db.models import Bin, BinKind, Container, ContainerKind, Item, ItemCode, Lot, Owner, Tracking
@@ -145,10 +145,3 @@ def container(session: Session, code: str, kind: str = ContainerKind.LPN.value, 
         session.flush()
     return found
 
-
-def client_shown(session: Session, item_ids: list[int]) -> str:
-    """The owners (3PL clients) of these items for an operator's screen: named only where the warehouse has more than one client."""
-    if not item_ids or session.scalar(select(func.count()).select_from(Owner)) < 2:
-        return ""
-    return ", ".join(session.scalars(select(Owner.code).join(Item, Item.owner_id == Owner.id)
-                                     .where(Item.id.in_(item_ids)).distinct().order_by(Owner.code)))

@@ -23,7 +23,7 @@ from warehouse_tui.db.models import (
     PickListOrder,
 )
 from warehouse_tui.errors import InvalidInput, NotAllowed, NotFound
-from warehouse_tui.services import masterdata as md
+from warehouse_tui.services import clients
 
 
 CLOSED_STATES = ("shipped", "cancelled")
@@ -182,4 +182,4 @@ def progress(session: Session, order_ref: str) -> PackProgress:
 
     return PackProgress(order.ref, order.ship_to, order.status, tuple(t.code for t in _totes(session, order)), code,
                         units, closed or 0, lines, carrier_name(order.carrier) if order.carrier else None, order.service,
-                        md.client_shown(session, list(skus)))
+                        clients.client_shown(session, list(skus)))

@@ -26,7 +26,7 @@ from warehouse_tui.db.models import (
     PickTask,
 )
 from warehouse_tui.errors import NotAllowed, NotFound
-from warehouse_tui.services import masterdata as md
+from warehouse_tui.services import clients
 from warehouse_tui.services.claims import refuse_if_taken_over
 from warehouse_tui.services.ledger import Actor
 
@@ -201,5 +201,5 @@ def task_view(session: Session, task_id: int) -> TaskView:
         uom=item.uom, needs_lot=item.needs_lot, needs_expiry=item.lots_by_expiry, serial=item.is_serial,
         lot_code=lot.code if lot else None, expiry=lot.expiry if lot else None,
         qty=task.qty, qty_picked=task.qty_picked, order_ref=order.ref, tote_code=tote.code if tote else None,
-        status=task.status, owner=md.client_shown(session, [item.id]), waiting=bool(task.waiting),
+        status=task.status, owner=clients.client_shown(session, [item.id]), waiting=bool(task.waiting),
     )

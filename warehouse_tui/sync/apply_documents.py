@@ -314,6 +314,12 @@ def _carton(up: _Upstream, order: OutboundOrder, op: dict) -> str | None:
         other = _tracking_taken(up, op["value"], carton.id)
         if other:
             return _tracking_clash(op["id"], op["value"], other)
+    if op["field"] == "confirmation_sent_at":
+        # Handed over to the OMS: the first mark to reach the upstream stands (two terminals that sent the same
+        # confirmation offline make one sent confirmation); a mark is never taken back.
+        if carton.confirmation_sent_at is None and op["value"]:
+            carton.confirmation_sent_at = parse_time(op["value"])
+        return None
     value = kg_value(op["value"]) if op["field"] == "weight_kg" else _parse(op["field"], op["value"])
     setattr(carton, op["field"], value)
     up.s.flush()

@@ -208,7 +208,8 @@ POLICIES: dict[type, Policy] = {
         fields=_adds("qty_allocated", "qty_picked", "qty_packed", "qty_shipped")),
     Carton: Policy(
         "outbound", "carton", key=lambda s, o: s.get(OutboundOrder, o.order_id).ref, rid=lambda s, o: s.get(Container, o.container_id).code,
-        fields=(Field("sscc", "set"), Field("weight_kg", "set", encode=lambda s, v: kg_text(v)), *_sets("status", "closed_at", "tracking")),
+        fields=(Field("sscc", "set"), Field("weight_kg", "set", encode=lambda s, v: kg_text(v)), *_sets("status", "closed_at", "tracking"),
+                Field("confirmation_sent_at", "set", encode=lambda s, v: iso(v))),
         create=lambda s, o: {"status": o.status, "sscc": o.sscc, "weight_kg": kg_text(o.weight_kg), "closed_at": iso(o.closed_at),
                              "tracking": o.tracking}),
     CartonLine: Policy("outbound", "carton_line", key=_carton_ref, rid=lambda s, o: o.uuid, fields=_adds("qty"), create=_new_carton_line),

@@ -175,6 +175,11 @@ def _apply_cartons(session: Session, local: _Local, order_id: int, cartons: list
                                              "weight_kg": kg_value(c["weight_kg"]), "status": c["status"], "closed_at": parse_time(c["closed_at"]),
                                              "tracking": c.get("tracking")}],
                 ["container_id"], ["order_id", "sscc", "weight_kg", "status", "closed_at", "tracking"])
+        if c.get("confirmation_sent_at"):
+            # Sent to the OMS somewhere on the site: the upstream's mark is the one; a local mark not yet pushed
+            # stays when the upstream has none (it goes up with the next push).
+            session.execute(update(Carton).where(Carton.container_id == container_id)
+                            .values(confirmation_sent_at=parse_time(c["confirmation_sent_at"])))
         carton_id = session.scalar(select(Carton.id).where(Carton.container_id == container_id))
         rows = []
         for line in c["lines"]:

@@ -222,7 +222,8 @@ def _carton_snapshots(session: Session, ids) -> dict[int, list[dict]]:
                                    "expiry": iso(expiry), "serial": r.serial, "qty": r.qty})
     for c, code in cartons:
         by_order[c.order_id].append({"code": code, "sscc": c.sscc, "weight_kg": kg_text(c.weight_kg), "status": c.status,
-                                     "closed_at": iso(c.closed_at), "tracking": c.tracking, "lines": lines[c.id]})
+                                     "closed_at": iso(c.closed_at), "tracking": c.tracking,
+                                     "confirmation_sent_at": iso(c.confirmation_sent_at), "lines": lines[c.id]})
     return by_order
 
 

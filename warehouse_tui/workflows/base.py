@@ -32,19 +32,21 @@ import copy
 import dataclasses
 import enum
 import logging
-from collections.abc import Iterable, Iterator
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from drivers.base import RawScan
 from warehouse_tui.errors import WarehouseError
-from warehouse_tui.scan.resolver import Scan, ScanKind, parse_qty, resolve
+from warehouse_tui.scan.resolver import Scan, ScanKind, parse_qty, resolve, visible
 from warehouse_tui.services.catalog import SqlCatalog
 from warehouse_tui.services.terminal import Terminal
 from warehouse_tui.services.unit_of_work import DATABASE_BUSY, Rollback, UnitOfWork, database_busy
 from warehouse_tui.workflows.machine import Machine, UndeclaredTransition
 
-__all__ = ["DATABASE_BUSY", "NAVIGATION", "Outcome", "Prompt", "Terminal", "Workflow", "database_busy", "is_enter_alone", "kinds"]
+__all__ = ["DATABASE_BUSY", "NAVIGATION", "Outcome", "Prompt", "Terminal", "Workflow", "client_lines", "database_busy", "fit", "is_enter_alone",
+           "kinds"]
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,38 @@ def quantity_found(scan: Scan | None) -> int:
     if scan.kind == ScanKind.QTY:
         return scan.qty
     return 0 if scan.value == "0" else parse_qty(scan.value)
+
+
+LINE_WIDTH = 38  # a context line fits a 40-column handheld
+
+
+def _cells(ch: str) -> int:
+    if unicodedata.combining(ch):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def fit(text: str, width: int = LINE_WIDTH) -> str:
+    """Text as the floor shows it (`visible`), cut with … to at most `width` cells."""
+    text = visible(text)
+    if sum(_cells(ch) for ch in text) <= width:
+        return text
+    out, used = [], 0
+    for ch in text:
+        used += _cells(ch)
+        if used > width - 1:
+            break
+        out.append(ch)
+    return "".join(out) + "…"
+
+
+def client_lines(client: str) -> list[str]:
+    """The line naming the client whose goods are in hand, or none when no client is named.
+
+    A line of its own, so it never crowds the quantity or the item: the client's code
+    (master data: any text) made visible and cut with … to fit a 40-column handheld.
+    """
+    return [fit("Client " + client)] if client else []
 
 
 def is_enter_alone(raw: RawScan) -> bool:
@@ -134,6 +168,15 @@ class Workflow:
     def lines(self) -> list[str]:
         """Context under the prompt: document, item, quantities so far."""
         return []
+
+    def client_in_hand(self, ask: Callable[[Any], str]) -> list[str]:
+        """The client line (`client_lines`) of the goods in hand, as the service `ask(session)` names their client.
+
+        Asked afresh each time the screen is drawn (a read of two small indexed queries), so the
+        workflow holds no copy that a sync or a refused scan could leave stale.
+        """
+        with self.reading() as session:
+            return client_lines(ask(session))
 
     # ------------------------------------------------------------------ input
     def scan_writes(self) -> bool:

@@ -55,7 +55,7 @@ from dataclasses import dataclass, field
 
 from warehouse_tui.errors import NotFound
 from warehouse_tui.scan.resolver import Scan, ScanKind
-from warehouse_tui.services import counting, items
+from warehouse_tui.services import clients, counting, items
 from warehouse_tui.services.claims import HeldOnAnotherTerminal
 from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds
 from warehouse_tui.workflows.item_details import Detail, ItemDetails
@@ -156,6 +156,10 @@ class Count(Workflow):
             out.append(f"On LPN {self.lpn}"[:WIDTH])
         if self.goods is not None and self.state != State.SERIAL:
             out.append(self.goods.label()[:WIDTH])
+        if self.goods is not None:
+            g, lpn = self.goods, self.lpn
+            out += self.client_in_hand(lambda session: clients.client_of_stock(
+                session, bin_code=v.bin_code, lpn=lpn, item_id=g.item_id, lot=g.lot))
         if self.variances:  # never filled for a blind count
             out.append("Differs from the books:")
             out += [_row(x.label, f"{x.counted}/{x.expected}") for x in self.variances[:SHOWN]]

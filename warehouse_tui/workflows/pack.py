@@ -57,7 +57,7 @@ from warehouse_tui.labels import label_directory, write_carton_label
 from warehouse_tui.scan.resolver import Scan, ScanKind
 from warehouse_tui.scan.types import DocType
 from warehouse_tui.services import carton_tracking, items, packing
-from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds
+from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, fit, kinds
 from warehouse_tui.workflows.item_details import Detail, ItemDetails
 from warehouse_tui.workflows.machine import Machine
 
@@ -73,6 +73,8 @@ class State(enum.StrEnum):
     TRACKING = "tracking"
     READY = "ready"
 
+
+CLIENT_ROOM = 20  # cells of a client's code on the order's line: a long one is cut with …
 
 MACHINE = Machine(State, [
     ("document", "tote | order", "item | ready"),
@@ -141,7 +143,7 @@ class Pack(Workflow):
         if v is None:
             return [self.last] if self.last else []
         # The client is named (where the warehouse holds more than one's goods) on the order's own line.
-        out = [v.order_ref + (f" · {', '.join(v.totes)}" if v.totes else "") + (f" · client {v.owner}" if v.owner else "")]
+        out = [v.order_ref + (f" · {', '.join(v.totes)}" if v.totes else "") + (f" · client {fit(v.owner, CLIENT_ROOM)}" if v.owner else "")]
         if v.carrier:
             out.append(" ".join(p for p in ("Ship", v.carrier, v.service) if p))
         if self.state == State.TRACKING and self.tracking_carton:

@@ -86,7 +86,7 @@ from warehouse_tui.scan.resolver import Scan, ScanKind
 from warehouse_tui.scan.types import DocType
 from warehouse_tui.services import picking
 from warehouse_tui.services.claims import HeldOnAnotherTerminal
-from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds, quantity_found
+from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, fit, kinds, quantity_found
 from warehouse_tui.workflows.machine import Machine
 
 
@@ -194,7 +194,7 @@ class Pick(Workflow):
         card = [
             f"{t.pick_list_ref}  task {t.number}/{t.total}",
             f"Bin  {t.bin_code}",
-            (f"SKU  {t.sku}" + (f" · client {t.owner}" if t.owner else ""))[:WIDTH],
+            fit(f"SKU  {t.sku}" + (f" · client {t.owner}" if t.owner else ""), WIDTH),
         ]
         if t.description:
             card.append(f"     {t.description}"[:WIDTH])

@@ -35,7 +35,7 @@ import enum
 from dataclasses import dataclass
 
 from warehouse_tui.scan.resolver import Scan, ScanKind
-from warehouse_tui.services import items
+from warehouse_tui.services import clients, items
 from warehouse_tui.services import putaway as svc
 from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds
 from warehouse_tui.workflows.item_details import Detail, ItemDetails
@@ -85,6 +85,13 @@ PUTAWAY_ASKS = (Detail.LOT, Detail.SERIAL)
 MOVE_ASKS = (Detail.LOT, Detail.SERIAL, Detail.QTY)
 
 
+def _client_of_goods(wf: Workflow, bin_code: str | None, lpn: str | None) -> list[str]:
+    """The client line for the goods in hand (`wf.goods`) taken from that bin or LPN."""
+    goods = wf.goods
+    return wf.client_in_hand(lambda session: clients.client_of_stock(session, bin_code=bin_code, lpn=lpn,
+                                                                          item_id=goods.item_id, lot=goods.lot))
+
+
 @dataclass
 class Putaway(Workflow):
     initial = PutawayState.SOURCE
@@ -119,8 +126,10 @@ class Putaway(Workflow):
         out = []
         if self.lpn:
             out.append(f"LPN {self.lpn} from {self.from_bin}")
+            out += self.client_in_hand(lambda session: clients.client_of_stock(session, lpn=self.lpn))
         elif self.goods:
             out.append(f"{self.goods.label()} from {self.from_bin}")
+            out += _client_of_goods(self, self.from_bin, None)
             if self.goods.qty:
                 out.append(f"Qty {self.goods.qty}")
         if self.state == PutawayState.TO_BIN and self.suggested:
@@ -230,6 +239,12 @@ class Move(Workflow):
             out.append(f"From {self.from_lpn + ' in ' if self.from_lpn else ''}{self.from_bin}")
         if self.goods:
             out.append(self.goods.label() + (f" × {self.goods.qty}" if self.goods.qty else ""))
+        if self.from_bin:
+            if self.goods:
+                out += _client_of_goods(self, self.from_bin, self.from_lpn)
+            else:
+                out += self.client_in_hand(lambda session: clients.client_of_stock(
+                    session, bin_code=self.from_bin, lpn=self.from_lpn))
         return out
 
     def label_ais(self) -> frozenset[str]:

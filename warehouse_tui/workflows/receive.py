@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from warehouse_tui.errors import InvalidInput, WarehouseError
 from warehouse_tui.scan.resolver import Scan, ScanKind
 from warehouse_tui.scan.types import DocType
-from warehouse_tui.services import items, receiving
+from warehouse_tui.services import clients, items, receiving
 from warehouse_tui.services.auth import attempt_login, require_supervisor
 from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds
 from warehouse_tui.workflows.item_details import Detail, ItemDetails
@@ -152,6 +152,9 @@ class Receive(Workflow):
             if p.serial:
                 detail += f" SN {p.serial}"
             out.append(detail)
+        if self.ref:
+            item_id = p.item_id if p is not None else None
+            out += self.client_in_hand(lambda session: clients.client_of_receipt(session, self.ref, item_id))
         if self.last:
             out.append(self.last)
         return out

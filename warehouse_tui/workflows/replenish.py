@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 
 from warehouse_tui.errors import InvalidInput
 from warehouse_tui.scan.resolver import Scan, ScanKind
-from warehouse_tui.services import replenishment
+from warehouse_tui.services import clients, replenishment
 from warehouse_tui.services.claims import HeldOnAnotherTerminal
 from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds, quantity_found
 from warehouse_tui.workflows.machine import Machine
@@ -122,6 +122,7 @@ class Replenish(Workflow):
         if t is None or self.state in (State.NEXT, State.TAKE_OVER):
             return self.summary
         card = ["A wave waits for this" if t.blocking else "Face at or below min", f"From {t.from_bin}", f"SKU  {t.sku}"]
+        card += self.client_in_hand(lambda session: clients.client_shown(session, [t.item_id]))
         if t.description:
             card.append(f"     {t.description}"[:WIDTH])
         lot = self.lot_code or t.lot_code

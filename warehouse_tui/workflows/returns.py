@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 from warehouse_tui.errors import InvalidInput
 from warehouse_tui.scan.resolver import Scan, ScanKind
-from warehouse_tui.services import items, returns
+from warehouse_tui.services import clients, items, returns
 from warehouse_tui.workflows.base import Outcome, Prompt, Workflow, kinds
 from warehouse_tui.workflows.item_details import Detail, ItemDetails
 from warehouse_tui.workflows.machine import Machine
@@ -114,6 +114,8 @@ class Return(Workflow):
             out = [self.header, f"{'SKU':<14}{'exp':>6}{'rcvd':>6}{'diff':>6}"]
             return out + [f"{r.sku[:14]:<14}{r.expected:>6}{r.received:>6}{r.difference:>+6}" for r in self.summary]
         out = [self.header] if self.header else []
+        if self.ref:
+            out += self.client_in_hand(lambda session: clients.client_of_return(session, self.ref))
         u = self.unit
         if u is not None:
             out.append(u.label() + (f" × {u.qty}" if u.qty else ""))
