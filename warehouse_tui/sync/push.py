@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from sqlalchemy import Text, bindparam, func, select, type_coerce, update
 
 from warehouse_tui.db.models import Container, Movement, OutboxEntry, TerminalState, utcnow
-from warehouse_tui.sync.apply import APPLIED, Outcome, apply_batch
+from warehouse_tui.sync.apply import APPLIED, RETRY_EXCLUSIVE, Outcome, apply_batch
 
 BATCH_SIZE = 5000  # entries per upstream transaction (DESIGN §9's push rate wants big batches)
 CRASH_ENV = "WAREHOUSE_SYNC_CRASH"
@@ -119,9 +119,7 @@ def push(local, upstream, terminal: str, batch_size: int = BATCH_SIZE) -> PushRe
         while entries:
             # One helper thread, so its tasks run in the order given: read N+1 now, acknowledge N after its commit.
             following = beside.submit(_read, local, batch_size, entries[-1]["position"])
-            with upstream.transaction() as session:
-                outcomes = apply_batch(session, terminal, entries)
-                crash_point("before_upstream_commit")
+            outcomes = _apply_upstream(upstream, terminal, entries)
             crash_point("after_upstream_commit")
             if acknowledged is not None:
                 acknowledged.result()  # the previous batch's acknowledgement failed: stop here, and say why
@@ -133,6 +131,26 @@ def push(local, upstream, terminal: str, batch_size: int = BATCH_SIZE) -> PushRe
         if acknowledged is not None:
             acknowledged.result()
     return result
+
+
+def _apply_upstream(upstream, terminal: str, entries: list[dict]) -> list[Outcome]:
+    """One batch in one upstream transaction; a batch that shared the push lock and ran into another is applied again alone.
+
+    The failed attempt rolled back whole, so the second one starts from what the upstream holds (its
+    duplicates included): exactly once either way (apply.py).
+    """
+    exclusive = False
+    while True:
+        try:
+            with upstream.transaction() as session:
+                outcomes = apply_batch(session, terminal, entries, exclusive=exclusive)
+                crash_point("before_upstream_commit")
+            return outcomes
+        except Exception as exc:
+            # Through SQLAlchemy a DBAPIError wraps psycopg's error; a COPY on the raw connection raises psycopg's own.
+            if exclusive or getattr(getattr(exc, "orig", exc), "sqlstate", None) not in RETRY_EXCLUSIVE:
+                raise
+            exclusive = True
 
 
 def _read(local, limit: int, after: int | None) -> list[dict]:
