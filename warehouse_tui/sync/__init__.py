@@ -33,10 +33,12 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from warehouse_tui.config import Settings
 from warehouse_tui.db.engine import Database, make_engine, on_open, redact, to_url
+from warehouse_tui.db.models import OutboxEntry
 from warehouse_tui.errors import ConfigError, WarehouseError
 from warehouse_tui.sync import capture, feed, pull_documents, replenishment, sscc_leases
 from warehouse_tui.sync.pull import PullResult
@@ -270,6 +272,10 @@ def sync_once(local: Database, upstream: Database, terminal: str, *, batch_size:
             feed.mark_terminal(session)
         capture.capture(local)
     try:
+        if on_progress is None and (cursor := _idle(local, upstream, terminal, company_prefixes)) is not None:
+            result.pull.cursor = cursor  # nothing to push, pull or lease: the probes were the whole sync
+            result.seconds = time.perf_counter() - started
+            return result
         result.push = push_outbox(local, upstream, terminal, batch_size)
         result.pull = pull_changes(local, upstream, terminal, on_progress=on_progress)
         result.sscc_leased = sscc_leases.refill(local, upstream, terminal, company_prefixes)
@@ -280,6 +286,26 @@ def sync_once(local: Database, upstream: Database, terminal: str, *, batch_size:
         result.pending = pending_count(session)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _idle(local: Database, upstream: Database, terminal: str, company_prefixes: Iterable[str]) -> int | None:
+    """The pull cursor when a sync has nothing to do, else None: the empty sync of a terminal syncing every few seconds.
+
+    One local read (no outbox entry pending, no SSCC prefix short: push and leases would not touch
+    the upstream) and one indexed query upstream (nothing in the feed after the cursor: the pull's
+    first page would be empty), instead of the four local transactions and the repeatable-read
+    upstream transaction the full sync takes to find the same. No upstream lock either way.
+    """
+    from warehouse_tui.sync import pull
+
+    with local.reading() as session:
+        if session.scalar(_ANY_PENDING) is not None or sscc_leases.short_prefixes(session, company_prefixes):
+            return None
+        cursor = pull.cursor(session, terminal)
+    return cursor if pull.up_to_date(upstream, cursor) else None
+
+
+_ANY_PENDING = select(OutboxEntry.position).where(OutboxEntry.pushed_at.is_(None)).limit(1)
 
 
 class PullProgress:
