@@ -407,3 +407,11 @@ APPLIERS = {
 
 def register(kind: str, applier) -> None:
     APPLIERS[kind] = applier
+
+
+# The documents' and replenishment's appliers join the table whoever imports the pull first (sync_once,
+# the bench, a test): they import this module's upserts, which are all defined by now.
+from warehouse_tui.sync import pull_documents, replenishment  # noqa: E402
+
+pull_documents.register_appliers()
+replenishment.register_appliers()
