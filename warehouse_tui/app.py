@@ -21,7 +21,7 @@ from warehouse_tui.services.auth import audit
 from warehouse_tui.services.terminal import Terminal
 from warehouse_tui.services.unit_of_work import DATABASE_BUSY, DatabaseBusy, ScanGroup, database_busy
 from warehouse_tui.sync import install as install_sync
-from warehouse_tui.sync import push
+from warehouse_tui.sync import outbox
 from warehouse_tui.workflows.base import Outcome, Workflow
 from warehouse_tui.workflows.login import Home, Login
 
@@ -465,8 +465,8 @@ class WarehouseApp(App):
 
     def _count_unsynced(self) -> None:
         with self.terminal.db.reading() as session:
-            self.unsynced = push.pending_count(session)
-            _, top = push.outbox_since(session.connection(), self._counted_through)
+            self.unsynced = outbox.pending_count(session)
+            _, top = outbox.outbox_since(session.connection(), self._counted_through)
         self._counted_through = top or self._counted_through
         self.refresh_status()
 
@@ -488,7 +488,7 @@ class WarehouseApp(App):
         A bare connection, not a Session: this runs after every recorded scan.
         """
         with self.terminal.db.engine.connect() as conn:
-            new, top = push.outbox_since(conn.execution_options(sqlite_begin="DEFERRED"), self._counted_through)
+            new, top = outbox.outbox_since(conn.execution_options(sqlite_begin="DEFERRED"), self._counted_through)
         self._outbox_grew = False
         if new:
             self.unsynced += new

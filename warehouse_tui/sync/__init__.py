@@ -32,17 +32,26 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from warehouse_tui.config import Settings
 from warehouse_tui.db.engine import Database, make_engine, on_open, redact, to_url
+from warehouse_tui.db.models import OutboxEntry
 from warehouse_tui.errors import ConfigError, WarehouseError
-from warehouse_tui.sync import capture, feed, pull_documents, replenishment, sscc_leases
-from warehouse_tui.sync.pull import PullResult
-from warehouse_tui.sync.pull import pull as pull_changes
-from warehouse_tui.sync.push import BATCH_SIZE, PushResult, pending_count
-from warehouse_tui.sync.push import push as push_outbox
+from warehouse_tui.sync import feed
+from warehouse_tui.sync.outbox import pending_count
+
+if TYPE_CHECKING:
+    from warehouse_tui.sync.pull import PullResult
+    from warehouse_tui.sync.push import PushResult
+
+# The app imports this package for `install` (and its status line for sync/outbox.py): push, pull,
+# capture and SSCC leases (the booking, snapshots and document appliers with them) load with the
+# first sync, in the sync worker's thread, not while the login screen is being drawn.
+BATCH_SIZE = 5000  # entries per push batch, one upstream transaction each (DESIGN §9's push rate wants big batches)
 
 CONNECT_TIMEOUT_S = 5
 # A network that goes bad mid-sync ends the sync as UpstreamUnavailable, never hangs it
@@ -68,8 +77,6 @@ UPSTREAM_SILENCE_S = 30.0
 #   inside a transaction this long; a healthy sync is idle there only between its statements.
 UPSTREAM_IDLE_IN_TRANSACTION_S = 20
 DEFAULT_COMPANY_PREFIX = Settings.gs1_company_prefix  # what a terminal without a config file packs with
-pull_documents.register_appliers()
-replenishment.register_appliers()
 
 
 def install(database: Database | None = None) -> None:
@@ -84,14 +91,26 @@ def install(database: Database | None = None) -> None:
         feed.watch(database)
 
 
+def _push():
+    from warehouse_tui.sync import push
+
+    return push
+
+
+def _pull():
+    from warehouse_tui.sync import pull
+
+    return pull
+
+
 class UpstreamUnavailable(WarehouseError):
     """The upstream cannot be reached or used right now; nothing was lost, sync again later."""
 
 
 @dataclass
 class SyncResult:
-    push: PushResult = field(default_factory=PushResult)
-    pull: PullResult = field(default_factory=PullResult)
+    push: PushResult = field(default_factory=lambda: _push().PushResult())
+    pull: PullResult = field(default_factory=lambda: _pull().PullResult())
     pending: int = 0
     seconds: float = 0.0
     sscc_leased: int = 0
@@ -268,10 +287,18 @@ def sync_once(local: Database, upstream: Database, terminal: str, *, batch_size:
     if not getattr(local, "_documents_captured", False):
         with local.transaction() as session:
             feed.mark_terminal(session)
+        from warehouse_tui.sync import capture
+
         capture.capture(local)
+    from warehouse_tui.sync import sscc_leases
+
     try:
-        result.push = push_outbox(local, upstream, terminal, batch_size)
-        result.pull = pull_changes(local, upstream, terminal, on_progress=on_progress)
+        if on_progress is None and (cursor := _idle(local, upstream, terminal, company_prefixes)) is not None:
+            result.pull.cursor = cursor  # nothing to push, pull or lease: the probes were the whole sync
+            result.seconds = time.perf_counter() - started
+            return result
+        result.push = _push().push(local, upstream, terminal, batch_size)
+        result.pull = _pull().pull(local, upstream, terminal, on_progress=on_progress)
         result.sscc_leased = sscc_leases.refill(local, upstream, terminal, company_prefixes)
     except (DBAPIError, SQLAlchemyError, OSError) as exc:
         raise UpstreamUnavailable(f"Upstream {upstream.url} went away during sync ({_reason(exc, upstream.engine.url)}) — "
@@ -280,6 +307,26 @@ def sync_once(local: Database, upstream: Database, terminal: str, *, batch_size:
         result.pending = pending_count(session)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _idle(local: Database, upstream: Database, terminal: str, company_prefixes: Iterable[str]) -> int | None:
+    """The pull cursor when a sync has nothing to do, else None: the empty sync of a terminal syncing every few seconds.
+
+    One local read (no outbox entry pending, no SSCC prefix short: push and leases would not touch
+    the upstream) and one indexed query upstream (nothing in the feed after the cursor: the pull's
+    first page would be empty), instead of the four local transactions and the repeatable-read
+    upstream transaction the full sync takes to find the same. No upstream lock either way.
+    """
+    from warehouse_tui.sync import pull, sscc_leases
+
+    with local.reading() as session:
+        if session.scalar(_ANY_PENDING) is not None or sscc_leases.short_prefixes(session, company_prefixes):
+            return None
+        cursor = pull.cursor(session, terminal)
+    return cursor if pull.up_to_date(upstream, cursor) else None
+
+
+_ANY_PENDING = select(OutboxEntry.position).where(OutboxEntry.pushed_at.is_(None)).limit(1)
 
 
 class PullProgress:

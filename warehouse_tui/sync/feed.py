@@ -327,6 +327,14 @@ def changes(session: Session, after: int, limit: int) -> list[tuple[int, str, in
     return [tuple(r) for r in rows]
 
 
+_ANYTHING_AFTER = select(ChangeFeed.seq).where(ChangeFeed.seq > bindparam("after")).order_by(ChangeFeed.seq).limit(1)
+
+
+def anything_after(conn: Connection, after: int) -> bool:
+    """Whether any feed row lies after the cursor (the primary key's first entry past it)."""
+    return conn.execute(_ANYTHING_AFTER, {"after": after}).first() is not None
+
+
 def waiting(session: Session, after: int) -> int:
     """How many feed rows a terminal at cursor `after` has still to pull (what a progress bar counts to)."""
     return session.scalar(select(func.count()).select_from(ChangeFeed).where(ChangeFeed.seq > after)) or 0

@@ -99,6 +99,18 @@ def _set_cursor(session: Session, terminal: str, seq: int) -> None:
     state.last_pull_at = utcnow()
 
 
+def up_to_date(upstream, after: int) -> bool:
+    """Whether the upstream's feed holds nothing after `after`: one indexed query, one round trip on PostgreSQL.
+
+    The same question the first page of a pull asks (feed rows are numbered in commit order, feed.py),
+    without a transaction around it: on PostgreSQL the query runs in autocommit, so no BEGIN and no
+    ROLLBACK travel for it.
+    """
+    options = {"isolation_level": "AUTOCOMMIT"} if upstream.engine.dialect.name == "postgresql" else {}
+    with upstream.engine.connect() as conn:
+        return not feed.anything_after(conn.execution_options(**options), after)
+
+
 def read_page(upstream, after: int, limit: int = PAGE) -> tuple[list[tuple[int, str, int]], dict[str, list[dict]]]:
     """Feed rows after `after` and the snapshots of what they name, from one consistent upstream snapshot."""
     with upstream.sessions() as session:
@@ -395,3 +407,11 @@ APPLIERS = {
 
 def register(kind: str, applier) -> None:
     APPLIERS[kind] = applier
+
+
+# The documents' and replenishment's appliers join the table whoever imports the pull first (sync_once,
+# the bench, a test): they import this module's upserts, which are all defined by now.
+from warehouse_tui.sync import pull_documents, replenishment  # noqa: E402
+
+pull_documents.register_appliers()
+replenishment.register_appliers()

@@ -302,7 +302,7 @@ def apply_returns(session: Session, snaps: list[dict]) -> int:
 
 
 def register_appliers() -> None:
-    """The document kinds a pull applies with this module (sync/__init__ registers them)."""
+    """The document kinds a pull applies with this module (pull.py registers them when it is imported)."""
     from warehouse_tui.sync import pull
 
     pull.register("inbound", apply_inbound)

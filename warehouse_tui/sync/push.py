@@ -42,9 +42,10 @@ from dataclasses import dataclass
 from sqlalchemy import Text, bindparam, func, select, type_coerce, update
 
 from warehouse_tui.db.models import Container, Movement, OutboxEntry, TerminalState, utcnow
-from warehouse_tui.sync.apply import APPLIED, Outcome, apply_batch
+from warehouse_tui.sync import BATCH_SIZE
+from warehouse_tui.sync.apply import APPLIED, RETRY_EXCLUSIVE, Outcome, apply_batch
+from warehouse_tui.sync.outbox import outbox_since, pending_count  # noqa: F401 (push.pending_count, as callers know it)
 
-BATCH_SIZE = 5000  # entries per upstream transaction (DESIGN §9's push rate wants big batches)
 CRASH_ENV = "WAREHOUSE_SYNC_CRASH"
 
 
@@ -71,20 +72,6 @@ def crash_point(name: str) -> None:
     _passed[name] = _passed.get(name, 0) + 1
     if _passed[name] == int(wanted.split(":")[1] if ":" in wanted else 1):
         os.kill(os.getpid(), signal.SIGKILL)
-
-
-def pending_count(session) -> int:
-    return session.scalar(select(func.count()).select_from(OutboxEntry).where(OutboxEntry.pushed_at.is_(None))) or 0
-
-
-_OUTBOX_SINCE = (select(func.count(), func.max(OutboxEntry.__table__.c.position))
-                 .where(OutboxEntry.__table__.c.position > bindparam("after")))
-
-
-def outbox_since(connection, after: int) -> tuple[int, int | None]:
-    """Outbox entries written after position `after`: (how many, the last one's position); a primary-key range, cheap."""
-    new, top = connection.execute(_OUTBOX_SINCE, {"after": after}).one()
-    return int(new or 0), top
 
 
 def _pending(session, limit: int, after: int | None = None) -> list[dict]:
@@ -119,9 +106,7 @@ def push(local, upstream, terminal: str, batch_size: int = BATCH_SIZE) -> PushRe
         while entries:
             # One helper thread, so its tasks run in the order given: read N+1 now, acknowledge N after its commit.
             following = beside.submit(_read, local, batch_size, entries[-1]["position"])
-            with upstream.transaction() as session:
-                outcomes = apply_batch(session, terminal, entries)
-                crash_point("before_upstream_commit")
+            outcomes = _apply_upstream(upstream, terminal, entries)
             crash_point("after_upstream_commit")
             if acknowledged is not None:
                 acknowledged.result()  # the previous batch's acknowledgement failed: stop here, and say why
@@ -133,6 +118,26 @@ def push(local, upstream, terminal: str, batch_size: int = BATCH_SIZE) -> PushRe
         if acknowledged is not None:
             acknowledged.result()
     return result
+
+
+def _apply_upstream(upstream, terminal: str, entries: list[dict]) -> list[Outcome]:
+    """One batch in one upstream transaction; a batch that shared the push lock and ran into another is applied again alone.
+
+    The failed attempt rolled back whole, so the second one starts from what the upstream holds (its
+    duplicates included): exactly once either way (apply.py).
+    """
+    exclusive = False
+    while True:
+        try:
+            with upstream.transaction() as session:
+                outcomes = apply_batch(session, terminal, entries, exclusive=exclusive)
+                crash_point("before_upstream_commit")
+            return outcomes
+        except Exception as exc:
+            # Through SQLAlchemy a DBAPIError wraps psycopg's error; a COPY on the raw connection raises psycopg's own.
+            if exclusive or getattr(getattr(exc, "orig", exc), "sqlstate", None) not in RETRY_EXCLUSIVE:
+                raise
+            exclusive = True
 
 
 def _read(local, limit: int, after: int | None) -> list[dict]:

@@ -75,12 +75,17 @@ def lease(upstream_session, company_prefix: str, terminal: str) -> tuple[int, in
     return first, last
 
 
+def short_prefixes(session, prefixes: Iterable[str]) -> list[str]:
+    """The company prefixes this (terminal) database packs with that run below half a block of unused numbers."""
+    known = set(session.scalars(select(SsccRange.company_prefix).distinct()))
+    wanted = {p for p in {*prefixes, *known} if _valid(p)}
+    return [p for p in sorted(wanted) if available(session, p) < block_size(p) // 2]
+
+
 def refill(local, upstream, terminal: str, prefixes: Iterable[str]) -> int:
     """Lease blocks for every prefix this terminal uses that runs below half a block; returns the numbers leased."""
     with local.reading() as session:
-        known = set(session.scalars(select(SsccRange.company_prefix).distinct()))
-        wanted = {p for p in {*prefixes, *known} if _valid(p)}
-        short = [p for p in sorted(wanted) if available(session, p) < block_size(p) // 2]
+        short = short_prefixes(session, prefixes)
     leased = 0
     for prefix in short:
         with upstream.transaction() as session:

@@ -54,7 +54,7 @@ class SyncWorker:
         self.status = SyncStatus(None, self.pending())
 
     def pending(self) -> int:
-        from warehouse_tui.sync.push import pending_count
+        from warehouse_tui.sync.outbox import pending_count
 
         with self.local.reading() as session:
             return pending_count(session)
