@@ -228,7 +228,8 @@ class FloorView(Workflow):
                f"  units {_pct(a.unit_accuracy)} of {a.units_counted} (best ≥ 99.9%)",
                f"Dock→stock: median {_minutes(d.median_minutes)} p90 {_minutes(d.p90_minutes)} ({d.units}u)"]
         days = self.terminal.settings.floor_expiry_days
-        out.append(f"Expiring within {days}d: {snap.expiring_total} lot(s)")
+        total = snap.expiring_total if snap.expiring_total <= fm.EXPIRING_COUNTED else f"over {fm.EXPIRING_COUNTED}"
+        out.append(f"Expiring within {days}d: {total} lot(s)")
         for lot in snap.expiring[:max(0, room - len(out))]:
             bins = ",".join(lot.bins[:3]) + ("…" if len(lot.bins) > 3 else "")
             out.append(f" {lot.days_left:>3}d {lot.lot[:10]} {lot.sku[:10]} {bins}")
