@@ -136,7 +136,7 @@ def shift_waits(session: Session, start: dt.datetime, end: dt.datetime,
         if folded is None or folded.start != start or folded.lookback != lookback or top < folded.through_seq:
             folded = _FOLDED[engine] = _fold_window(session, start, end, lookback, top)
         elif top > folded.through_seq or folded.ahead:
-            new = _rows(conn.execute(select(*_COLUMNS).where(Movement.seq > folded.through_seq, Movement.seq <= top,
+            new = _rows(conn.execute(select(*_COLUMNS).where(Movement.seq > folded.through_seq,
                                                              Movement.kind.in_(("receipt", "putaway")))))
             earliest = {"receipt": start - lookback, "putaway": start}
             rows = sorted(folded.ahead + [row for row in new if row[1] >= earliest[row[0]]], key=lambda row: (row[1], row[2]))
@@ -154,7 +154,9 @@ def shift_waits(session: Session, start: dt.datetime, end: dt.datetime,
 
 def _fold_window(session: Session, start: dt.datetime, end: dt.datetime, lookback: dt.timedelta, top: int) -> _Folded:
     conn = session.connection()
-    rows = _rows(conn.execute(select(*_COLUMNS).where(Movement.kind.in_(("receipt", "putaway")), Movement.seq <= top,
+    # By the movements' (at, kind) index; no bound on seq (`top` was read in this same read transaction, so no
+    # later row is visible), which would draw SQLite to a scan of the whole table by its primary key.
+    rows = _rows(conn.execute(select(*_COLUMNS).where(Movement.kind.in_(("receipt", "putaway")),
                                                       Movement.at >= start - lookback)))
     # Every receipt of the look-back is kept, also of items nobody has put away yet: a later putaway may take it.
     rows = sorted((row for row in rows if row[0] == "receipt" or row[1] >= start), key=lambda row: (row[1], row[2]))
