@@ -1,7 +1,6 @@
 """The supervisor's floor view (@FLOOR, ^F) in the real app on the demo warehouse at conftest's SCREEN_CLOCK.
 
-The demo holds its own shift so far (demo/floor_history.py: finished work
-before 09:00). A morning is played on it first, through the services, at the times it
+A morning is played on the demo first, through the services, at the times it
 happened: a wave is released at 07:00; Maria (U1001) logs in on T1 at 07:05 and
 picks her list from 07:10, one task short; Sam (S9001) claims the second list on
 T2 at 08:30, picks once at 08:35 and leaves it (idle at 09:00). At the dock Maria
@@ -26,7 +25,6 @@ from warehouse_tui.db.models import Bin, Quant
 from warehouse_tui.services import count_tasks, counting, masterdata, picking, putaway, receiving, waves
 from warehouse_tui.services.auth import audit
 from warehouse_tui.services.ledger import Actor
-from warehouse_tui.services import floor_metrics as fm
 from warehouse_tui.services.floor_metrics import DockToStock, ListProgress
 from warehouse_tui.workflows.floor_view import FloorView, bar, spark
 
@@ -70,19 +68,7 @@ def _work(db: Database, badge: str, terminal: str, ref: str, times: list[tuple[i
 
 
 @pytest.fixture
-def before_morning(demo_path, screen_clock) -> fm.FloorSnapshot:
-    """The floor as the demo alone has it at 09:00 (its own shift so far, demo/floor_history.py)."""
-    clock.set_clock(screen_clock, frozen=True)
-    db = Database(demo_path)
-    try:
-        with db.reading() as s:
-            return fm.snapshot(s, clock.utcnow())
-    finally:
-        db.dispose()
-
-
-@pytest.fixture
-def morning(demo_path, screen_clock, before_morning):
+def morning(demo_path, screen_clock):
     db = Database(demo_path)
     try:
         _at(7, 0)
@@ -160,7 +146,7 @@ def test_floor_view_refused_to_an_operator(snap_compare, make_app, morning, size
 
 
 @in_loop
-async def test_the_view_shows_the_morning_and_the_idle_list(make_app, morning, before_morning):
+async def test_the_view_shows_the_morning_and_the_idle_list(make_app, morning):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         # Every page shown once (each is measured when first shown), back on page 1.
@@ -174,20 +160,12 @@ async def test_the_view_shows_the_morning_and_the_idle_list(make_app, morning, b
         assert (first.holder, first.done, first.short, first.idle_minutes) == ("U1001", 4, 1, 15)
         assert (second.holder, second.done, second.idle_minutes, second.idle) == ("S9001", 1, 25, True)
         assert "IDLE" in text
-        snap, demo = workflow.snapshot, before_morning
-
-        def added(name: str) -> tuple[int, ...]:  # what the morning added to the demo's own shift, per hour 07, 08, 09
-            return tuple(a - b for a, b in zip(getattr(snap, name)[-3:], getattr(demo, name)[-3:]))
-
-        # The morning's picks: 2 at 07h (U1001), 2 at 08h (U1001) + 1 at 08h (S9001).
-        assert added("picked_lines") == (2, 3, 0)
-        assert added("received_units") == (24, 12, 0)
-        assert (snap.accuracy.lines - demo.accuracy.lines, snap.accuracy.matched - demo.accuracy.matched) == (1, 1)
-        # The demo's shift put away 57 units since 02:00 (floor_history.HOURS: 10 after 20 min, 12 after 25, 9 after
-        # 30, 12 after 35, 8 after 40, 6 after 45) and the morning's tape 24 after 30 and 12 after 40: of 93 units
-        # the 47th (median) waited 30 min, the 84th (p90) 40.
-        assert demo.dock_to_stock == DockToStock(57, 30.0, 45.0)
-        assert snap.dock_to_stock == DockToStock(93, 30.0, 40.0)
+        # Picks per hour 02..09: 1 at 07h, 2 at 08h (U1001) + 1 at 08h (S9001).
+        assert workflow.snapshot.picked_lines[-3:] == (2, 3, 0)
+        # The tape: 24 rolls waited 30 min, 12 waited 40: the 18th of 36 units (median) 30, the 33rd (p90) 40.
+        assert workflow.snapshot.dock_to_stock == DockToStock(36, 30.0, 40.0)
+        assert (workflow.snapshot.accuracy.lines, workflow.snapshot.accuracy.matched) == (1, 1)
+        assert workflow.snapshot.received_units[-3:] == (24, 12, 0)
 
 
 @in_loop

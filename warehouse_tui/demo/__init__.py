@@ -35,10 +35,6 @@ The demo warehouse (`build_demo`) is a small site to try every workflow on:
 - Pick faces with min/max for six zone A and B items (small.FACE_SKUS), and
   ORD-10011, which wants 5 more of one of them than its face holds: its wave
   raises a replenishment from reserve first and the pick waits for it.
-- The shift so far (issue 17, demo/floor_history.py): six hours of finished
-  receipts, putaways, picks, shipments and two counts by U1001 and S9001
-  before the build, for the supervisor's floor view (@FLOOR); stock,
-  documents and the unsynced count are as they would be without it.
 
 Logins (also in the README):
 

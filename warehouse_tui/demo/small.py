@@ -53,7 +53,6 @@ from warehouse_tui.demo.catalogue import (
     gtin14,
     logins_text,
 )
-from warehouse_tui.demo.floor_history import add_floor_history
 from warehouse_tui.demo.returns import DEMO_RETURN_ORDER, DEMO_RETURN_SSCC, DEMO_RMA, add_demo_returns
 from warehouse_tui.demo.files import building_path, make_room, put_in_place, remove_sqlite_file
 from warehouse_tui.scan.gtin import gs1_check_digit, make_sscc
@@ -248,7 +247,6 @@ def _fill_demo(s, rng: random.Random, today: dt.date) -> dict:
     _demo_outbound(s, rng, items)
     add_demo_returns(s, actor, items)  # no rng: the rest of the demo is as it was before returns existed
     _demo_pick_faces(s, items)
-    add_floor_history(s, items)  # no rng either; stock, documents and the unsynced count as they were
     return {"tracking": tracking, "expired": expired, "expired_lot": expired_lot, "inbound": inbound}
 
 
