@@ -224,3 +224,27 @@ def test_the_report_command_writes_the_report_and_refuses_an_unknown_kind(evenin
     assert main(["report", "nonsense", "--db", path]) != 0
     err = capsys.readouterr().err
     assert "nonsense" in err and "productivity" in err and "Traceback" not in err
+
+
+def test_the_view_counts_expiring_lots_up_to_a_limit_and_lists_the_soonest(evening):
+    with evening.transaction() as s:
+        item = s.query(Item).filter_by(sku="A").one()
+        s1 = s.query(Bin).filter_by(code="S1").one()
+        for n in range(fm.EXPIRING_COUNTED + 5):
+            lot = Lot(item_id=item.id, code=f"L-{n:03d}", expiry=D + dt.timedelta(days=20 - n % 7))
+            s.add(lot)
+            s.flush()
+            # Every other lot is out of stock: never counted nor listed.
+            s.add(Quant(key=quant_key(item.id, s1.id, lot.id, None, item.owner_id, "available"), item_id=item.id,
+                        bin_id=s1.id, lot_id=lot.id, owner_id=item.owner_id, qty=n % 2))
+    with evening.reading() as s:
+        snap = fm.snapshot(s, at(1, 1, 30), fm.FloorSettings(expiry_days=30))
+    # 52 of the new lots in stock + L-SOON + L-GONE: 54, all counted.
+    assert snap.expiring_total == 54
+    assert [lot.lot for lot in snap.expiring[:3]] == ["L-GONE", "L-SOON", "L-013"]  # expired first, then by expiry
+    assert all(lot.qty > 0 for lot in snap.expiring) and len(snap.expiring) == fm.EXPIRING_SHOWN
+    with evening.transaction() as s:
+        s.query(Quant).filter(Quant.qty == 0).update({"qty": 1})
+    with evening.reading() as s:
+        snap = fm.snapshot(s, at(1, 1, 30), fm.FloorSettings(expiry_days=30))
+    assert snap.expiring_total == fm.EXPIRING_COUNTED + 1  # 107 due: counted to one past the limit ("over 100")

@@ -149,7 +149,8 @@ def test_floor_view_refused_to_an_operator(snap_compare, make_app, morning, size
 async def test_the_view_shows_the_morning_and_the_idle_list(make_app, morning):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await _drive(pilot, SUPERVISOR + "scan @FLOOR")
+        # Every page shown once (each is measured when first shown), back on page 1.
+        await _drive(pilot, SUPERVISOR + "scan @FLOOR\nscan @NEXT\nscan @NEXT\nscan @NEXT\n")
         text = screen_text(app)
         assert "as of 09:00" in text
         # Maria's list: 4 picked and 1 short of its tasks; the short at 08:50 found nothing (no movement),
@@ -168,10 +169,30 @@ async def test_the_view_shows_the_morning_and_the_idle_list(make_app, morning):
 
 
 @in_loop
+async def test_the_view_opens_at_once_and_is_measured_in_a_worker(make_app, morning):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _drive(pilot, SUPERVISOR)
+        # Making the view measures nothing (it is made on the UI thread): its frame says "measuring…".
+        view = FloorView(app.terminal)
+        assert view.snapshot is None and view.unmeasured() == ("lists", "throughput")
+        assert view.lines() == ["Pick lists: measuring…", "Throughput: measuring…"]
+        assert view.prompt.text.endswith("1/3 · measuring…")
+        # The app fills it from its worker thread, the page on screen first; the next page when it is shown.
+        await _drive(pilot, "scan @FLOOR")
+        workflow = app.floor.workflow
+        assert set(workflow.measured_at) == {"lists", "throughput"} and "IDLE" in screen_text(app)
+        await _drive(pilot, "scan @NEXT")
+        assert set(workflow.measured_at) == {"lists", "throughput", "operators", "exceptions"}
+        assert "U1001" in screen_text(app) and "measuring" not in screen_text(app)
+
+
+@in_loop
 async def test_the_view_measures_again_by_itself_while_shown(make_app, morning):
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await _drive(pilot, SUPERVISOR + "scan @FLOOR")
+        # The stock page is measured when it is shown (09:00), then the view goes back to page 1.
+        await _drive(pilot, SUPERVISOR + "scan @FLOOR\nscan @NEXT\nscan @NEXT\nscan @NEXT\n")
         before = app.floor.workflow.snapshot
         # Another terminal records a pick meanwhile (into the same database: as a sync pull would).
         _work(app.terminal.db, "S9001", "T2", before.lists[1].ref, [(9, 0)])

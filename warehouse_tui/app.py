@@ -310,6 +310,7 @@ class WarehouseApp(App):
                     # were taken, and the prompt and lines show where the workflow stands.
                     workflow.outcome = refused
                 floor.render_workflow()
+                self._refresh_floor_view(unmeasured_only=True)  # a floor view page shown for the first time
             if show and self._outbox_grew and not self._count_due:
                 # The status line's unsynced count follows the scan's own result, not before it: the count
                 # is a read of its own and the operator waits for the scan's line, not for the count.
@@ -387,6 +388,7 @@ class WarehouseApp(App):
         workflow = cls(self.terminal)
         workflow.outcome = keep
         floor.set_workflow(workflow)
+        self._refresh_floor_view(unmeasured_only=True)  # the floor view draws its frame, then fills it
 
     def logout(self, reason: str) -> None:
         op = self.terminal.operator
@@ -431,10 +433,16 @@ class WarehouseApp(App):
             else:
                 log.exception("idle check failed")
 
-    def _refresh_floor_view(self) -> None:
-        """While the floor view is shown it measures again, in a worker thread: a scan never waits on it."""
+    def _refresh_floor_view(self, unmeasured_only: bool = False) -> None:
+        """While the floor view is shown it measures again, in a worker thread: a scan never waits on it.
+
+        `unmeasured_only`: only if the page on screen has not been measured yet (the view just opened, or a page
+        shown for the first time).
+        """
         workflow = self.floor.workflow if self.floor is not None else None
         if getattr(workflow, "updated", None) is None or workflow.state != "view" or self._floor_measuring:
+            return
+        if unmeasured_only and not workflow.unmeasured():
             return
         from warehouse_tui.workflows.floor_view import measure
 
@@ -447,6 +455,7 @@ class WarehouseApp(App):
             if snapshot is not None and self.floor is not None and self.floor.workflow is workflow:
                 workflow.updated(snapshot, topics)
                 self.floor.render_workflow()
+                self._refresh_floor_view(unmeasured_only=True)  # paged on to a page not measured meanwhile
 
         def work() -> None:
             try:

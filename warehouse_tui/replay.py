@@ -114,6 +114,12 @@ async def apply_step(app, pilot, step: Step, screens: Path | None = None) -> Rep
         app.save_screenshot(filename=f"{step.arg}.svg", path=str(target))
         return None
     await pilot.pause()
+    # What a step started in the background to show (the floor view measures a page in a worker thread)
+    # is on screen before the next step: a script reads the screen as it settles, not mid-measure.
+    measuring = [worker for worker in app.workers if worker.group == "floor-view"]
+    if measuring:
+        await app.workers.wait_for_complete(measuring)
+        await pilot.pause()
     return None
 
 

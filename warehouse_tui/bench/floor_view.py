@@ -5,13 +5,14 @@ made them, dated a week before), a shift is laid down the way the floor
 would have recorded it, over the 8 hours before the measuring instant: 40
 operators logged in, 300 released pick lists of 10 tasks (half picked), 24,000
 movements (picks on the lists' orders, receipts, putaways, shipments), 500
-counts finished over the last 30 days and 60 open exceptions. Then the whole
-view — `services.floor_metrics.snapshot` of every topic in one read transaction,
-what opening the view runs — is timed `samples` times (wall and CPU), with the
-refresh of each 80-column page (what the app's worker thread runs every few
-seconds while that page is shown), beside the bare
-database running the refresh's heaviest statements (hourly throughput, the
-lists' progress and last pick) as raw SQL through sqlite3.
+counts finished over the last 30 days and 60 open exceptions. Then, `samples`
+times (wall and CPU), with a few scans' movements recorded before each: every
+80-column page's first draw (on a fresh engine: what opening the view or paging
+to a page runs in the app's worker thread) and its refresh (what the worker
+runs every few seconds while the page is shown), and the whole view in one read
+transaction; beside the bare database running the refresh's heaviest
+statements (hourly throughput, the lists' progress and last pick) as raw SQL
+through sqlite3.
 """
 
 from __future__ import annotations
@@ -116,8 +117,45 @@ BARE_STATEMENTS = (
 )
 
 
+def _record_more_work(path: Path, at: dt.datetime, n: int) -> None:
+    """A few scans' movements between two refreshes (a receipt, its putaway, picks), as the floor records them."""
+    con = sqlite3.connect(path)
+    try:
+        row = con.execute("SELECT item_id, owner_id, operator_id, from_bin_id, to_bin_id FROM movements "
+                          "WHERE kind = 'putaway' ORDER BY seq DESC LIMIT 1").fetchone()
+        item, owner, operator, receiving, storage = row
+        stamp = _iso(at)
+        rows = [(str(uuid.uuid4()), "receipt", item, 4, None, receiving, owner, operator, "T000", stamp, "PO-BENCH"),
+                (str(uuid.uuid4()), "putaway", item, 4, receiving, storage, owner, operator, "T000", stamp, None)]
+        rows += [(str(uuid.uuid4()), "pick", item, 1, storage, None, owner, operator, "T000", stamp, "FO-00001")
+                 for _ in range(max(0, n - 2))]
+        with con:
+            con.executemany("INSERT INTO movements (uuid, kind, item_id, qty, from_bin_id, to_bin_id, owner_id, from_status, "
+                            "to_status, operator_id, terminal, at, doc_ref, conflict, origin) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, 'available', 'available', ?, ?, ?, ?, 0, 'local')", rows)
+    finally:
+        con.close()
+
+
+def _timed(figures: tuple[list, list], run) -> object:
+    t0, c0 = time.perf_counter(), time.process_time()
+    out = run()
+    figures[0].append(time.perf_counter() - t0)
+    figures[1].append(time.process_time() - c0)
+    return out
+
+
 def measure_floor_view(source: Path, workdir: Path, samples: int, rng: random.Random) -> dict:
-    """Time one floor view refresh on a copy of `source` with a shift laid down in it."""
+    """Time the floor view on a copy of `source` with a shift laid down in it.
+
+    Per 80-column page: its first draw (what opening the view, or paging to it,
+    measures: a fresh engine, nothing kept from an earlier refresh) and its
+    refresh while shown (every few seconds, with a few scans' movements recorded
+    since the last one, so dock-to-stock folds new work in); and the whole view
+    in one read transaction. Each `samples` times, wall and CPU, beside the bare
+    database running the refresh's heaviest statements as raw SQL.
+    """
+    from warehouse_tui.bench.report import percentiles
     from warehouse_tui.services import floor_metrics as fm
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -130,46 +168,55 @@ def measure_floor_view(source: Path, workdir: Path, samples: int, rng: random.Ra
     built = dt.datetime.fromisoformat(con.execute("SELECT max(at) FROM movements").fetchone()[0])
     movements, quants = (con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("movements", "quants"))
     con.close()
-    # A week after the opening stock was booked: the shift is the last 8 hours, the opening history older.
-    now = built + dt.timedelta(days=7)
+    # A week after the opening stock was booked, at half past an hour (the samples' clock moves on a few
+    # seconds each, within the hour: the shift's window stays put): the shift is the last 8 hours.
+    now = (built + dt.timedelta(days=7)).replace(minute=30, second=0, microsecond=0)
     shift = lay_down_shift(copy, now, rng)
     db = Database(copy)
     try:
         db.engine.dispose()
         with db.reading() as session:
-            fm.snapshot(session, now)  # warm: the first read of the file's pages
-        timings, cpu, bare = [], [], []
-        pages = {topics: ([], []) for topics in PAGES}
-        con = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)
-        params = {"start": _iso(now - dt.timedelta(hours=8)), "now": _iso(now)}
-        for _ in range(samples):
-            t0, c0 = time.perf_counter(), time.process_time()
-            with db.reading() as session:
-                snap = fm.snapshot(session, now)
-            timings.append(time.perf_counter() - t0)
-            cpu.append(time.process_time() - c0)
-            for topics, (wall, used) in pages.items():
-                t0, c0 = time.perf_counter(), time.process_time()
-                fm.measure(db, now, topics=topics, before=snap)
-                wall.append(time.perf_counter() - t0)
-                used.append(time.process_time() - c0)
+            snap = fm.snapshot(session, now)  # warm: the first read of the file's pages
+        whole = ([], [])
+        first = {topics: ([], []) for topics in PAGES}
+        refresh = {topics: ([], []) for topics in PAGES}
+        bare = []
+        raw = sqlite3.connect(f"file:{copy}?mode=ro", uri=True)
+        for n in range(samples):
+            at = now + dt.timedelta(seconds=2 * n + 1)
+            _record_more_work(copy, at - dt.timedelta(milliseconds=500), 5)
+            for topics in PAGES:
+                fresh = Database(copy)  # nothing kept from earlier refreshes, as when the app has just started
+                try:
+                    with fresh.reading() as session:
+                        session.connection()
+                    _timed(first[topics], lambda: fm.measure(fresh, at, topics=topics))
+                finally:
+                    fresh.dispose()
+                _timed(refresh[topics], lambda: fm.measure(db, at, topics=topics, before=snap))
+            snap = _timed(whole, lambda: fm.measure(db, at))
+            params = {"start": _iso(at - dt.timedelta(hours=8)), "now": _iso(at)}
             t0 = time.perf_counter()
             for statement in BARE_STATEMENTS:
-                con.execute(statement, params).fetchall()
+                raw.execute(statement, params).fetchall()
             bare.append(time.perf_counter() - t0)
-        con.close()
+        raw.close()
     finally:
         db.dispose()
         for suffix in ("", "-wal", "-shm"):
             Path(f"{copy}{suffix}").unlink(missing_ok=True)
-    from warehouse_tui.bench.report import percentiles
 
-    ours, raw = percentiles(timings), percentiles(bare)
-    by_page = {" + ".join(topics): {"p50_ms": percentiles(wall)["p50_ms"], "p95_ms": percentiles(wall)["p95_ms"],
-                                    "cpu_p50_ms": percentiles(used)["p50_ms"]} for topics, (wall, used) in pages.items()}
-    return {**ours, "cpu_p50_ms": percentiles(cpu)["p50_ms"], "cpu_p95_ms": percentiles(cpu)["p95_ms"],
-            "per_page_refresh": by_page,
-            "bare_p50_ms": raw["p50_ms"], "bare_p95_ms": raw["p95_ms"],
-            "ratio_p50": round(ours["p50_ms"] / raw["p50_ms"], 2) if raw["p50_ms"] else None,
+    def figure(timings: tuple[list, list]) -> dict:
+        wall, used = percentiles(timings[0]), percentiles(timings[1])
+        return {"p50_ms": wall["p50_ms"], "p95_ms": wall["p95_ms"], "cpu_p50_ms": used["p50_ms"], "cpu_p95_ms": used["p95_ms"]}
+
+    pages = {" + ".join(topics): {"first_draw": figure(first[topics]), "refresh": figure(refresh[topics])} for topics in PAGES}
+    # The budget's figure: the slowest page's refresh (what the worker runs every few seconds while a page is shown).
+    worst = max((page["refresh"] for page in pages.values()), key=lambda f: f["p95_ms"])
+    raw_p = percentiles(bare)
+    return {"p50_ms": worst["p50_ms"], "p95_ms": worst["p95_ms"], "cpu_p50_ms": worst["cpu_p50_ms"],
+            "per_page": pages, "whole_view": figure(whole),
+            "bare_p50_ms": raw_p["p50_ms"], "bare_p95_ms": raw_p["p95_ms"],
+            "ratio_p50": round(worst["p50_ms"] / raw_p["p50_ms"], 2) if raw_p["p50_ms"] else None,
             "samples": samples, "quants": quants, "movements": movements + shift["shift_movements"], "shift": shift,
             "lists_shown": len(snap.lists), "operators_shown": len(snap.operators)}

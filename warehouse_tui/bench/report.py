@@ -67,7 +67,7 @@ def budget_report(largest: dict | None, result: dict | None = None) -> dict:
             budgets["pull_100k_items_s"]["note"] = f"{sync['pull_items'].get('items')} items pulled"
     if "floor_view" in result:
         budgets["floor_view_refresh_ms"]["measured"] = result["floor_view"]["p95_ms"]
-        budgets["floor_view_refresh_ms"]["note"] = "p95 of one refresh (services/floor_metrics.snapshot), off the scan path"
+        budgets["floor_view_refresh_ms"]["note"] = "p95 of the slowest page's refresh (services/floor_metrics), off the scan path"
     if "cold_start" in result:
         budgets["cold_start_s"]["measured"] = result["cold_start"]["process_wall_s"]
     for kind, figure in result.get("import", {}).items():

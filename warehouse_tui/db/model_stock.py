@@ -115,7 +115,8 @@ class Bin(Base):
 
 class Lot(Base):
     __tablename__ = "lots"
-    __table_args__ = (UniqueConstraint("item_id", "code"),)
+    # By expiry (migration 0007_floor_lot_expiry): the floor view's soonest-expiring lots without reading every lot.
+    __table_args__ = (UniqueConstraint("item_id", "code"), Index("ix_lots_expiry", "expiry"))
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
     code: Mapped[str] = mapped_column(String(64), index=True)

@@ -32,11 +32,11 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import String, and_, case, func, or_, select, type_coerce
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from warehouse_tui.db.models import (
@@ -55,6 +55,8 @@ from warehouse_tui.db.models import (
     Quant,
     WarehouseException,
 )
+# putaway_waits is also where the reports find it, beside the other measures.
+from warehouse_tui.services.dock_to_stock import putaway_waits, shift_waits  # noqa: F401
 
 # Movements an operator makes by hand: what productivity counts (adjustments and counts are a supervisor's books).
 WORK_KINDS = ("receipt", "putaway", "move", "pick", "pack", "ship")
@@ -161,7 +163,7 @@ class FloorSnapshot:
     accuracy: Accuracy
     dock_to_stock: DockToStock
     expiring: tuple[ExpiringLot, ...]  # the soonest EXPIRING_SHOWN
-    expiring_total: int  # lots in stock expiring within the days (expired ones included)
+    expiring_total: int  # lots in stock expiring within the days (expired ones included), counted up to EXPIRING_COUNTED + 1
 
 
 TOPICS = ("lists", "throughput", "operators", "exceptions", "stock")
@@ -206,13 +208,20 @@ def _no_throughput(hours) -> dict:
 
 
 EXPIRING_SHOWN = 10
+# The view counts the lots due up to here and says "more than" beyond: counting every lot due in a big
+# warehouse (thousands, each checked for stock) cost more than the rest of the stock page.
+EXPIRING_COUNTED = 100
 
 
 def _expiring(session: Session, today: dt.date, days: int) -> dict:
-    """The soonest lots in stock and how many there are: the view shows a page, not every lot of the warehouse."""
+    """The soonest lots in stock and how many there are: the view shows a page, not every lot of the warehouse.
+
+    Both walk the lots' expiry index (migration 0007_floor_lot_expiry) from the soonest and stop early.
+    """
     in_stock = select(Quant.id).where(Quant.item_id == Lot.item_id, Quant.lot_id == Lot.id, Quant.qty > 0).exists()
     due = [Lot.expiry.is_not(None), Lot.expiry <= today + dt.timedelta(days=days), in_stock]
-    total = session.scalar(select(func.count()).select_from(Lot).where(*due)) or 0
+    counted = select(Lot.id).where(*due).order_by(Lot.expiry, Lot.id).limit(EXPIRING_COUNTED + 1).subquery()
+    total = session.scalar(select(func.count()).select_from(counted)) or 0
     first = list(session.scalars(select(Lot.id).where(*due).order_by(Lot.expiry, Lot.id).limit(EXPIRING_SHOWN)))
     lots = expiring_lots(session, today, days, lot_ids=first) if first else []
     return {"expiring": tuple(lots), "expiring_total": total}
@@ -427,56 +436,6 @@ def accuracy(session: Session, start: dt.datetime, end: dt.datetime) -> Accuracy
     return accuracy_of((expected, counted) for _when, expected, counted in count_lines(session, start, end))
 
 
-def putaway_waits(session: Session, start: dt.datetime, end: dt.datetime, owner_id: int | None = None,
-                  lookback: dt.timedelta = dt.timedelta(days=30)) -> list[tuple[dt.datetime, float, int]]:
-    """(putaway time, minutes since receipt, units) for the putaways in [start, end), matched FIFO to receipts.
-
-    Receipts up to `lookback` before `start` are matched too; a putaway of stock
-    whose receipt is older (opening stock, a move into the receiving bin) is left out.
-    The receipts are read by the movements' (kind, at) index: a long look-back (a
-    report's 30 days) reads every receipt of it.
-    """
-    scoped = [Movement.owner_id == owner_id] if owner_id is not None else []
-    # Thousands of rows a shift: read through Core with the time as the stored text, parsed by
-    # datetime.fromisoformat (SQLAlchemy's SQLite DateTime parsing costs several times more).
-    conn = session.connection()
-    columns = (Movement.kind, type_coerce(Movement.at, String).label("at"), Movement.seq, Movement.item_id, Movement.lot_id, Movement.owner_id, Movement.qty,
-               Movement.to_bin_id, Movement.to_container_id, Movement.from_bin_id, Movement.from_container_id)
-    putaways = conn.execute(select(*columns).where(Movement.kind == "putaway", Movement.at >= start, Movement.at < end,
-                                                      *scoped)).all()
-    if not putaways:
-        return []
-    # The receipts of the look-back by the (kind, at) index, those of the items put away kept.
-    items = {row.item_id for row in putaways}
-    receipts = [row for row in conn.execute(select(*columns).where(Movement.kind == "receipt", Movement.at >= start - lookback,
-                                                                   Movement.at < end, *scoped))
-                if row.item_id in items]
-    rows = sorted(((kind, _when(at), *rest) for kind, at, *rest in receipts + putaways), key=lambda row: (row[1], row[2]))
-    waiting: dict[tuple, deque] = defaultdict(deque)
-    out = []
-    for kind, at, _seq, item, lot, owner, qty, to_bin, to_box, from_bin, from_box in rows:
-        if kind == "receipt":
-            where = ("c", to_box) if to_box is not None else ("b", to_bin)
-            waiting[(item, lot, owner, where)].append([at, qty])
-            continue
-        where = ("c", from_box) if from_box is not None else ("b", from_bin)
-        queue = waiting.get((item, lot, owner, where))
-        left = qty
-        while queue and left:
-            received = queue[0]
-            take = min(left, received[1])
-            out.append((at, (at - received[0]).total_seconds() / 60, take))
-            received[1] -= take
-            left -= take
-            if not received[1]:
-                queue.popleft()
-    return out
-
-
-def _when(value) -> dt.datetime:
-    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
-
-
 def weighted_quantile(samples: list[tuple[float, int]], q: float) -> float | None:
     """The value below which a share `q` of the units lie (nearest rank over units)."""
     total = sum(w for _v, w in samples)
@@ -498,8 +457,11 @@ def dock_to_stock_of(waits: Iterable[tuple[float, int]]) -> DockToStock:
 
 def dock_to_stock(session: Session, start: dt.datetime, end: dt.datetime,
                   lookback: dt.timedelta = dt.timedelta(days=1)) -> DockToStock:
-    """Over the putaways in [start, end), their receipts looked for a day back (the view's shift, refreshed every few seconds)."""
-    return dock_to_stock_of((minutes, units) for _at, minutes, units in putaway_waits(session, start, end, lookback=lookback))
+    """Over the putaways in [start, end), their receipts looked for a day back (the view's shift, refreshed every few seconds).
+
+    The FIFO matching is kept between refreshes and only what was recorded since is folded in (`shift_waits`).
+    """
+    return dock_to_stock_of((minutes, units) for _at, minutes, units in shift_waits(session, start, end, lookback))
 
 
 def expiring_lots(session: Session, today: dt.date, days: int, owner_id: int | None = None,

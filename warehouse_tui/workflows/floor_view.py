@@ -10,9 +10,9 @@ workflow; open exceptions by kind; stock health (record accuracy of the last
 
 At 80 columns a page holds two topics, at 40 columns one. The measures come
 from the local database (on a syncing terminal that includes what was pulled
-from the others) and are measured again every few seconds while the view is
-shown, off the scan path (the app does it in a worker thread, `measure`); the
-prompt says as of when.
+from the others) and are measured off the scan path, in the app's worker
+thread (`measure`): a page when it is first shown (it says "measuring…" until
+then), and again every few seconds while it is shown; the prompt says as of when.
 
   @NEXT or n + Enter   next page (p + Enter: the one before)
   1-9 + Enter          on the exceptions page: the supervisor queue, that kind only
@@ -103,8 +103,8 @@ class FloorView(Workflow):
         self.title = "Floor view"
         if not self.terminal.is_supervisor:
             self.state = State.DENIED  # where it starts for anyone else; no transition leaves it
-            return
-        self.updated(measure(self.terminal), fm.TOPICS)
+        # Nothing is measured here (on the UI thread): the app measures the page shown in a worker thread
+        # as soon as the view is on screen, and each page when it is first shown; until then it says "measuring…".
 
     # ------------------------------------------------------------------ layout
     def fit_to(self, width: int, height: int) -> None:
@@ -123,6 +123,12 @@ class FloorView(Workflow):
         """What the page on screen shows: a refresh measures these only."""
         return self.pages[self.page]
 
+    def unmeasured(self) -> tuple[str, ...]:
+        """Topics of the page on screen not measured yet: the app measures them at once, not at the next refresh."""
+        if self.state != State.VIEW:
+            return ()
+        return tuple(topic for topic in self.shown_topics() if topic not in self.measured_at)
+
     def updated(self, snapshot: fm.FloorSnapshot, topics=fm.TOPICS) -> None:
         """A new measure of `topics` (the app's refresh measures the page on screen)."""
         self.snapshot = snapshot
@@ -135,20 +141,21 @@ class FloorView(Workflow):
             return Prompt("Supervisors only — @HOME", kinds())
         page = self.pages[self.page]
         times = [self.measured_at[t] for t in page if t in self.measured_at]
-        as_of = _local(min(times)) if times else "-"
+        as_of = f"as of {_local(min(times))}" if times else "measuring…"
         name = " + ".join(TOPIC_TITLES[t] for t in page) if not self.narrow else TOPIC_TITLES[page[0]]
-        return Prompt(f"{name} {self.page + 1}/{len(self.pages)} · as of {as_of}", kinds(ScanKind.TEXT), ("NEXT",))
+        return Prompt(f"{name} {self.page + 1}/{len(self.pages)} · {as_of}", kinds(ScanKind.TEXT), ("NEXT",))
 
     def lines(self) -> list[str]:
         if self.state == State.DENIED:
             return ["The floor view is for", "supervisor badges only."]
-        if self.snapshot is None:
-            return ["Measuring…"]
         width = 38 if self.narrow else 78
         page = self.pages[self.page]
         room = (NARROW_LINES if self.narrow else WIDE_LINES) // len(page)
         out: list[str] = []
         for topic in page:
+            if self.snapshot is None or topic not in self.measured_at:
+                out.append(f"{TOPIC_TITLES[topic]}: measuring…")
+                continue
             out += getattr(self, f"_{topic}")(width, room)[:room]
         return [line[:width] for line in out]
 
@@ -228,7 +235,8 @@ class FloorView(Workflow):
                f"  units {_pct(a.unit_accuracy)} of {a.units_counted} (best ≥ 99.9%)",
                f"Dock→stock: median {_minutes(d.median_minutes)} p90 {_minutes(d.p90_minutes)} ({d.units}u)"]
         days = self.terminal.settings.floor_expiry_days
-        out.append(f"Expiring within {days}d: {snap.expiring_total} lot(s)")
+        total = snap.expiring_total if snap.expiring_total <= fm.EXPIRING_COUNTED else f"over {fm.EXPIRING_COUNTED}"
+        out.append(f"Expiring within {days}d: {total} lot(s)")
         for lot in snap.expiring[:max(0, room - len(out))]:
             bins = ",".join(lot.bins[:3]) + ("…" if len(lot.bins) > 3 else "")
             out.append(f" {lot.days_left:>3}d {lot.lot[:10]} {lot.sku[:10]} {bins}")
