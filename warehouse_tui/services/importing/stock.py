@@ -65,8 +65,6 @@ class StockImport(Importer):
         self.qtys = array("q")
         self.serial_of: list[str | None] = []
         self.units = 0
-        self.items: set[int] = set()
-        self.bins: set[int] = set()
         self.last_seq = 0
 
     def begin(self, session: Session) -> None:
@@ -190,8 +188,6 @@ class StockImport(Importer):
         self.qtys.append(row.qty)
         self.serial_of.append(serial or None)
         self.units += row.qty
-        self.items.add(item.id)
-        self.bins.add(row.bin.id)
         self.rows += 1
         self.created += 1
 
@@ -201,7 +197,6 @@ class StockImport(Importer):
         changed = self._stocked_meanwhile(session)
         if changed:
             raise ImportFailed(self.source, changed[:MAX_REPORTED], len(changed))
-        ledger = BatchLedger(session, strict=True, origin="upstream" if self.upstream else "local")  # the movement's origin column
         conn = session.connection()
         at = utcnow()
         at_text = at.isoformat()
@@ -209,6 +204,10 @@ class StockImport(Importer):
         for start in range(0, total, WRITE_CHUNK):
             end = min(total, start + WRITE_CHUNK)
             payloads = [self._payload(n, at_text) for n in range(start, end)]
+            # A ledger per chunk: one kept for the file holds every item, bin and lot the file names until the end
+            # (a quarter of a GB for a million rows); each book() leaves everything written, so the next chunk's
+            # ledger reads the same books back.
+            ledger = BatchLedger(session, strict=True, origin="upstream" if self.upstream else "local")  # the movement's origin column
             booked = ledger.book(payloads)
             refused = [RowError(self.lines[start + k], b.reason or b.result) for k, b in enumerate(booked) if b.result != BOOKED]
             if refused:  # the ledger's own refusal, or what changed meanwhile: nothing of the file stays
@@ -281,6 +280,7 @@ class StockImport(Importer):
         return found
 
     def result(self) -> ImportResult:
+        items, bins = len(set(self.item_ids)), len(set(self.bin_ids))  # counted once here, not kept as sets through the file
         return ImportResult(self.kind, self.rows, self.created, 0,
                             f"Imported opening stock: {self.units} unit{plural(self.units)} in {self.rows} row{plural(self.rows)} "
-                            f"({len(self.items)} item{plural(len(self.items))}, {len(self.bins)} bin{plural(len(self.bins))})")
+                            f"({items} item{plural(items)}, {bins} bin{plural(bins)})")
