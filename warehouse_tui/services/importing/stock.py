@@ -197,27 +197,33 @@ class StockImport(Importer):
         changed = self._stocked_meanwhile(session)
         if changed:
             raise ImportFailed(self.source, changed[:MAX_REPORTED], len(changed))
-        conn = session.connection()
         at = utcnow()
-        at_text = at.isoformat()
         total = len(self.lines)
         for start in range(0, total, WRITE_CHUNK):
             end = min(total, start + WRITE_CHUNK)
-            payloads = [self._payload(n, at_text) for n in range(start, end)]
-            # A ledger per chunk: one kept for the file holds every item, bin and lot the file names until the end
-            # (a quarter of a GB for a million rows); each book() leaves everything written, so the next chunk's
-            # ledger reads the same books back.
-            ledger = BatchLedger(session, strict=True, origin="upstream" if self.upstream else "local")  # the movement's origin column
-            booked = ledger.book(payloads)
-            refused = [RowError(self.lines[start + k], b.reason or b.result) for k, b in enumerate(booked) if b.result != BOOKED]
-            if refused:  # the ledger's own refusal, or what changed meanwhile: nothing of the file stays
-                raise ImportFailed(self.source, refused[:MAX_REPORTED], len(refused))
-            if self.upstream:
-                note_changed(conn, [("movement", b.seq) for b in booked])  # the upstream's record of a movement is its feed
-            else:
-                insert_many(conn, OutboxEntry.__table__, [{"uuid": p["id"], "kind": "movement", "terminal": self.actor.terminal,
-                                                           "created_at": at, "payload": p} for p in payloads])
+            self._write_chunk(session, start, end, at)
             progress("writing", end, total)
+
+    def _write_chunk(self, session: Session, start: int, end: int, at: dt.datetime) -> None:
+        """Rows start..end booked, with their outbox entries (on an upstream: change-feed entries).
+
+        A ledger per chunk, let go with the chunk (this function's locals): one kept for the file holds every item,
+        bin and lot the file names until the end, a quarter of a GB for a million rows. Each book() leaves everything
+        it did written, so the next chunk's ledger reads the same books back.
+        """
+        conn = session.connection()
+        at_text = at.isoformat()
+        payloads = [self._payload(n, at_text) for n in range(start, end)]
+        ledger = BatchLedger(session, strict=True, origin="upstream" if self.upstream else "local")  # the movement's origin column
+        booked = ledger.book(payloads)
+        refused = [RowError(self.lines[start + k], b.reason or b.result) for k, b in enumerate(booked) if b.result != BOOKED]
+        if refused:  # the ledger's own refusal, or what changed meanwhile: nothing of the file stays
+            raise ImportFailed(self.source, refused[:MAX_REPORTED], len(refused))
+        if self.upstream:
+            note_changed(conn, [("movement", b.seq) for b in booked])  # the upstream's record of a movement is its feed
+        else:
+            insert_many(conn, OutboxEntry.__table__, [{"uuid": p["id"], "kind": "movement", "terminal": self.actor.terminal,
+                                                       "created_at": at, "payload": p} for p in payloads])
 
     def _payload(self, n: int, at: str) -> dict:
         """Row n's movement as ledger.post writes it into the outbox (and the batch ledger books it)."""
