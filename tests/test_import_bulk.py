@@ -18,7 +18,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import uuid as uuid_module
 from pathlib import Path
 
 import pytest
@@ -192,27 +191,6 @@ def test_a_file_refused_by_the_ledger_while_writing_leaves_nothing(site):
     # then the ledger's refusal names the row and nothing stays
     assert [str(e) for e in err.errors] == ["line 12: PLAIN in B01 would exceed 10,000,000,000 units"]
     assert count(site, Movement, Movement.doc_ref == OPENING_DOC_REF) == 0 and count(site, Quant) == 2
-
-
-def test_opening_movements_take_unique_version_4_uuids_that_count_up_in_booking_order(site):
-    # given two stock files of 25 rows each, imported one after the other (files of other places)
-    load(site, "stock", stock_file([(f"B{1 + k:02d}", "PLAIN", 1, None, None, None) for k in range(25)]))
-    load(site, "stock", stock_file([(f"B{1 + k:02d}", "ACME-1", 1, None, None, None) for k in range(25)]))
-    # then every movement has its own version 4 UUID, its outbox entry the same one
-    with site.reading() as s:
-        rows = s.execute(select(Movement.uuid, Item.sku).join(Item, Item.id == Movement.item_id)
-                         .where(Movement.doc_ref == OPENING_DOC_REF).order_by(Movement.seq)).all()
-        outbox = set(s.scalars(select(OutboxEntry.uuid)))
-    uuids = [u for u, _ in rows]
-    assert len(uuids) == len(set(uuids)) == 50 and set(uuids) <= outbox
-    assert {uuid_module.UUID(u).version for u in uuids} == {4}
-    # and within a file they count up in booking order (the uuid indexes append), each file from a start of its own
-    first, second = [u for u, sku in rows if sku == "PLAIN"], [u for u, sku in rows if sku == "ACME-1"]
-    for file_uuids in (first, second):
-        assert file_uuids == sorted(file_uuids)
-        assert [int(u.replace("-", "")[:12], 16) for u in file_uuids] == list(range(int(file_uuids[0].replace("-", "")[:12], 16),
-                                                                                     int(file_uuids[0].replace("-", "")[:12], 16) + 25))
-    assert first[0][:13] != second[0][:13]
 
 
 # --------------------------------------------------------------------------- changed between the check and the write

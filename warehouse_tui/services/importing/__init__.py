@@ -48,14 +48,6 @@ upstream: its change-feed entry). A movement the ledger does not book (a quant
 that would pass the ledger's ceiling, or what changed meanwhile) refuses the
 file; those rows are reported as the ledger words it.
 
-What a million rows cost (issue 13): the checked rows are kept as a few arrays
-of numbers, and the items and bins they name as one string per code; each write
-chunk (WRITE_CHUNK rows, ~4 KB a row while it is booked) has a batch ledger of
-its own, let go before the next chunk, so memory does not grow with the item,
-bin and lot master data a file names. The movements' UUIDs (version 4) count up
-from a random start per file (`stock.MovementIds`), so the unique uuid indexes
-of movements and outbox append instead of taking a random page per row.
-
 `ImportResult.checking_s` and `writing_s` say how long each step took;
 `writing_s` is how long the write lock was held. `on_progress(step, done,
 total)` is called as rows are checked ("checking") and written ("writing");

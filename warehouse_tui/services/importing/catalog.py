@@ -32,14 +32,10 @@ class BinRef(NamedTuple):
 def items_with_skus(session: Session, skus: Iterable[str], postgres: bool) -> dict[str, list[ItemRef]]:
     """SKU -> the items of any owner with that SKU."""
     found: dict[str, list[ItemRef]] = defaultdict(list)
-    # A million-row file names hundreds of thousands of items: their owners and trackings, a handful of values,
-    # are kept as one string object each instead of one per item (the driver makes a new one per row).
-    shared: dict[str, str] = {}
     for chunk in chunks(skus):
         for r in session.execute(select(Item.id, Item.sku, Item.owner_id, Owner.code, Item.tracking, Item.expiry_required)
                                  .join(Owner, Owner.id == Item.owner_id).where(where_in(Item.sku, chunk, postgres)).order_by(Item.id)):
-            owner, tracking = shared.setdefault(r[3], r[3]), shared.setdefault(r[4], r[4])
-            found[r[1]].append(ItemRef(r[0], r[1], r[2], owner, tracking, bool(r[5])))
+            found[r[1]].append(ItemRef(r[0], r[1], r[2], r[3], r[4], bool(r[5])))
     return found
 
 
@@ -50,7 +46,7 @@ def bins_named(session: Session, names: Iterable[str], postgres: bool) -> dict[s
         wanted = set(chunk)
         for r in session.execute(select(Bin.id, Bin.code, Bin.barcode)
                                  .where(or_(where_in(Bin.code, chunk, postgres), where_in(Bin.barcode, chunk, postgres))).order_by(Bin.id)):
-            ref = BinRef(r[0], r[1], r[1] if r[2] == r[1] else r[2])  # one string when the barcode is the code (the usual case)
+            ref = BinRef(*r)
             if ref.code in wanted:
                 found[ref.code].append(ref)
             if ref.barcode != ref.code and ref.barcode in wanted:
@@ -71,17 +67,15 @@ class Catalog:
         new_skus = {s for s in skus if s and s not in self.items}
         found = items_with_skus(session, new_skus, postgres)
         for sku in new_skus:
-            refs = found.get(sku, [])
-            # keyed by the item's own string, not the file's copy of it: one string per SKU kept, not two
-            self.items[refs[0].sku if refs else sku] = refs
-            self.items_by_id.update((i.id, i) for i in refs)
+            self.items[sku] = found.get(sku, [])
+            self.items_by_id.update((i.id, i) for i in self.items[sku])
         new_bins = {b for b in bins if b and b not in self.bins}
         named = bins_named(session, new_bins, postgres)
         for name in new_bins:
             refs = named.get(name, ())
             # a bin's own code before another bin's barcode (bins import keeps the two apart anyway)
             ref = next((b for b in refs if b.code == name), refs[0] if refs else None)
-            self.bins[ref.code if ref is not None and ref.code == name else name] = ref  # one string per code kept, not two
+            self.bins[name] = ref
             if ref is not None:
                 self.bins_by_id[ref.id] = ref
 

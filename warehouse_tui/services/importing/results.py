@@ -12,10 +12,9 @@ from warehouse_tui.errors import InvalidInput
 MAX_REPORTED = 50
 OPENING_DOC_REF = "OPENING"
 # Rows checked per round of set-based lookups, and opening-stock movements booked per BatchLedger.book:
-# large enough that statements are few, small enough that a million-row file stays in memory budget (a chunk being
-# booked holds ~4 KB a row: payload, plan, movement, quant and outbox rows; 20,000 rows held ~80 MB).
+# large enough that statements are few, small enough that a million-row file stays in memory budget.
 CHECK_CHUNK = 10_000
-WRITE_CHUNK = 10_000
+WRITE_CHUNK = 20_000
 # The page cache an import's connection gets on SQLite (see run._page_cache).
 PAGE_CACHE_KIB = 64 * 1024
 # Files with fewer rows finish before a progress bar would tell anyone anything.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import uuid
 from array import array
 from typing import NamedTuple
@@ -44,24 +43,6 @@ class _StockRow(NamedTuple):
     qty: int
 
 
-class MovementIds:
-    """UUIDs for one file's movements, version 4, whose first 48 bits count up from a random start (74 bits stay random).
-
-    With uuid4() each of a million movements (and its outbox entry) went into a random place of the unique uuid
-    indexes, a page read and written for nearly every row once the indexes outgrow the page cache; counting up, they
-    append (27% less time for a million rows into a table with a uuid index, same run). demo/bulk_load.py makes its
-    opening movements' UUIDs the same way. Unique as uuid4(): two files' ranges meet only if their random starts
-    fall within a file's length of each other (about 1 in 2^26 for two million-row files), and then 74 random bits more.
-    """
-
-    def __init__(self) -> None:
-        self.count = int.from_bytes(os.urandom(6), "big") >> 1  # room for 2^47 more before the 48 bits run out
-
-    def next(self) -> str:
-        self.count += 1
-        return str(uuid.UUID(bytes=self.count.to_bytes(6, "big") + os.urandom(10), version=4))
-
-
 class StockImport(Importer):
     """Opening balances, booked by the batch ledger; a million rows are kept as a few arrays until the write."""
 
@@ -84,6 +65,8 @@ class StockImport(Importer):
         self.qtys = array("q")
         self.serial_of: list[str | None] = []
         self.units = 0
+        self.items: set[int] = set()
+        self.bins: set[int] = set()
         self.last_seq = 0
 
     def begin(self, session: Session) -> None:
@@ -207,6 +190,8 @@ class StockImport(Importer):
         self.qtys.append(row.qty)
         self.serial_of.append(serial or None)
         self.units += row.qty
+        self.items.add(item.id)
+        self.bins.add(row.bin.id)
         self.rows += 1
         self.created += 1
 
@@ -216,41 +201,31 @@ class StockImport(Importer):
         changed = self._stocked_meanwhile(session)
         if changed:
             raise ImportFailed(self.source, changed[:MAX_REPORTED], len(changed))
+        ledger = BatchLedger(session, strict=True, origin="upstream" if self.upstream else "local")  # the movement's origin column
+        conn = session.connection()
         at = utcnow()
+        at_text = at.isoformat()
         total = len(self.lines)
-        self.movement_ids = MovementIds()
         for start in range(0, total, WRITE_CHUNK):
             end = min(total, start + WRITE_CHUNK)
-            self._write_chunk(session, start, end, at)
+            payloads = [self._payload(n, at_text) for n in range(start, end)]
+            booked = ledger.book(payloads)
+            refused = [RowError(self.lines[start + k], b.reason or b.result) for k, b in enumerate(booked) if b.result != BOOKED]
+            if refused:  # the ledger's own refusal, or what changed meanwhile: nothing of the file stays
+                raise ImportFailed(self.source, refused[:MAX_REPORTED], len(refused))
+            if self.upstream:
+                note_changed(conn, [("movement", b.seq) for b in booked])  # the upstream's record of a movement is its feed
+            else:
+                insert_many(conn, OutboxEntry.__table__, [{"uuid": p["id"], "kind": "movement", "terminal": self.actor.terminal,
+                                                           "created_at": at, "payload": p} for p in payloads])
             progress("writing", end, total)
-
-    def _write_chunk(self, session: Session, start: int, end: int, at: dt.datetime) -> None:
-        """Rows start..end booked, with their outbox entries (on an upstream: change-feed entries).
-
-        A ledger per chunk, let go with the chunk (this function's locals): one kept for the file holds every item,
-        bin and lot the file names until the end, a quarter of a GB for a million rows. Each book() leaves everything
-        it did written, so the next chunk's ledger reads the same books back.
-        """
-        conn = session.connection()
-        at_text = at.isoformat()
-        payloads = [self._payload(n, at_text) for n in range(start, end)]
-        ledger = BatchLedger(session, strict=True, origin="upstream" if self.upstream else "local")  # the movement's origin column
-        booked = ledger.book(payloads)
-        refused = [RowError(self.lines[start + k], b.reason or b.result) for k, b in enumerate(booked) if b.result != BOOKED]
-        if refused:  # the ledger's own refusal, or what changed meanwhile: nothing of the file stays
-            raise ImportFailed(self.source, refused[:MAX_REPORTED], len(refused))
-        if self.upstream:
-            note_changed(conn, [("movement", b.seq) for b in booked])  # the upstream's record of a movement is its feed
-        else:
-            insert_many(conn, OutboxEntry.__table__, [{"uuid": p["id"], "kind": "movement", "terminal": self.actor.terminal,
-                                                       "created_at": at, "payload": p} for p in payloads])
 
     def _payload(self, n: int, at: str) -> dict:
         """Row n's movement as ledger.post writes it into the outbox (and the batch ledger books it)."""
         item = self.catalog.items_by_id[self.item_ids[n]]
         lot = self.versions[self.lot_of[n]] if self.lot_of[n] >= 0 else None
         return {
-            "id": self.movement_ids.next(),
+            "id": str(uuid.uuid4()),
             "kind": MovementKind.ADJUST.value,
             "sku": item.sku,
             "owner": item.owner,
@@ -306,7 +281,6 @@ class StockImport(Importer):
         return found
 
     def result(self) -> ImportResult:
-        items, bins = len(set(self.item_ids)), len(set(self.bin_ids))  # counted once here, not kept as sets through the file
         return ImportResult(self.kind, self.rows, self.created, 0,
                             f"Imported opening stock: {self.units} unit{plural(self.units)} in {self.rows} row{plural(self.rows)} "
-                            f"({items} item{plural(items)}, {bins} bin{plural(bins)})")
+                            f"({len(self.items)} item{plural(len(self.items))}, {len(self.bins)} bin{plural(len(self.bins))})")
