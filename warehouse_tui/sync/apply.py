@@ -11,10 +11,10 @@ One push batch is one upstream transaction under the advisory lock `PUSH_LOCK`:
 - Any other batch takes it exclusive, alone on the upstream as every batch was
   before: serial units, containers and documents are checked against rows it
   reads without a row lock (a container standing elsewhere, a claim taken).
-- A shared batch that runs into another one (waits for its rows longer than
-  SHARED_LOCK_TIMEOUT_MS, a deadlock, the same new quant or lot, PostgreSQL's
-  serialization failure) is rolled back whole and applied again under the
-  exclusive lock (push.py): nothing of it was applied, so exactly once holds.
+- A shared batch that runs into another one (a deadlock, the same new quant or
+  lot, PostgreSQL's serialization failure) is rolled back whole and applied
+  again under the exclusive lock (push.py): nothing of it was applied, so
+  exactly once holds.
 
 The change feed numbers each commit's movements in commit order whatever lock
 the batch held (feed.py), so a pull's cursor never passes a late commit. For
@@ -88,12 +88,10 @@ class Outcome:
 
 # A shared batch's failures that another batch caused: rolled back and applied again under the exclusive lock.
 RETRY_EXCLUSIVE = frozenset({
-    "55P03",  # lock_not_available: it waited SHARED_LOCK_TIMEOUT_MS for another batch's rows
     "40P01",  # deadlock_detected: two shared batches locked the same quants in a different order
     "23505",  # unique_violation: both created the same quant, lot or applied entry
     "40001",  # serialization_failure
 })
-SHARED_LOCK_TIMEOUT_MS = 100
 
 
 def shares_the_push_lock(entries: list[dict]) -> bool:
@@ -117,15 +115,9 @@ def apply_batch(session: Session, terminal: str, entries: list[dict], *, exclusi
     ledger = BatchLedger(session, strict=True, origin=feed.UPSTREAM)
     # Master data looked up before the lock: an exclusive holder keeps every other push waiting.
     ledger.resolve([e["payload"] for e in entries if e["kind"] == "movement" and isinstance(e["payload"], dict)])
-    shared = postgres and not exclusive and shares_the_push_lock(entries)
     if postgres:
-        if not shared:
-            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PUSH_LOCK})
-        else:
-            session.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": PUSH_LOCK})
-            # Beside others, a wait on their rows is given up soon (and the batch applied alone) rather than
-            # left to PostgreSQL's deadlock check, which looks only after a second.
-            session.execute(text(f"SET LOCAL lock_timeout = '{SHARED_LOCK_TIMEOUT_MS}ms'"))
+        how = "pg_advisory_xact_lock" if exclusive or not shares_the_push_lock(entries) else "pg_advisory_xact_lock_shared"
+        session.execute(text(f"SELECT {how}(:key)"), {"key": PUSH_LOCK})
     done = _applied_before(session, [e["uuid"] for e in entries], postgres)
     outcomes: dict[str, Outcome | None] = {}
     fresh: list[dict] = []
@@ -177,8 +169,6 @@ def apply_batch(session: Session, terminal: str, entries: list[dict], *, exclusi
             {"uuid": e["uuid"], "terminal": who, "kind": e["kind"], "outcome": (o := outcomes[e["uuid"]]).outcome, "detail": o.detail,
              "applied_at": now} for e in fresh])
     session.flush()
-    if shared:  # the commit waits for the feed lock (feed.py) as long as it takes, like every writer's
-        session.execute(text("SET LOCAL lock_timeout = 0"))
     return [outcomes[e["uuid"]] for e in entries]
 
 
