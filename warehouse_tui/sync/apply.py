@@ -1,24 +1,8 @@
 """Upstream side of a push: apply a terminal's outbox entries exactly once, each with an outcome.
 
-One push batch is one upstream transaction under the advisory lock `PUSH_LOCK`:
-
-- A batch of plain stock movements only (no serial, no container, no document
-  entry) takes it shared, so such batches from many terminals apply at the same
-  time. What they read and write is theirs for the transaction: the quants they
-  book are loaded FOR UPDATE (in id order), and new quants, lots and applied
-  entries are unique rows, so two batches on the same stock apply one after the
-  other, in the order they lock it, as the exclusive lock would order them.
-- Any other batch takes it exclusive, alone on the upstream as every batch was
-  before: serial units, containers and documents are checked against rows it
-  reads without a row lock (a container standing elsewhere, a claim taken).
-- A shared batch that runs into another one (a deadlock, the same new quant or
-  lot, PostgreSQL's serialization failure) is rolled back whole and applied
-  again under the exclusive lock (push.py): nothing of it was applied, so
-  exactly once holds.
-
-The change feed numbers each commit's movements in commit order whatever lock
-the batch held (feed.py), so a pull's cursor never passes a late commit. For
-each entry:
+One push batch is one upstream transaction, taken under `PUSH_LOCK` so pushes
+from several terminals apply one after the other (a conflict then depends only
+on push order, and pushes never deadlock each other). For each entry:
 
 - Its uuid is looked up in `applied_entries`: already there -> **duplicate**,
   nothing applied again, and the first outcome is reported with it.
@@ -86,38 +70,14 @@ class Outcome:
         return CONFLICT in (self.outcome, self.first)
 
 
-# A shared batch's failures that another batch caused: rolled back and applied again under the exclusive lock.
-RETRY_EXCLUSIVE = frozenset({
-    "40P01",  # deadlock_detected: two shared batches locked the same quants in a different order
-    "23505",  # unique_violation: both created the same quant, lot or applied entry
-    "40001",  # serialization_failure
-})
-
-
-def shares_the_push_lock(entries: list[dict]) -> bool:
-    """Whether a batch may apply beside others (PUSH_LOCK shared): plain stock movements only (see the module docstring)."""
-    for e in entries:
-        p = e.get("payload")
-        if e.get("kind") != "movement" or not isinstance(p, dict):
-            return False
-        if p.get("serial") or p.get("from_container") or p.get("to_container"):
-            return False
-    return True
-
-
-def apply_batch(session: Session, terminal: str, entries: list[dict], *, exclusive: bool = False) -> list[Outcome]:
-    """Apply entries ({"uuid", "kind", "payload"}) in order in the caller's upstream transaction.
-
-    `exclusive` takes PUSH_LOCK exclusive even for a batch that could share it (the retry of one that ran into
-    another batch). A shared batch may raise DBAPIError with a sqlstate in RETRY_EXCLUSIVE: roll back, apply again.
-    """
+def apply_batch(session: Session, terminal: str, entries: list[dict]) -> list[Outcome]:
+    """Apply entries ({"uuid", "kind", "payload"}) in order in the caller's upstream transaction."""
     postgres = session.bind.dialect.name == "postgresql"
     ledger = BatchLedger(session, strict=True, origin=feed.UPSTREAM)
-    # Master data looked up before the lock: an exclusive holder keeps every other push waiting.
+    # Master data looked up before the lock: every other push waits while this one holds it.
     ledger.resolve([e["payload"] for e in entries if e["kind"] == "movement" and isinstance(e["payload"], dict)])
     if postgres:
-        how = "pg_advisory_xact_lock" if exclusive or not shares_the_push_lock(entries) else "pg_advisory_xact_lock_shared"
-        session.execute(text(f"SELECT {how}(:key)"), {"key": PUSH_LOCK})
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PUSH_LOCK})
     done = _applied_before(session, [e["uuid"] for e in entries], postgres)
     outcomes: dict[str, Outcome | None] = {}
     fresh: list[dict] = []

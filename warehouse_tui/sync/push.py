@@ -43,7 +43,7 @@ from sqlalchemy import Text, bindparam, func, select, type_coerce, update
 
 from warehouse_tui.db.models import Container, Movement, OutboxEntry, TerminalState, utcnow
 from warehouse_tui.sync import BATCH_SIZE
-from warehouse_tui.sync.apply import APPLIED, RETRY_EXCLUSIVE, Outcome, apply_batch
+from warehouse_tui.sync.apply import APPLIED, Outcome, apply_batch
 from warehouse_tui.sync.outbox import outbox_since, pending_count  # noqa: F401 (push.pending_count, as callers know it)
 
 CRASH_ENV = "WAREHOUSE_SYNC_CRASH"
@@ -106,7 +106,9 @@ def push(local, upstream, terminal: str, batch_size: int = BATCH_SIZE) -> PushRe
         while entries:
             # One helper thread, so its tasks run in the order given: read N+1 now, acknowledge N after its commit.
             following = beside.submit(_read, local, batch_size, entries[-1]["position"])
-            outcomes = _apply_upstream(upstream, terminal, entries)
+            with upstream.transaction() as session:
+                outcomes = apply_batch(session, terminal, entries)
+                crash_point("before_upstream_commit")
             crash_point("after_upstream_commit")
             if acknowledged is not None:
                 acknowledged.result()  # the previous batch's acknowledgement failed: stop here, and say why
@@ -118,26 +120,6 @@ def push(local, upstream, terminal: str, batch_size: int = BATCH_SIZE) -> PushRe
         if acknowledged is not None:
             acknowledged.result()
     return result
-
-
-def _apply_upstream(upstream, terminal: str, entries: list[dict]) -> list[Outcome]:
-    """One batch in one upstream transaction; a batch that shared the push lock and ran into another is applied again alone.
-
-    The failed attempt rolled back whole, so the second one starts from what the upstream holds (its
-    duplicates included): exactly once either way (apply.py).
-    """
-    exclusive = False
-    while True:
-        try:
-            with upstream.transaction() as session:
-                outcomes = apply_batch(session, terminal, entries, exclusive=exclusive)
-                crash_point("before_upstream_commit")
-            return outcomes
-        except Exception as exc:
-            # Through SQLAlchemy a DBAPIError wraps psycopg's error; a COPY on the raw connection raises psycopg's own.
-            if exclusive or getattr(getattr(exc, "orig", exc), "sqlstate", None) not in RETRY_EXCLUSIVE:
-                raise
-            exclusive = True
 
 
 def _read(local, limit: int, after: int | None) -> list[dict]:
